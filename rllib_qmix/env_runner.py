@@ -1,0 +1,345 @@
+"""QMIXEnvRunner: steps a vector of team envs with the shared DRQN, epsilon-greedy.
+
+QMIX owns its sampling path (RLlib 2.60's recurrent multi-agent sampling crashes, and its
+replay buffers cannot hold whole multi-agent episodes): each runner steps
+``num_envs_per_env_runner`` team envs in lock-step, runs one batched forward pass of the
+agent network for all teams and agents, keeps each env's GRU state (zeroed at episode start),
+picks epsilon-greedy actions over available actions only, and returns finished episodes as
+compact ``TeamEpisode`` arrays. Episodes in progress carry over to the next ``sample()``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Collection, Optional, Union
+
+import numpy as np
+import torch
+from ray.rllib.core import COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
+from ray.rllib.env import INPUT_ENV_SPACES
+from ray.rllib.env.env_context import EnvContext
+from ray.rllib.env.env_runner import EnvRunner
+from ray.rllib.utils.annotations import override
+from ray.rllib.utils.checkpoints import Checkpointable
+from ray.rllib.utils.metrics import (
+    EPISODE_LEN_MAX,
+    EPISODE_LEN_MEAN,
+    EPISODE_LEN_MIN,
+    EPISODE_RETURN_MAX,
+    EPISODE_RETURN_MEAN,
+    EPISODE_RETURN_MIN,
+    NUM_AGENT_STEPS_SAMPLED,
+    NUM_AGENT_STEPS_SAMPLED_LIFETIME,
+    NUM_ENV_STEPS_SAMPLED,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    NUM_EPISODES,
+    NUM_MODULE_STEPS_SAMPLED,
+    NUM_MODULE_STEPS_SAMPLED_LIFETIME,
+    NUM_EPISODES_LIFETIME,
+    SAMPLE_TIMER,
+    WEIGHTS_SEQ_NO,
+)
+
+from rllib_qmix.episode import TeamEpisode
+from rllib_qmix.modules import PREV_ACTIONS, Q_VALUES, STATE_IN, STATE_OUT
+from rllib_qmix.team import TeamEnv, TeamObs, TeamSpec, as_team_env
+
+EPSILON = "epsilon"
+TEAM_AGENT_ID = "team"  # the whole team acts as one grouped agent
+BATTLE_WON_MEAN = "battle_won_mean"
+#: Team-level info keys averaged per episode into ``<key>_mean`` metrics.
+EPISODE_INFO_KEYS = ("battle_won", "dead_allies", "dead_enemies")
+
+
+def epsilon_at(step: int, start: float, finish: float, anneal_steps: int) -> float:
+    """Linearly annealed epsilon after ``step`` env steps."""
+    if anneal_steps <= 0:
+        return finish
+    frac = min(1.0, step / anneal_steps)
+    return start + frac * (finish - start)
+
+
+class _EpisodeBuilder:
+    """Collects one env's steps until its episode ends."""
+
+    __slots__ = ("obs", "state", "avail", "actions", "rewards")
+
+    def __init__(self, first: TeamObs) -> None:
+        self.obs, self.state, self.avail = [first.obs], [first.state], [first.avail]
+        self.actions: list[np.ndarray] = []
+        self.rewards: list[float] = []
+
+    def add(self, actions: np.ndarray, reward: float, nxt: TeamObs) -> None:
+        self.actions.append(actions)
+        self.rewards.append(reward)
+        self.obs.append(nxt.obs)
+        self.state.append(nxt.state)
+        self.avail.append(nxt.avail)
+
+    def finish(self, terminated: bool, truncated: bool, info: dict) -> TeamEpisode:
+        return TeamEpisode(
+            obs=np.stack(self.obs),
+            state=np.stack(self.state),
+            avail=np.stack(self.avail),
+            actions=np.stack(self.actions).astype(np.int64),
+            rewards=np.asarray(self.rewards, dtype=np.float32),
+            terminated=terminated,
+            truncated=truncated,
+            info=info,
+        )
+
+
+class QMIXEnvRunner(EnvRunner, Checkpointable):
+    """Samples whole team episodes for QMIX (the only place the agent network acts)."""
+
+    def __init__(self, *, config: Any, **kwargs: Any) -> None:
+        super().__init__(config=config, **kwargs)
+        self._env_creator = kwargs.get("env_creator")
+        self.num_envs = max(1, int(self.config.num_envs_per_env_runner))
+        self._weights_seq_no = 0
+        self._global_steps = 0  # env steps of all runners at the last sync (for epsilon)
+        self._steps_since_sync = 0
+        self._rng = np.random.default_rng(self._seed)
+        self._episode_index = 0
+        self._explore_mode: Optional[bool] = None
+        #: Overrides ``config.explore`` when set (QMIX.evaluate on the training runner).
+        self.default_explore: Optional[bool] = None
+        self.make_env()
+        self.make_module()
+
+    # ------------------------------------------------------------------ setup
+    @override(EnvRunner)
+    def make_env(self) -> None:
+        """Creates ``num_envs_per_env_runner`` team envs from ``config.env``."""
+        if getattr(self, "envs", None):
+            for env in self.envs:
+                env.close()
+        creator = self._env_creator or self._resolve_creator()
+        self.envs: list[TeamEnv] = []
+        for i in range(self.num_envs):
+            ctx = EnvContext(
+                self.config.env_config, worker_index=self.worker_index or 0, vector_index=i,
+                num_workers=self.num_workers or 0,
+            )
+            self.envs.append(as_team_env(creator(ctx), state_from_obs=self.config.state_from_obs))
+        self.spec: TeamSpec = self.envs[0].spec
+        self._needs_reset = True
+
+    def _resolve_creator(self):
+        from ray.tune.registry import ENV_CREATOR, _global_registry
+
+        env = self.config.env
+        if isinstance(env, str) and _global_registry.contains(ENV_CREATOR, env):
+            return _global_registry.get(ENV_CREATOR, env)
+        if isinstance(env, type):
+            return lambda ctx: env(ctx)
+        raise ValueError(f"QMIX can't create env {env!r}: register it with `ray.tune.register_env` or pass a class.")
+
+    @override(EnvRunner)
+    def make_module(self) -> None:
+        """Builds the inference-only QMIX module (the shared agent network)."""
+        spec = self.config.get_rl_module_spec(spaces=self.get_spaces(), inference_only=True)
+        self.module = spec.build()
+        self.module.eval()
+
+    @override(EnvRunner)
+    def get_spaces(self) -> dict:
+        spaces = (self.spec.observation_space(), self.spec.action_space())
+        return {INPUT_ENV_SPACES: spaces, DEFAULT_MODULE_ID: spaces}
+
+    @override(EnvRunner)
+    def assert_healthy(self) -> None:
+        assert self.envs and self.module is not None
+
+    # --------------------------------------------------------------- sampling
+    def _reset_all(self) -> None:
+        e, n = self.num_envs, self.spec.n_agents
+        self._obs: list[TeamObs] = []
+        for i, env in enumerate(self.envs):
+            seed = None if self._seed is None else int(self._seed) * 1000 + self._episode_index * self.num_envs + i
+            self._obs.append(env.reset(seed=seed))
+        self._episode_index += 1
+        self._builders = [_EpisodeBuilder(o) for o in self._obs]
+        self._returns = np.zeros(e)
+        self._hidden = self.module.initial_hidden(e)
+        self._prev = torch.full((e, n), -1, dtype=torch.long)
+        self._needs_reset = False
+
+    @property
+    def epsilon(self) -> float:
+        """The current exploration rate (from all runners' env steps at the last sync)."""
+        c = self.config
+        return epsilon_at(self._global_steps + self._steps_since_sync, c.epsilon_start, c.epsilon_finish, c.epsilon_anneal_steps)
+
+    def select_actions(self, q: np.ndarray, avail: np.ndarray, epsilon: float) -> np.ndarray:
+        """Epsilon-greedy over available actions only: ``[E, N, A] -> [E, N]``."""
+        greedy = np.where(avail, q, -np.inf).argmax(-1)
+        if epsilon <= 0.0:
+            return greedy
+        scores = self._rng.random(avail.shape)
+        scores[~avail] = -1.0
+        explore = self._rng.random(greedy.shape) < epsilon
+        return np.where(explore, scores.argmax(-1), greedy)
+
+    @override(EnvRunner)
+    def sample(
+        self,
+        *,
+        num_timesteps: Optional[int] = None,
+        num_episodes: Optional[int] = None,
+        explore: Optional[bool] = None,
+        random_actions: bool = False,
+        force_reset: bool = False,
+        **kwargs: Any,
+    ) -> list[TeamEpisode]:
+        """Steps the envs and returns the episodes that finished.
+
+        Args:
+            num_timesteps: Env steps to take (default ``rollout_fragment_length`` per env).
+            num_episodes: Instead, run until this many episodes finished (starts fresh ones).
+            explore: Epsilon-greedy (True) or greedy (False); default ``config.explore``.
+            random_actions: Uniformly random available actions.
+            force_reset: Start new episodes first.
+        """
+        t0 = time.perf_counter()
+        if explore is None:
+            explore = self.config.explore if self.default_explore is None else self.default_explore
+        if num_episodes is not None or force_reset or self._needs_reset or explore != self._explore_mode:
+            self._reset_all()
+        self._explore_mode = explore
+        if num_timesteps is None and num_episodes is None:
+            frag = self.config.get_rollout_fragment_length(self.worker_index or 0)
+            num_timesteps = int(frag) * self.num_envs
+        done: list[TeamEpisode] = []
+        steps = 0
+        while (num_episodes is None and steps < num_timesteps) or (num_episodes is not None and len(done) < num_episodes):
+            steps += self._step_all(explore, random_actions, done)
+        self._log_sampling(steps, done, explore)
+        self.metrics.log_value(SAMPLE_TIMER, time.perf_counter() - t0)
+        return done
+
+    def _step_all(self, explore: bool, random_actions: bool, done: list) -> int:
+        obs = torch.from_numpy(np.stack([o.obs for o in self._obs]))
+        avail = np.stack([o.avail for o in self._obs])
+        with torch.no_grad():
+            out = self.module._forward({"obs": obs, PREV_ACTIONS: self._prev, STATE_IN: self._hidden})
+        self._hidden = out[STATE_OUT]
+        eps = 1.0 if random_actions else (self.epsilon if explore else 0.0)
+        actions = self.select_actions(out[Q_VALUES].numpy(), avail, eps)
+        self._prev = torch.from_numpy(actions)
+        n = self.spec.n_agents
+        for i, env in enumerate(self.envs):
+            step = env.step(actions[i])
+            self._builders[i].add(actions[i], step.reward, step.obs)
+            self._returns[i] += step.reward
+            self._obs[i] = step.obs
+            if step.terminated or step.truncated:
+                done.append(self._builders[i].finish(step.terminated, step.truncated, step.info))
+                nxt = env.reset()
+                self._obs[i], self._builders[i] = nxt, _EpisodeBuilder(nxt)
+                self._hidden[i * n : (i + 1) * n] = 0.0
+                self._prev[i] = -1
+        if explore:
+            self._steps_since_sync += self.num_envs
+        return self.num_envs
+
+    def _log_sampling(self, steps: int, done: list[TeamEpisode], explore: bool) -> None:
+        m, n_agents = self.metrics, self.spec.n_agents
+        self.num_env_steps_sampled_lifetime += steps
+        m.log_value(NUM_ENV_STEPS_SAMPLED, steps, reduce="sum")
+        m.log_value(NUM_ENV_STEPS_SAMPLED_LIFETIME, steps, reduce="lifetime_sum", with_throughput=True)
+        m.log_value((NUM_AGENT_STEPS_SAMPLED, TEAM_AGENT_ID), steps * n_agents, reduce="sum")
+        m.log_value((NUM_AGENT_STEPS_SAMPLED_LIFETIME, TEAM_AGENT_ID), steps * n_agents, reduce="lifetime_sum")
+        m.log_value((NUM_MODULE_STEPS_SAMPLED, DEFAULT_MODULE_ID), steps, reduce="sum")
+        m.log_value((NUM_MODULE_STEPS_SAMPLED_LIFETIME, DEFAULT_MODULE_ID), steps, reduce="lifetime_sum")
+        m.log_value(NUM_EPISODES, len(done), reduce="sum")
+        m.log_value(NUM_EPISODES_LIFETIME, len(done), reduce="lifetime_sum")
+        m.log_value(EPSILON, self.epsilon if explore else 0.0, window=1)
+        win = max(1, -(-self.config.metrics_num_episodes_for_smoothing // max(1, self.config.num_env_runners or 1)))
+        for ep in done:
+            length, ret = len(ep), ep.get_return()
+            m.log_value(EPISODE_LEN_MEAN, length, window=win)
+            m.log_value(EPISODE_RETURN_MEAN, ret, window=win)
+            m.log_value(EPISODE_LEN_MIN, length, reduce="min", window=win)
+            m.log_value(EPISODE_LEN_MAX, length, reduce="max", window=win)
+            m.log_value(EPISODE_RETURN_MIN, ret, reduce="min", window=win)
+            m.log_value(EPISODE_RETURN_MAX, ret, reduce="max", window=win)
+            for key in EPISODE_INFO_KEYS:
+                if key in ep.info:
+                    m.log_value(f"{key}_mean", float(ep.info[key]), window=win)
+
+    @override(EnvRunner)
+    def get_metrics(self) -> dict:
+        return self.metrics.reduce()
+
+    def render_frames(self, explore: bool = False, max_steps: Optional[int] = None) -> tuple[list[np.ndarray], TeamEpisode]:
+        """Plays one episode in env 0 and returns its RGB frames and the episode."""
+        env = self.envs[0]
+        obs = env.reset()
+        builder, frames = _EpisodeBuilder(obs), [env.render()]
+        hidden, prev = self.module.initial_hidden(1), torch.full((1, self.spec.n_agents), -1, dtype=torch.long)
+        limit = max_steps or self.spec.episode_limit or 10_000
+        for _ in range(limit):
+            with torch.no_grad():
+                out = self.module._forward({"obs": torch.from_numpy(obs.obs[None]), PREV_ACTIONS: prev, STATE_IN: hidden})
+            hidden = out[STATE_OUT]
+            actions = self.select_actions(out[Q_VALUES].numpy(), obs.avail[None], self.epsilon if explore else 0.0)[0]
+            prev = torch.from_numpy(actions[None])
+            step = env.step(actions)
+            builder.add(actions, step.reward, step.obs)
+            frames.append(env.render())
+            obs = step.obs
+            if step.terminated or step.truncated:
+                break
+        self._needs_reset = True
+        return frames, builder.finish(step.terminated, step.truncated, step.info)
+
+    # ------------------------------------------------------------------ state
+    @override(Checkpointable)
+    def get_state(
+        self,
+        components: Optional[Union[str, Collection[str]]] = None,
+        *,
+        not_components: Optional[Union[str, Collection[str]]] = None,
+        **kwargs: Any,
+    ) -> dict:
+        state = {
+            NUM_ENV_STEPS_SAMPLED_LIFETIME: self._global_steps + self._steps_since_sync,
+            "rng": self._rng.bit_generator.state,
+        }
+        if self._check_component(COMPONENT_RL_MODULE, components, not_components):
+            state[COMPONENT_RL_MODULE] = self.module.get_state(**kwargs)
+            state[WEIGHTS_SEQ_NO] = self._weights_seq_no
+        return state
+
+    @override(Checkpointable)
+    def set_state(self, state: dict) -> None:
+        if COMPONENT_RL_MODULE in state:
+            seq = state.get(WEIGHTS_SEQ_NO, 0)
+            if seq == 0 or self._weights_seq_no < seq:
+                weights = state[COMPONENT_RL_MODULE]
+                if not isinstance(weights, dict):  # an ObjectRef
+                    import ray
+
+                    weights = ray.get(weights)
+                weights = weights.get(DEFAULT_MODULE_ID, weights)
+                self.module.set_state(weights)
+            if seq > 0:
+                self._weights_seq_no = seq
+        if NUM_ENV_STEPS_SAMPLED_LIFETIME in state:
+            self._global_steps = int(state[NUM_ENV_STEPS_SAMPLED_LIFETIME])
+            self._steps_since_sync = 0
+        if "rng" in state:
+            self._rng.bit_generator.state = state["rng"]
+
+    @override(Checkpointable)
+    def get_ctor_args_and_kwargs(self) -> tuple:
+        return (), {"config": self.config}
+
+    @override(EnvRunner)
+    def stop(self) -> None:
+        for env in getattr(self, "envs", []):
+            env.close()
+
+
+__all__ = ["QMIXEnvRunner", "epsilon_at"]

@@ -1,0 +1,1 @@
+"""Environments shipped with rllib_qmix: the embedded SMAC simulator and matrix games."""

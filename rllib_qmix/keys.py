@@ -1,0 +1,18 @@
+"""Batch keys shared by the env runner, the replay buffer, the RLModule and the learner.
+
+Episode-major layout: ``[B, T+1, ...]`` for per-step inputs (the extra step holds the final
+observation), ``[B, T]`` for per-transition values.
+"""
+
+OBS = "obs"  # [B, T+1, N, obs_dim] float32
+STATE = "state"  # [B, T+1, state_dim] float32
+AVAIL_ACTIONS = "avail_actions"  # [B, T+1, N, n_actions] bool
+ACTIONS = "actions"  # [B, T, N] int64
+REWARDS = "rewards"  # [B, T] float32, team reward
+TERMINATED = "terminated"  # [B, T] float32, 1 where the episode terminated (no bootstrap)
+MASK = "mask"  # [B, T] float32, 1 for real transitions, 0 for padding
+
+# Forward-pass outputs of the QMIX RLModule.
+Q_TAKEN_TOT = "q_taken_tot"  # [B, T] (mixed) or [B, T, N] (no mixer)
+TARGET_NEXT_TOT = "target_next_tot"  # [B, T] or [B, T, N], target value of the next step
+Q_TAKEN = "q_taken"  # [B, T, N] chosen per-agent Q-values

@@ -1,0 +1,153 @@
+"""Pure torch networks of QMIX: the shared recurrent agent and the mixers.
+
+No RLlib imports here: these modules are small, testable on their own and reused by the
+RLModule (``modules.py``) and by the minimal plain-torch loop in ``benchmarks/``.
+
+Tensors are episode-major: ``[B, T, N, ...]`` (batch of episodes, time, agents).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class AgentRNN(nn.Module):
+    """Shared DRQN agent: FC -> ReLU -> GRU -> FC, one copy for all agents.
+
+    Args:
+        input_dim: Size of an agent's input (obs [+ one-hot id] [+ one-hot last action]).
+        n_actions: Number of discrete actions.
+        hidden_dim: Width of the FC layer and of the GRU state.
+    """
+
+    def __init__(self, input_dim: int, n_actions: int, hidden_dim: int = 64) -> None:
+        super().__init__()
+        self.hidden_dim = hidden_dim
+        self.fc_in = nn.Linear(input_dim, hidden_dim)
+        self.rnn = nn.GRU(hidden_dim, hidden_dim, batch_first=True)
+        self.fc_out = nn.Linear(hidden_dim, n_actions)
+
+    def initial_state(self, batch: int, device: Optional[torch.device] = None) -> torch.Tensor:
+        """Zero hidden state for ``batch`` agent-rows: ``[batch, hidden_dim]``."""
+        return torch.zeros(batch, self.hidden_dim, device=device)
+
+    def forward(
+        self, inputs: torch.Tensor, h0: Optional[torch.Tensor] = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unrolls the agent over time.
+
+        Args:
+            inputs: ``[R, T, input_dim]``, one row per (episode, agent).
+            h0: ``[R, hidden_dim]`` start state, zeros (episode start) when None.
+
+        Returns:
+            Q-values ``[R, T, n_actions]`` and the final hidden state ``[R, hidden_dim]``.
+        """
+        x = F.relu(self.fc_in(inputs))
+        h = None if h0 is None else h0.unsqueeze(0).contiguous()
+        out, h_n = self.rnn(x, h)
+        return self.fc_out(out), h_n.squeeze(0)
+
+
+def build_agent_inputs(
+    obs: torch.Tensor,
+    actions_onehot_prev: Optional[torch.Tensor],
+    use_agent_id: bool,
+) -> torch.Tensor:
+    """Concatenates an agent's input features.
+
+    Args:
+        obs: ``[B, T, N, obs_dim]``.
+        actions_onehot_prev: ``[B, T, N, n_actions]`` one-hot of the previous action
+            (zeros at an episode's first step), or None to leave it out.
+        use_agent_id: Append a one-hot agent id.
+
+    Returns:
+        ``[B, T, N, input_dim]``.
+    """
+    parts = [obs]
+    if actions_onehot_prev is not None:
+        parts.append(actions_onehot_prev)
+    if use_agent_id:
+        b, t, n, _ = obs.shape
+        eye = torch.eye(n, device=obs.device, dtype=obs.dtype)
+        parts.append(eye.expand(b, t, n, n))
+    return torch.cat(parts, dim=-1)
+
+
+def agent_input_dim(obs_dim: int, n_agents: int, n_actions: int, use_agent_id: bool, use_last_action: bool) -> int:
+    """Size of an agent's input vector for the given switches."""
+    return obs_dim + (n_agents if use_agent_id else 0) + (n_actions if use_last_action else 0)
+
+
+class QMixer(nn.Module):
+    """Monotonic mixing network of QMIX (Rashid et al. 2018).
+
+    Weights come from hypernetworks of the global state and pass through ``abs`` so that
+    ``dQ_tot/dQ_a >= 0``; the hidden layer uses ELU; the final bias is a state value V(s).
+
+    Args:
+        n_agents: Number of agents mixed.
+        state_dim: Size of the global state.
+        embed_dim: Width of the mixing layer.
+        hypernet_layers: 1 (linear hypernetworks) or 2 (one hidden ReLU layer).
+        hypernet_embed: Hidden width of 2-layer hypernetworks.
+    """
+
+    def __init__(
+        self,
+        n_agents: int,
+        state_dim: int,
+        embed_dim: int = 32,
+        hypernet_layers: int = 2,
+        hypernet_embed: int = 64,
+    ) -> None:
+        super().__init__()
+        if hypernet_layers not in (1, 2):
+            raise ValueError(f"hypernet_layers must be 1 or 2, got {hypernet_layers}.")
+        self.n_agents = n_agents
+        self.embed_dim = embed_dim
+
+        def hyper(out_dim: int) -> nn.Module:
+            if hypernet_layers == 1:
+                return nn.Linear(state_dim, out_dim)
+            return nn.Sequential(
+                nn.Linear(state_dim, hypernet_embed), nn.ReLU(), nn.Linear(hypernet_embed, out_dim)
+            )
+
+        self.hyper_w1 = hyper(n_agents * embed_dim)
+        self.hyper_w_final = hyper(embed_dim)
+        self.hyper_b1 = nn.Linear(state_dim, embed_dim)
+        self.hyper_v = nn.Sequential(nn.Linear(state_dim, embed_dim), nn.ReLU(), nn.Linear(embed_dim, 1))
+
+    def forward(self, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+        """Mixes per-agent Q-values.
+
+        Args:
+            agent_qs: ``[B, T, N]`` chosen (or max) Q-values of each agent.
+            states: ``[B, T, state_dim]``.
+
+        Returns:
+            ``Q_tot`` of shape ``[B, T]``.
+        """
+        b, t, n = agent_qs.shape
+        s = states.reshape(b * t, -1)
+        q = agent_qs.reshape(b * t, 1, n)
+        w1 = torch.abs(self.hyper_w1(s)).view(b * t, n, self.embed_dim)
+        b1 = self.hyper_b1(s).view(b * t, 1, self.embed_dim)
+        hidden = F.elu(torch.bmm(q, w1) + b1)
+        w_final = torch.abs(self.hyper_w_final(s)).view(b * t, self.embed_dim, 1)
+        v = self.hyper_v(s).view(b * t, 1, 1)
+        return (torch.bmm(hidden, w_final) + v).view(b, t)
+
+
+class VDNMixer(nn.Module):
+    """Value decomposition (Sunehag et al. 2017): ``Q_tot`` is the sum of agents' Q-values."""
+
+    def forward(self, agent_qs: torch.Tensor, states: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``[B, T, N] -> [B, T]``; the state is ignored."""
+        return agent_qs.sum(dim=-1)

@@ -1,0 +1,384 @@
+"""QMIXConfig and QMIX: the algorithm on RLlib's new API stack.
+
+Each ``training_step`` samples whole team episodes from the env runners, stores them in the
+episode replay, and, once ``learning_starts`` episodes are stored, runs
+``updates_per_episode`` learner updates per new episode on batches of ``episode_batch_size``
+episodes, then sends the new agent weights (and the global env-step count that drives
+epsilon) to the env runners.
+
+.. testcode::
+
+    from rllib_qmix import QMIXConfig
+    config = (
+        QMIXConfig()
+        .environment("smac", env_config={"map_name": "3m"})
+        .training(mixer="qmix", td_lambda=0.6, optimizer="adam")
+        .env_runners(num_env_runners=0, num_envs_per_env_runner=8)
+    )
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+from ray.rllib.algorithms.algorithm import Algorithm
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
+from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
+from ray.rllib.utils.annotations import override
+from ray.rllib.utils.metrics import (
+    ENV_RUNNER_RESULTS,
+    ENV_RUNNER_SAMPLING_TIMER,
+    LEARNER_RESULTS,
+    LEARNER_UPDATE_TIMER,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    REPLAY_BUFFER_ADD_DATA_TIMER,
+    REPLAY_BUFFER_SAMPLE_TIMER,
+    SYNCH_WORKER_WEIGHTS_TIMER,
+    TIMERS,
+)
+
+from rllib_qmix.env_runner import QMIXEnvRunner
+from rllib_qmix.learner import QMIXTorchLearner
+from rllib_qmix.modules import QMIXTorchRLModule
+from rllib_qmix.replay import EpisodeReplayBuffer
+from rllib_qmix.team import TeamSpec
+
+REPLAY_BUFFER_STATE = "qmix_replay_buffer"
+QMIX_COUNTERS = "qmix_counters"
+NUM_EPISODES_IN_REPLAY = "replay_num_episodes"
+NUM_LEARNER_UPDATES = "num_learner_updates_lifetime"
+NUM_ENV_RUNNER_RESTARTS = "num_env_runner_restarts"
+
+_MIXERS = ("qmix", "vdn", None)
+_OPTIMIZERS = ("rmsprop", "adam")
+
+
+class QMIXConfig(AlgorithmConfig):
+    """Configuration of QMIX. Defaults follow the authors' pymarl QMIX configuration.
+
+    Set QMIX options with ``training(...)``; every setter returns ``self``.
+    """
+
+    def __init__(self, algo_class: Optional[type] = None) -> None:
+        super().__init__(algo_class=algo_class or QMIX)
+        # pymarl defaults (src/config/default.yaml, algs/qmix.yaml).
+        self.lr = 5e-4
+        self.gamma = 0.99
+        self.grad_clip = 10.0
+        self.grad_clip_by = "global_norm"
+        self.optimizer = "rmsprop"
+        self.optim_alpha = 0.99
+        self.optim_eps = 1e-5
+        self.episode_batch_size = 32
+        self.replay_capacity = 5000
+        self.learning_starts = 32
+        self.updates_per_episode = 1.0
+        self.target_update_interval = 200
+        self.target_update_tau: Optional[float] = None
+        self.td_lambda = 0.0
+        self.double_q = True
+        self.mixer: Optional[str] = "qmix"
+        self.mixing_embed_dim = 32
+        self.hypernet_layers = 2
+        self.hypernet_embed = 64
+        self.agent_hidden_dim = 64
+        self.obs_agent_id = True
+        self.obs_last_action = True
+        self.epsilon_start = 1.0
+        self.epsilon_finish = 0.05
+        self.epsilon_anneal_steps = 50_000
+        self.state_from_obs = False
+        self.store_replay_buffer_in_checkpoints = False
+        self.max_episode_len: Optional[int] = None
+        # Sampling: our own env runner; pymarl runs one episode per env per iteration.
+        self.env_runner_cls = QMIXEnvRunner
+        self.rollout_fragment_length = 64
+        self.num_envs_per_env_runner = 1
+        self.evaluation_config = {"explore": False}
+        self.metrics_num_episodes_for_smoothing = 32
+        self.min_sample_timesteps_per_iteration = 0
+
+    @override(AlgorithmConfig)
+    def training(
+        self,
+        *,
+        optimizer: Optional[str] = NotProvided,
+        optim_alpha: Optional[float] = NotProvided,
+        optim_eps: Optional[float] = NotProvided,
+        episode_batch_size: Optional[int] = NotProvided,
+        replay_capacity: Optional[int] = NotProvided,
+        learning_starts: Optional[int] = NotProvided,
+        updates_per_episode: Optional[float] = NotProvided,
+        target_update_interval: Optional[int] = NotProvided,
+        target_update_tau: Optional[float] = NotProvided,
+        td_lambda: Optional[float] = NotProvided,
+        double_q: Optional[bool] = NotProvided,
+        mixer: Optional[str] = NotProvided,
+        mixing_embed_dim: Optional[int] = NotProvided,
+        hypernet_layers: Optional[int] = NotProvided,
+        hypernet_embed: Optional[int] = NotProvided,
+        agent_hidden_dim: Optional[int] = NotProvided,
+        obs_agent_id: Optional[bool] = NotProvided,
+        obs_last_action: Optional[bool] = NotProvided,
+        epsilon_start: Optional[float] = NotProvided,
+        epsilon_finish: Optional[float] = NotProvided,
+        epsilon_anneal_steps: Optional[int] = NotProvided,
+        state_from_obs: Optional[bool] = NotProvided,
+        store_replay_buffer_in_checkpoints: Optional[bool] = NotProvided,
+        max_episode_len: Optional[int] = NotProvided,
+        **kwargs: Any,
+    ) -> "QMIXConfig":
+        """Sets QMIX's training options (and RLlib's: ``lr``, ``gamma``, ``grad_clip`` ...).
+
+        Args:
+            optimizer: "rmsprop" (pymarl) or "adam" (pymarl2).
+            optim_alpha: RMSprop smoothing constant.
+            optim_eps: Optimizer epsilon.
+            episode_batch_size: Episodes per learner update.
+            replay_capacity: Episodes kept in the replay buffer.
+            learning_starts: Episodes stored before the first update.
+            updates_per_episode: Learner updates per newly sampled episode.
+            target_update_interval: Learner updates between hard target copies.
+            target_update_tau: If set, soft target updates with this tau after every update.
+            td_lambda: TD(lambda) for targets; 0 gives one-step targets.
+            double_q: Choose the next action with the online network (double Q-learning).
+            mixer: "qmix", "vdn" or None (independent Q-learning).
+            mixing_embed_dim: Width of the QMIX mixing layer.
+            hypernet_layers: 1 or 2 layers in the hypernetworks.
+            hypernet_embed: Hidden width of 2-layer hypernetworks.
+            agent_hidden_dim: Width of the agent's FC layer and GRU.
+            obs_agent_id: Append a one-hot agent id to the agent's input.
+            obs_last_action: Append the one-hot previous action to the agent's input.
+            epsilon_start: Exploration rate at the start.
+            epsilon_finish: Exploration rate after annealing.
+            epsilon_anneal_steps: Env steps over which epsilon anneals linearly.
+            state_from_obs: Opt in to the concatenated observations as the global state for
+                envs that have no state.
+            store_replay_buffer_in_checkpoints: Save the replay buffer in checkpoints.
+            max_episode_len: Initial time length of the replay arrays (default: the env's
+                episode limit); grows if a longer episode arrives.
+
+        Returns:
+            This config object.
+        """
+        super().training(**kwargs)
+        for name, value in locals().items():
+            if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
+                setattr(self, name, value)
+        return self
+
+    @override(AlgorithmConfig)
+    def validate(self) -> None:
+        super().validate()
+        if not self.enable_rl_module_and_learner or not self.enable_env_runner_and_connector_v2:
+            self._value_error("QMIX runs on RLlib's new API stack only: don't call `api_stack(...)` to disable it.")
+        checks = [
+            (self.mixer in _MIXERS, f"`mixer` must be 'qmix', 'vdn' or None, got {self.mixer!r}."),
+            (self.optimizer in _OPTIMIZERS, f"`optimizer` must be 'rmsprop' or 'adam', got {self.optimizer!r}."),
+            (isinstance(self.lr, (int, float)) and self.lr > 0, f"`lr` must be > 0, got {self.lr}."),
+            (0.0 <= self.gamma <= 1.0, f"`gamma` must be in [0, 1], got {self.gamma}."),
+            (0.0 <= self.td_lambda <= 1.0, f"`td_lambda` must be in [0, 1], got {self.td_lambda}."),
+            (self.episode_batch_size >= 1, f"`episode_batch_size` must be >= 1, got {self.episode_batch_size}."),
+            (
+                self.replay_capacity >= self.episode_batch_size,
+                f"`episode_batch_size` ({self.episode_batch_size}) can't exceed `replay_capacity` "
+                f"({self.replay_capacity}): lower the batch or raise the capacity.",
+            ),
+            (
+                self.learning_starts >= self.episode_batch_size,
+                f"`learning_starts` ({self.learning_starts}) must be >= `episode_batch_size` "
+                f"({self.episode_batch_size}) episodes.",
+            ),
+            (self.updates_per_episode > 0, f"`updates_per_episode` must be > 0, got {self.updates_per_episode}."),
+            (self.target_update_interval >= 1, f"`target_update_interval` must be >= 1, got {self.target_update_interval}."),
+            (
+                self.target_update_tau is None or 0.0 < self.target_update_tau <= 1.0,
+                f"`target_update_tau` must be None or in (0, 1], got {self.target_update_tau}.",
+            ),
+            (self.hypernet_layers in (1, 2), f"`hypernet_layers` must be 1 or 2, got {self.hypernet_layers}."),
+            (
+                0.0 <= self.epsilon_finish <= 1.0 and 0.0 <= self.epsilon_start <= 1.0,
+                "`epsilon_start` and `epsilon_finish` must be in [0, 1].",
+            ),
+            (self.epsilon_anneal_steps >= 0, f"`epsilon_anneal_steps` must be >= 0, got {self.epsilon_anneal_steps}."),
+        ]
+        for ok, message in checks:
+            if not ok:
+                self._value_error(message)
+
+    @override(AlgorithmConfig)
+    def get_default_rl_module_spec(self) -> RLModuleSpec:
+        return RLModuleSpec(module_class=QMIXTorchRLModule, model_config=self.model_config)
+
+    @override(AlgorithmConfig)
+    def get_default_learner_class(self) -> type:
+        return QMIXTorchLearner
+
+    @property
+    @override(AlgorithmConfig)
+    def _model_config_auto_includes(self) -> dict[str, Any]:
+        return {
+            "hidden_dim": self.agent_hidden_dim,
+            "obs_agent_id": self.obs_agent_id,
+            "obs_last_action": self.obs_last_action,
+            "mixer": self.mixer,
+            "mixing_embed_dim": self.mixing_embed_dim,
+            "hypernet_layers": self.hypernet_layers,
+            "hypernet_embed": self.hypernet_embed,
+            "double_q": self.double_q,
+        }
+
+
+
+class QMIX(Algorithm):
+    """QMIX (Rashid et al. 2018) on RLlib's new API stack."""
+
+    @classmethod
+    @override(Algorithm)
+    def get_default_config(cls) -> QMIXConfig:
+        return QMIXConfig()
+
+    @override(Algorithm)
+    def setup(self, config: AlgorithmConfig) -> None:
+        super().setup(config)
+        spec = self._team_spec()
+        self.replay_buffer = EpisodeReplayBuffer(
+            spec, self.config.replay_capacity, self.config.max_episode_len, seed=self.config.seed
+        )
+        self._update_credit = 0.0
+        self._num_updates = 0
+        self._num_restarts = 0
+
+    def _team_spec(self) -> TeamSpec:
+        """The team sizes, read from the module spaces and one env runner's env."""
+        obs_space, _ = self.spaces[DEFAULT_MODULE_ID]
+        n, obs_dim = obs_space["obs"].shape
+        remote = self.env_runner_group.healthy_worker_ids()[:1]
+        limit = self.env_runner_group.foreach_env_runner(
+            lambda r: r.spec.episode_limit, remote_worker_ids=remote, local_env_runner=not remote
+        )[0]
+        return TeamSpec(n, obs_dim, obs_space["state"].shape[0], obs_space["action_mask"].shape[1], limit)
+
+    @override(Algorithm)
+    def training_step(self) -> None:
+        cfg = self.config
+        with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
+            episodes, runner_results = synchronous_parallel_sample(
+                worker_set=self.env_runner_group,
+                concat=True,
+                sample_timeout_s=cfg.sample_timeout_s,
+                _uses_new_env_runners=True,
+                _return_metrics=True,
+            )
+        self.metrics.aggregate(runner_results, key=ENV_RUNNER_RESULTS)
+        with self.metrics.log_time((TIMERS, REPLAY_BUFFER_ADD_DATA_TIMER)):
+            self.replay_buffer.add(episodes)
+        self.metrics.log_value(NUM_EPISODES_IN_REPLAY, len(self.replay_buffer), window=1)
+
+        if len(self.replay_buffer) < max(cfg.learning_starts, cfg.episode_batch_size):
+            return
+        self._update_credit += len(episodes) * cfg.updates_per_episode
+        num_updates = int(math.floor(self._update_credit))
+        self._update_credit -= num_updates
+        env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+        for _ in range(num_updates):
+            with self.metrics.log_time((TIMERS, REPLAY_BUFFER_SAMPLE_TIMER)):
+                batch = self._learner_batch()
+            with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
+                results = self.learner_group.update(
+                    batches=batch if isinstance(batch, list) else None,
+                    batch=None if isinstance(batch, list) else batch,
+                    timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps},
+                )
+            self.metrics.aggregate(results, key=LEARNER_RESULTS)
+            self._num_updates += 1
+        self.metrics.log_value(NUM_LEARNER_UPDATES, self._num_updates, window=1)
+        if num_updates:
+            with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
+                self._sync_env_runners(env_steps)
+
+    def _learner_batch(self):
+        """A replay sample as one MultiAgentBatch, or one shard per learner."""
+        cfg = self.config
+        data = self.replay_buffer.sample(cfg.episode_batch_size)
+        num_learners = max(1, cfg.num_learners)
+        steps = int(data["mask"].sum())
+        if num_learners == 1:
+            return MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(data)}, env_steps=steps)
+        shards = np.array_split(np.arange(cfg.episode_batch_size), num_learners)
+        return [
+            MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch({k: v[idx] for k, v in data.items()})}, env_steps=steps // num_learners)
+            for idx in shards
+        ]
+
+    def _sync_env_runners(self, env_steps: int) -> None:
+        module_state = self.learner_group.get_state(
+            components=COMPONENT_LEARNER + "/" + COMPONENT_RL_MODULE, inference_only=True
+        )[COMPONENT_LEARNER]
+        self.env_runner_group.sync_env_runner_states(
+            config=self.config, env_steps_sampled=env_steps, rl_module_state=module_state
+        )
+
+    @override(Algorithm)
+    def restore_env_runners(self, env_runner_group) -> list[int]:
+        """Brings restarted env runners back with the learner's weights and the step count."""
+        restored = env_runner_group.probe_unhealthy_env_runners()
+        if restored:
+            self._num_restarts += len(restored)
+            env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+            module_state = self.learner_group.get_state(
+                components=COMPONENT_LEARNER + "/" + COMPONENT_RL_MODULE, inference_only=True
+            )[COMPONENT_LEARNER]
+            state = {**module_state, NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps}
+            env_runner_group.foreach_env_runner(
+                lambda r: r.set_state(state), remote_worker_ids=restored, local_env_runner=False
+            )
+        self.metrics.log_value(NUM_ENV_RUNNER_RESTARTS, self._num_restarts, window=1)
+        return restored
+
+    @override(Algorithm)
+    def evaluate(self, *args, **kwargs) -> dict:
+        """RLlib's evaluation, greedy unless ``evaluation_config`` says ``explore=True``.
+
+        Without evaluation env runners RLlib evaluates on the training env runner, which
+        would explore; this makes it follow ``evaluation_config.explore`` for the call.
+        """
+        runner = self.env_runner if self.eval_env_runner_group is None else None
+        if runner is None:
+            return super().evaluate(*args, **kwargs)
+        runner.default_explore = bool(self.evaluation_config.explore)
+        try:
+            return super().evaluate(*args, **kwargs)
+        finally:
+            runner.default_explore = None
+
+    # ------------------------------------------------------------- checkpoints
+    @override(Algorithm)
+    def get_state(self, *args, **kwargs) -> dict:
+        state = super().get_state(*args, **kwargs)
+        state[QMIX_COUNTERS] = {
+            "update_credit": self._update_credit,
+            "num_updates": self._num_updates,
+            "num_restarts": self._num_restarts,
+        }
+        if self.config.store_replay_buffer_in_checkpoints:
+            state[REPLAY_BUFFER_STATE] = self.replay_buffer.get_state()
+        return state
+
+    @override(Algorithm)
+    def set_state(self, state: dict) -> None:
+        super().set_state(state)
+        counters = state.get(QMIX_COUNTERS)
+        if counters:
+            self._update_credit = float(counters["update_credit"])
+            self._num_updates = int(counters["num_updates"])
+            self._num_restarts = int(counters["num_restarts"])
+        if REPLAY_BUFFER_STATE in state:
+            self.replay_buffer.set_state(state[REPLAY_BUFFER_STATE])
+        env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+        self._sync_env_runners(env_steps)

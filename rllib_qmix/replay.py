@@ -1,0 +1,129 @@
+"""Episode replay for QMIX: whole episodes in preallocated, padded numpy arrays.
+
+Capacity and batch size are counted in episodes (pymarl: 5000 and 32). Sampling is uniform
+over stored episodes and returns episode-major arrays trimmed to the longest sampled episode,
+with a mask of real transitions. Arrays are allocated with ``np.zeros`` (lazily mapped by the
+OS), so memory grows with what is written; their time axis grows if a longer episode arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+import numpy as np
+
+from rllib_qmix import keys as K
+from rllib_qmix.episode import TeamEpisode
+from rllib_qmix.team import TeamSpec
+
+
+class EpisodeReplayBuffer:
+    """A FIFO ring of whole episodes with uniform sampling.
+
+    Args:
+        spec: Sizes of the team env.
+        capacity: Number of episodes kept; the oldest is overwritten first.
+        max_episode_len: Initial length of the time axis (grows when needed).
+        seed: Seed of the sampling RNG.
+    """
+
+    def __init__(self, spec: TeamSpec, capacity: int = 5000, max_episode_len: Optional[int] = None, seed: Optional[int] = None) -> None:
+        if capacity < 1:
+            raise ValueError(f"Replay capacity must be >= 1 episode, got {capacity}.")
+        self.spec = spec
+        self.capacity = capacity
+        self.max_len = int(max_episode_len or spec.episode_limit or 64)
+        self.size = 0
+        self.next_idx = 0
+        self.num_added = 0
+        self.rng = np.random.default_rng(seed)
+        self._alloc(self.max_len)
+
+    def _alloc(self, t: int) -> None:
+        c, s = self.capacity, self.spec
+        old = getattr(self, "_data", None)
+        self._data = {
+            K.OBS: np.zeros((c, t + 1, s.n_agents, s.obs_dim), np.float32),
+            K.STATE: np.zeros((c, t + 1, s.state_dim), np.float32),
+            K.AVAIL_ACTIONS: np.zeros((c, t + 1, s.n_agents, s.n_actions), bool),
+            K.ACTIONS: np.zeros((c, t, s.n_agents), np.int64),
+            K.REWARDS: np.zeros((c, t), np.float32),
+            K.TERMINATED: np.zeros((c, t), np.float32),
+        }
+        if old is not None:  # grow the time axis, keeping stored episodes
+            for key, arr in old.items():
+                self._data[key][:, : arr.shape[1]] = arr
+        self.lengths = np.zeros(c, np.int64) if old is None else self.lengths
+        self.max_len = t
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, episodes: Iterable[TeamEpisode]) -> None:
+        """Stores finished episodes (each must be non-empty)."""
+        for ep in episodes:
+            n = len(ep)
+            if n == 0:
+                continue
+            if n > self.max_len:
+                self._alloc(-(-n // 32) * 32)
+            i, d = self.next_idx, self._data
+            d[K.OBS][i, : n + 1] = ep.obs
+            d[K.STATE][i, : n + 1] = ep.state
+            d[K.AVAIL_ACTIONS][i, : n + 1] = ep.avail
+            d[K.ACTIONS][i, :n] = ep.actions
+            d[K.REWARDS][i, :n] = ep.rewards
+            d[K.TERMINATED][i, :n] = 0.0
+            d[K.TERMINATED][i, n - 1] = float(ep.terminated)
+            self.lengths[i] = n
+            self.next_idx = (i + 1) % self.capacity
+            self.size = min(self.size + 1, self.capacity)
+            self.num_added += 1
+
+    def sample(self, batch_size: int) -> dict[str, np.ndarray]:
+        """Samples ``batch_size`` episodes uniformly (with replacement across calls, without within).
+
+        Returns:
+            A dict of episode-major arrays (see ``rllib_qmix.keys``), trimmed to the longest
+            sampled episode, including ``mask`` of real transitions.
+        """
+        if self.size < batch_size:
+            raise ValueError(f"Can't sample {batch_size} episodes from a buffer holding {self.size}.")
+        idx = self.rng.choice(self.size, size=batch_size, replace=False)
+        return self.gather(idx)
+
+    def gather(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """The padded batch of the stored episodes ``idx``."""
+        lens = self.lengths[idx]
+        t = int(lens.max())
+        batch = {k: (v[idx, : t + 1] if v.ndim >= 2 and k in (K.OBS, K.STATE, K.AVAIL_ACTIONS) else v[idx, :t]) for k, v in self._data.items()}
+        batch[K.MASK] = (np.arange(t)[None, :] < lens[:, None]).astype(np.float32)
+        return batch
+
+    def bytes_per_step(self) -> int:
+        """Bytes of storage per stored time step of one episode."""
+        return sum(a[0, 0].nbytes for a in self._data.values())
+
+    def get_state(self) -> dict:
+        """The stored episodes and ring pointers, for checkpoints."""
+        n = self.size
+        return {
+            "data": {k: v[:n].copy() for k, v in self._data.items()},
+            "lengths": self.lengths[:n].copy(),
+            "size": n,
+            "next_idx": self.next_idx,
+            "num_added": self.num_added,
+            "max_len": self.max_len,
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Restores what ``get_state`` returned."""
+        if state["max_len"] > self.max_len:
+            self._alloc(int(state["max_len"]))
+        n = int(state["size"])
+        for k, v in state["data"].items():
+            self._data[k][:n, : v.shape[1]] = v
+        self.lengths[:n] = state["lengths"]
+        self.size, self.next_idx, self.num_added = n, int(state["next_idx"]), int(state["num_added"])
+        self.rng.bit_generator.state = state["rng"]

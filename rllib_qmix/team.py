@@ -1,0 +1,388 @@
+"""The team view: any supported multi-agent env seen as one cooperative team.
+
+QMIX needs, at every step, all agents' observations, the global state, the joint action mask
+and one team reward. ``as_team_env`` adapts
+- an env with SMAC's API (``get_obs``, ``get_state``, ``get_avail_actions``, ``step(list)``),
+- an RLlib ``MultiAgentEnv`` (global state from ``state()``/``state_space`` or ``get_state()``,
+  action masks from Dict observations ``{"observations", "action_mask"}``),
+- a PettingZoo ``ParallelEnv`` with ``state()``,
+to the small ``TeamEnv`` interface used by the QMIX env runner. Team reward is the sum of the
+agents' rewards; an agent that finished early gets zero observations and may only take action
+0 (which is not sent to the env); a time-out is a truncation, a win or defeat a termination.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import gymnasium as gym
+import numpy as np
+
+
+class TeamEnvError(ValueError):
+    """An environment that QMIX cannot use, with a message that says what to change."""
+
+
+@dataclass(frozen=True)
+class TeamSpec:
+    """Sizes of a team environment."""
+
+    n_agents: int
+    obs_dim: int
+    state_dim: int
+    n_actions: int
+    episode_limit: Optional[int] = None
+
+    def observation_space(self) -> gym.spaces.Dict:
+        """The grouped observation space the QMIX RLModule is built from."""
+        return gym.spaces.Dict(
+            {
+                "obs": gym.spaces.Box(-np.inf, np.inf, (self.n_agents, self.obs_dim), np.float32),
+                "state": gym.spaces.Box(-np.inf, np.inf, (self.state_dim,), np.float32),
+                "action_mask": gym.spaces.Box(0.0, 1.0, (self.n_agents, self.n_actions), np.float32),
+            }
+        )
+
+    def action_space(self) -> gym.spaces.MultiDiscrete:
+        """The joint action space: one Discrete(n_actions) per agent."""
+        return gym.spaces.MultiDiscrete([self.n_actions] * self.n_agents)
+
+
+@dataclass
+class TeamObs:
+    """What the team sees at one step."""
+
+    obs: np.ndarray  # [N, obs_dim] float32
+    state: np.ndarray  # [state_dim] float32
+    avail: np.ndarray  # [N, n_actions] bool
+
+
+@dataclass
+class TeamStep:
+    """The result of one team step."""
+
+    obs: TeamObs
+    reward: float
+    terminated: bool
+    truncated: bool
+    info: dict = field(default_factory=dict)
+
+
+class TeamEnv(abc.ABC):
+    """A cooperative team environment with global state and per-agent action masks."""
+
+    spec: TeamSpec
+
+    @abc.abstractmethod
+    def reset(self, seed: Optional[int] = None) -> TeamObs:
+        """Starts an episode."""
+
+    @abc.abstractmethod
+    def step(self, actions: np.ndarray) -> TeamStep:
+        """Steps with one action per agent (``[N]`` ints)."""
+
+    def close(self) -> None:
+        """Releases the env's resources."""
+
+    def render(self) -> Optional[np.ndarray]:
+        """An RGB frame of the current state, if the env can render."""
+        return None
+
+
+def check_finite(step_index: int, reward: float, obs: TeamObs) -> None:
+    """Refuses NaN or inf rewards, observations or states, naming the step."""
+    if not np.isfinite(reward):
+        raise TeamEnvError(f"The env returned a non-finite reward ({reward}) at episode step {step_index}.")
+    if not (np.isfinite(obs.obs).all() and np.isfinite(obs.state).all()):
+        raise TeamEnvError(
+            f"The env returned a non-finite observation or state (NaN or inf) at episode step {step_index}."
+        )
+
+
+def check_avail(step_index: int, avail: np.ndarray, live: Optional[np.ndarray] = None) -> None:
+    """Refuses an action mask in which a (live) agent has no available action."""
+    empty = ~avail.any(axis=1)
+    if live is not None:
+        empty &= live
+    if empty.any():
+        raise TeamEnvError(
+            f"Agent(s) {np.flatnonzero(empty).tolist()} have no available action at episode step "
+            f"{step_index}: every live agent's action mask needs at least one 1."
+        )
+
+
+class SMACTeamEnv(TeamEnv):
+    """Team view of an env with SMAC's API (the embedded simulator or the real SMAC)."""
+
+    def __init__(self, env: Any) -> None:
+        self.env = env
+        info = env.get_env_info()
+        self.spec = TeamSpec(
+            n_agents=int(info["n_agents"]),
+            obs_dim=int(info["obs_shape"]),
+            state_dim=int(info["state_shape"]),
+            n_actions=int(info["n_actions"]),
+            episode_limit=int(info["episode_limit"]),
+        )
+        self._fast = hasattr(env, "get_obs_array") and hasattr(env, "get_avail_actions_array")
+        self._t = 0
+
+    def _observe(self) -> TeamObs:
+        env = self.env
+        if self._fast:
+            obs, avail = env.get_obs_array(), env.get_avail_actions_array()
+        else:
+            obs, avail = np.asarray(env.get_obs()), np.asarray(env.get_avail_actions())
+        return TeamObs(
+            np.asarray(obs, dtype=np.float32),
+            np.asarray(env.get_state(), dtype=np.float32),
+            np.asarray(avail, dtype=bool),
+        )
+
+    def reset(self, seed: Optional[int] = None) -> TeamObs:
+        if seed is not None and hasattr(self.env, "seed"):
+            self.env.seed(seed)
+        self.env.reset()
+        self._t = 0
+        return self._observe()
+
+    def step(self, actions: np.ndarray) -> TeamStep:
+        reward, terminated, info = self.env.step(actions)
+        self._t += 1
+        obs = self._observe()
+        check_finite(self._t, reward, obs)
+        truncated = bool(terminated and info.get("episode_limit", False))
+        return TeamStep(obs, float(reward), bool(terminated) and not truncated, truncated, info)
+
+    def close(self) -> None:
+        self.env.close()
+
+    def render(self) -> Optional[np.ndarray]:
+        return self.env.render(mode="rgb_array") if hasattr(self.env, "render") else None
+
+
+def _discrete_n(space: gym.Space, who: str) -> int:
+    if not isinstance(space, gym.spaces.Discrete):
+        raise TeamEnvError(
+            f"QMIX needs discrete actions, but {who} has action space {space}. "
+            "Use a Discrete action space (continuous actions are not supported)."
+        )
+    return int(space.n)
+
+
+def _split_obs_space(space: gym.Space, who: str) -> tuple[int, bool]:
+    """Returns (obs_dim, has_mask) for a Box or ``{"observations", "action_mask"}`` space."""
+    if isinstance(space, gym.spaces.Dict):
+        key = _obs_key(space.spaces)
+        if key is None or "action_mask" not in space.spaces:
+            raise TeamEnvError(
+                f"{who} has a Dict observation space with keys {list(space.spaces)}; QMIX reads "
+                "Dict observations as {'observations': Box, 'action_mask': Box}."
+            )
+        return int(np.prod(space.spaces[key].shape)), True
+    if isinstance(space, gym.spaces.Box):
+        return int(np.prod(space.shape)), False
+    raise TeamEnvError(f"{who} has observation space {space}; QMIX needs a Box (or a Dict with an action mask).")
+
+
+def _obs_key(d: Any) -> Optional[str]:
+    for key in ("observations", "observation", "obs"):
+        if key in d:
+            return key
+    return None
+
+
+class _DictTeamEnv(TeamEnv):
+    """Shared logic of the per-agent-dict adapters (RLlib MultiAgentEnv, PettingZoo)."""
+
+    def __init__(self, env: Any, agents: list, obs_spaces: list, act_spaces: list, state_from_obs: bool) -> None:
+        self.env = env
+        self.agents = list(agents)
+        who = type(env).__name__
+        ns = {_discrete_n(s, f"{who} agent {a!r}") for a, s in zip(self.agents, act_spaces)}
+        if len(ns) != 1:
+            raise TeamEnvError(
+                f"{who}'s agents have different action spaces ({act_spaces}); QMIX shares one "
+                "agent network, so all agents need the same Discrete(n) action space."
+            )
+        dims = [_split_obs_space(s, f"{who} agent {a!r}") for a, s in zip(self.agents, obs_spaces)]
+        if len({d for d, _ in dims}) != 1:
+            raise TeamEnvError(
+                f"{who}'s agents have observations of different sizes ({[d for d, _ in dims]}); "
+                "QMIX shares one agent network, so pad observations to one size."
+            )
+        self.state_from_obs = state_from_obs
+        self._state_fn = self._find_state_fn(env, who)
+        n, obs_dim = len(self.agents), dims[0][0]
+        state_dim = n * obs_dim if self._state_fn is None else self._state_dim(env)
+        self.spec = TeamSpec(n, obs_dim, state_dim, ns.pop())
+        self._t = 0
+        self._live = np.ones(n, dtype=bool)  # False once an agent terminated or truncated
+        self._present = np.ones(n, dtype=bool)  # agents with an observation this step
+
+    def _find_state_fn(self, env: Any, who: str):
+        for target in (env, getattr(env, "unwrapped", env)):
+            if callable(getattr(target, "state", None)) and hasattr(target, "state_space"):
+                return target.state
+            if callable(getattr(target, "get_state", None)):
+                return target.get_state
+        if self.state_from_obs:
+            return None
+        raise TeamEnvError(
+            f"{who} has no global state: QMIX's mixer needs one, from a `state()` method with a "
+            "`state_space` attribute (PettingZoo's convention) or a `get_state()` method (SMAC's). "
+            "Add one to the env, or opt in to the concatenated agents' observations as the state "
+            "with `config.training(state_from_obs=True)`."
+        )
+
+    def _state_dim(self, env: Any) -> int:
+        space = getattr(env, "state_space", None) or getattr(getattr(env, "unwrapped", env), "state_space", None)
+        if space is not None:
+            return int(np.prod(space.shape))
+        return int(np.asarray(self._state_fn()).size)
+
+    def _team_obs(self, obs: dict, infos: Optional[dict]) -> TeamObs:
+        n, d, a = self.spec.n_agents, self.spec.obs_dim, self.spec.n_actions
+        o = np.zeros((n, d), dtype=np.float32)
+        avail = np.zeros((n, a), dtype=bool)
+        present = np.zeros(n, dtype=bool)
+        for i, agent in enumerate(self.agents):
+            if agent not in obs:  # finished early (or not acting now): masked, action 0 only
+                avail[i, 0] = True
+                continue
+            present[i] = True
+            ob, mask = obs[agent], None
+            if isinstance(ob, dict):
+                mask, ob = ob.get("action_mask"), ob[_obs_key(ob)]
+            elif infos and isinstance(infos.get(agent), dict):
+                mask = infos[agent].get("action_mask")
+            ob = np.asarray(ob, dtype=np.float32).reshape(-1)
+            if ob.size != d:
+                raise TeamEnvError(
+                    f"Agent {agent!r}'s observation changed shape at episode step {self._t}: "
+                    f"{ob.size} values, expected {d}."
+                )
+            o[i] = ob
+            avail[i] = True if mask is None else np.asarray(mask, dtype=bool).reshape(-1)
+        check_avail(self._t, avail, present)
+        self._present = present
+        if self._state_fn is None:
+            state = o.reshape(-1).copy()
+        else:
+            state = np.asarray(self._state_fn(), dtype=np.float32).reshape(-1)
+            if state.size != self.spec.state_dim:
+                raise TeamEnvError(
+                    f"The global state changed size at episode step {self._t}: {state.size}, "
+                    f"expected {self.spec.state_dim}."
+                )
+        return TeamObs(o, state, avail)
+
+    def _action_dict(self, actions: np.ndarray) -> dict:
+        return {a: int(actions[i]) for i, a in enumerate(self.agents) if self._present[i]}
+
+
+class MultiAgentTeamEnv(_DictTeamEnv):
+    """Team view of an RLlib ``MultiAgentEnv``."""
+
+    def __init__(self, env: Any, state_from_obs: bool = False) -> None:
+        agents = list(getattr(env, "possible_agents", None) or env.agents)
+        super().__init__(
+            env,
+            agents,
+            [env.get_observation_space(a) for a in agents],
+            [env.get_action_space(a) for a in agents],
+            state_from_obs,
+        )
+
+    def reset(self, seed: Optional[int] = None) -> TeamObs:
+        obs, infos = self.env.reset(seed=seed)
+        self._t = 0
+        self._live[:] = True
+        return self._team_obs(obs, infos)
+
+    def step(self, actions: np.ndarray) -> TeamStep:
+        obs, rewards, terms, truncs, infos = self.env.step(self._action_dict(actions))
+        self._t += 1
+        for i, a in enumerate(self.agents):
+            if terms.get(a) or truncs.get(a):
+                self._live[i] = False
+        reward = float(sum(rewards.values()))
+        done_t, done_tr = bool(terms.get("__all__")), bool(truncs.get("__all__"))
+        team = self._team_obs({a: o for a, o in obs.items() if self._live[self.agents.index(a)]}, infos)
+        check_finite(self._t, reward, team)
+        info = _merge_infos(infos)
+        return TeamStep(team, reward, done_t, done_tr and not done_t, info)
+
+    def close(self) -> None:
+        self.env.close()
+
+
+class ParallelTeamEnv(_DictTeamEnv):
+    """Team view of a PettingZoo ``ParallelEnv``."""
+
+    def __init__(self, env: Any, state_from_obs: bool = False) -> None:
+        agents = list(env.possible_agents)
+        super().__init__(
+            env,
+            agents,
+            [env.observation_space(a) for a in agents],
+            [env.action_space(a) for a in agents],
+            state_from_obs,
+        )
+
+    def reset(self, seed: Optional[int] = None) -> TeamObs:
+        obs, infos = self.env.reset(seed=seed)
+        self._t = 0
+        self._live[:] = True
+        return self._team_obs(obs, infos)
+
+    def step(self, actions: np.ndarray) -> TeamStep:
+        obs, rewards, terms, truncs, infos = self.env.step(self._action_dict(actions))
+        self._t += 1
+        for i, a in enumerate(self.agents):
+            if terms.get(a) or truncs.get(a):
+                self._live[i] = False
+        reward = float(sum(rewards.values()))
+        done = not self.env.agents
+        terminated = done and all(terms.get(a, False) for a in self.agents if a in terms)
+        team = self._team_obs({a: o for a, o in obs.items() if self._live[self.agents.index(a)]}, infos)
+        check_finite(self._t, reward, team)
+        return TeamStep(team, reward, terminated, done and not terminated, _merge_infos(infos))
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _merge_infos(infos: dict) -> dict:
+    """Team-level info: scalar keys such as ``battle_won`` from any agent's info dict."""
+    merged: dict = {}
+    for value in infos.values():
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if np.isscalar(v):
+                    merged.setdefault(k, v)
+    return merged
+
+
+def as_team_env(env: Any, state_from_obs: bool = False) -> TeamEnv:
+    """Wraps ``env`` into a ``TeamEnv``, or raises a ``TeamEnvError`` saying why it can't."""
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    if isinstance(env, TeamEnv):
+        return env
+    smac = getattr(env, "smac_env", None)
+    if smac is not None:
+        return SMACTeamEnv(smac)
+    if all(callable(getattr(env, m, None)) for m in ("get_obs", "get_state", "get_avail_actions", "get_env_info")):
+        return SMACTeamEnv(env)
+    if isinstance(env, MultiAgentEnv):
+        return MultiAgentTeamEnv(env, state_from_obs)
+    if hasattr(env, "possible_agents") and callable(getattr(env, "observation_space", None)):
+        return ParallelTeamEnv(env, state_from_obs)
+    raise TeamEnvError(
+        f"QMIX can't use env {type(env).__name__}: it needs a multi-agent env (an RLlib "
+        "MultiAgentEnv, a PettingZoo ParallelEnv, or an env with SMAC's API). A single-agent "
+        "gymnasium env has no team to mix."
+    )
