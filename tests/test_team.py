@@ -1,0 +1,139 @@
+"""The team view of RLlib MultiAgentEnvs and PettingZoo envs, and its clear errors."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+from rllib_qmix.envs.matrix import TwoStepGame
+from rllib_qmix.team import MultiAgentTeamEnv, ParallelTeamEnv, TeamEnvError, as_team_env
+
+
+class ToyEnv(MultiAgentEnv):
+    """Configurable 2-agent env for the error paths."""
+
+    def __init__(self, *, state=True, act=None, obs_dims=(3, 3), masked=False, nan_at=None, shape_change_at=None, empty_mask_at=None, length=4):
+        super().__init__()
+        self.agents = self.possible_agents = ["a", "b"]
+        self.masked = masked
+        self.obs_dims = obs_dims
+        self.length, self.nan_at, self.shape_change_at, self.empty_mask_at = length, nan_at, shape_change_at, empty_mask_at
+        self.observation_spaces = {
+            a: (gym.spaces.Dict({"observations": gym.spaces.Box(-1, 1, (d,)), "action_mask": gym.spaces.Box(0, 1, (3,))}) if masked else gym.spaces.Box(-1, 1, (d,)))
+            for a, d in zip(self.agents, obs_dims)
+        }
+        self.action_spaces = act or {a: gym.spaces.Discrete(3) for a in self.agents}
+        if state:
+            self.state_space = gym.spaces.Box(-1, 1, (2,))
+            self.state = lambda: np.array([self.t, 0.0], np.float32)
+        self.t = 0
+
+    def _obs(self):
+        out = {}
+        for a, d in zip(self.agents, self.obs_dims):
+            d = d + 1 if self.t == self.shape_change_at else d
+            o = np.full(d, self.t / 10, np.float32)
+            if self.masked:
+                mask = np.array([1, 0, 1], np.float32) if self.t != self.empty_mask_at else np.zeros(3, np.float32)
+                o = {"observations": o, "action_mask": mask}
+            out[a] = o
+        return out
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action_dict):
+        self.t += 1
+        done = self.t >= self.length
+        r = float("nan") if self.t == self.nan_at else 1.0
+        return self._obs(), {a: r for a in self.agents}, {"__all__": done}, {"__all__": False}, {}
+
+
+def test_two_step_game_team_view():
+    team = as_team_env(TwoStepGame())
+    assert isinstance(team, MultiAgentTeamEnv)
+    assert (team.spec.n_agents, team.spec.obs_dim, team.spec.state_dim, team.spec.n_actions) == (2, 5, 5, 2)
+    team.reset()
+    s1 = team.step(np.array([1, 0]))
+    assert s1.reward == 0 and not s1.terminated
+    s2 = team.step(np.array([1, 1]))
+    assert s2.reward == 8.0 and s2.terminated and not s2.truncated
+
+
+def test_action_mask_is_read():
+    team = as_team_env(ToyEnv(masked=True))
+    obs = team.reset()
+    assert obs.avail.tolist() == [[True, False, True]] * 2
+
+
+def test_no_global_state_names_the_opt_in():
+    with pytest.raises(TeamEnvError, match=r"state_from_obs=True"):
+        as_team_env(ToyEnv(state=False))
+
+
+def test_state_from_obs_opt_in():
+    team = as_team_env(ToyEnv(state=False), state_from_obs=True)
+    obs = team.reset()
+    assert team.spec.state_dim == 6 and obs.state.shape == (6,)
+
+
+def test_continuous_actions_refused():
+    act = {a: gym.spaces.Box(-1, 1, (2,)) for a in ["a", "b"]}
+    with pytest.raises(TeamEnvError, match="discrete actions"):
+        as_team_env(ToyEnv(act=act))
+
+
+def test_heterogeneous_action_spaces_refused():
+    act = {"a": gym.spaces.Discrete(3), "b": gym.spaces.Discrete(4)}
+    with pytest.raises(TeamEnvError, match="same Discrete"):
+        as_team_env(ToyEnv(act=act))
+
+
+def test_heterogeneous_obs_refused():
+    with pytest.raises(TeamEnvError, match="different sizes"):
+        as_team_env(ToyEnv(obs_dims=(3, 4)))
+
+
+def test_obs_shape_change_refused_with_step():
+    team = as_team_env(ToyEnv(shape_change_at=2))
+    team.reset()
+    team.step(np.array([0, 0]))
+    with pytest.raises(TeamEnvError, match="changed shape at episode step 2"):
+        team.step(np.array([0, 0]))
+
+
+def test_nan_reward_refused_with_step():
+    team = as_team_env(ToyEnv(nan_at=3))
+    team.reset()
+    team.step(np.array([0, 0]))
+    team.step(np.array([0, 0]))
+    with pytest.raises(TeamEnvError, match="non-finite reward .* step 3"):
+        team.step(np.array([0, 0]))
+
+
+def test_empty_action_mask_refused():
+    team = as_team_env(ToyEnv(masked=True, empty_mask_at=1))
+    team.reset()
+    with pytest.raises(TeamEnvError, match="no available action at episode step 1"):
+        team.step(np.array([0, 0]))
+
+
+def test_single_agent_env_refused():
+    with pytest.raises(TeamEnvError, match="multi-agent"):
+        as_team_env(gym.make("CartPole-v1"))
+
+
+def test_pettingzoo_simple_spread():
+    mpe2 = pytest.importorskip("mpe2")
+    from mpe2 import simple_spread_v3
+
+    env = simple_spread_v3.parallel_env(N=3, max_cycles=5, continuous_actions=False)
+    team = as_team_env(env)
+    assert isinstance(team, ParallelTeamEnv)
+    assert (team.spec.n_agents, team.spec.obs_dim, team.spec.state_dim, team.spec.n_actions) == (3, 18, 54, 5)
+    team.reset(seed=0)
+    for t in range(5):
+        step = team.step(np.zeros(3, int))
+        assert np.isfinite(step.reward)
+    assert step.truncated and not step.terminated  # a time-out bootstraps
