@@ -1,0 +1,47 @@
+"""Watching a trained QMIX team: play one battle with the restored policy and write a GIF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE
+
+from rllib_qmix.env_runner import QMIXEnvRunner
+
+
+def render_episode(algo: Any, path: str, explore: bool = False, max_steps: int | None = None) -> dict:
+    """Plays one episode with ``algo``'s current agent network and writes an animated GIF.
+
+    Args:
+        algo: A built or restored ``QMIX`` algorithm.
+        path: Where to write the GIF.
+        explore: Epsilon-greedy (at the current epsilon) instead of greedy.
+        max_steps: Stop after this many steps (default: the env's episode limit).
+
+    Returns:
+        The episode's ``return``, ``length``, ``battle_won`` (if reported) and the GIF ``path``.
+
+    Raises:
+        ValueError: If the env cannot render RGB frames.
+    """
+    from rllib_qmix.envs.smac.render import save_gif
+
+    config = algo.config.copy(copy_frozen=False)
+    config.num_envs_per_env_runner = 1
+    runner = QMIXEnvRunner(config=config, worker_index=0, num_workers=0)
+    weights = algo.learner_group.get_state(
+        components=COMPONENT_LEARNER + "/" + COMPONENT_RL_MODULE, inference_only=True
+    )[COMPONENT_LEARNER]
+    runner.set_state(weights)
+    try:
+        frames, episode = runner.render_frames(explore=explore, max_steps=max_steps)
+    finally:
+        runner.stop()
+    if not frames or frames[0] is None:
+        raise ValueError(f"The env {config.env!r} can't render RGB frames; rendering needs e.g. the 'smac' env.")
+    out = save_gif(frames, Path(path))
+    stats = {"return": episode.get_return(), "length": len(episode), "path": str(out)}
+    if "battle_won" in episode.info:
+        stats["battle_won"] = bool(episode.info["battle_won"])
+    return stats
