@@ -1,0 +1,108 @@
+"""Speed of the embedded SMAC simulator: single env on every map, batched on 3m.
+
+Random available actions; every step also fetches observations, state and action masks
+(what a learner's env loop does). Prints a table and writes JSON.
+
+    python benchmarks/sim_speed.py [--seconds 1.5] [--batch 256 1024] [--out PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rllib_qmix.envs.smac import MAP_NAMES, BatchedStarCraft2Env, StarCraft2Env
+
+SMACLITE = {"3s5z": 140, "MMM2": 85, "27m_vs_30m": 52, "corridor": 39}  # steps/s, reference §4
+TARGETS = {"3m": 4000, **{k: 20 * v for k, v in SMACLITE.items()}}
+BATCH_TARGET = 100_000
+
+
+def bench_single(map_name: str, seconds: float, seed: int = 0) -> dict:
+    """Steps/s of one StarCraft2Env under a random policy (resets included)."""
+    env = StarCraft2Env(map_name, seed=seed)
+    rng = np.random.default_rng(seed)
+    env.reset()
+    for _ in range(20):  # warm-up (compilation happens at import / first call)
+        av = env.get_avail_actions_array()
+        _, done, _ = env.step((rng.random(av.shape) * av).argmax(1))
+        if done:
+            env.reset()
+    steps, episodes = 0, 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(100):
+            env.get_obs_array()
+            env.get_state()
+            av = env.get_avail_actions_array()
+            _, done, _ = env.step((rng.random(av.shape) * av).argmax(1))
+            steps += 1
+            if done:
+                episodes += 1
+                env.reset()
+    dt = time.perf_counter() - t0
+    return {"map": map_name, "steps_per_s": steps / dt, "steps": steps, "episodes": episodes}
+
+
+def bench_batched(map_name: str, n_envs: int, seconds: float, seed: int = 0) -> dict:
+    """Env steps/s of a BatchedStarCraft2Env under a random policy (auto-reset of done envs)."""
+    env = BatchedStarCraft2Env(map_name, n_envs, seed=seed)
+    rng = np.random.default_rng(seed)
+    env.reset()
+    steps = 0
+    t0 = None
+    for it in range(10**9):
+        if it == 5:
+            t0, steps = time.perf_counter(), 0
+        av = env.engine.avail
+        a = (rng.random(av.shape, np.float32) * av).argmax(2)
+        env.step(a)
+        env.get_obs()
+        env.get_state()
+        env.reset_done()
+        steps += n_envs
+        if t0 is not None and time.perf_counter() - t0 > seconds:
+            break
+    dt = time.perf_counter() - t0
+    return {"map": map_name, "n_envs": n_envs, "env_steps_per_s": steps / dt}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seconds", type=float, default=1.5, help="timing per map")
+    ap.add_argument("--maps", nargs="*", default=list(MAP_NAMES))
+    ap.add_argument("--batch", nargs="*", type=int, default=[256, 1024])
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "sim_speed.json"))
+    args = ap.parse_args()
+    rows = []
+    print(f"{'map':<18}{'steps/s':>10}{'target':>10}  result")
+    for m in args.maps:
+        r = bench_single(m, args.seconds)
+        tgt = TARGETS.get(m)
+        r["target"] = tgt
+        r["pass"] = None if tgt is None else bool(r["steps_per_s"] >= tgt)
+        rows.append(r)
+        res = "" if tgt is None else ("PASS" if r["pass"] else "FAIL")
+        print(f"{m:<18}{r['steps_per_s']:>10.0f}{tgt or '':>10}  {res}", flush=True)
+    brows = []
+    print(f"\n{'batched map':<18}{'n_envs':>8}{'env steps/s':>14}{'target':>10}  result")
+    for n in args.batch:
+        r = bench_batched("3m", n, args.seconds)
+        r["target"], r["pass"] = BATCH_TARGET, bool(r["env_steps_per_s"] >= BATCH_TARGET)
+        brows.append(r)
+        print(f"{'3m':<18}{n:>8}{r['env_steps_per_s']:>14.0f}{BATCH_TARGET:>10}  "
+              f"{'PASS' if r['pass'] else 'FAIL'}", flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"single": rows, "batched": brows, "seconds": args.seconds,
+                               "machine": platform.platform(), "python": platform.python_version(),
+                               "smaclite_reference": SMACLITE}, indent=2))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""``StarCraft2Env``: the SMAC API over the embedded engine (one battle)."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .engine import Engine
+from .kernels import E_DEAD_A, E_DEAD_E, E_DONE, E_T, E_TIMEOUT, E_WON
+from .maps import MapSpec
+
+
+class StarCraft2Env:
+    """Drop-in replacement for ``smac.env.StarCraft2Env`` backed by the embedded simulator.
+
+    Keyword options and defaults are SMAC's (``engine.SMAC_DEFAULTS``). Differences: a time-out
+    always sets ``info["episode_limit"] = True`` (SMAC only with ``continuing_episode``), and an
+    unavailable action raises ``ValueError`` instead of failing an assertion.
+    """
+
+    def __init__(self, map_name: str | MapSpec = "3m", seed: int | None = None,
+                 **kwargs: Any) -> None:
+        kwargs.pop("seed", None)
+        self._engine = Engine(map_name, 1, [seed], **kwargs)
+        eng = self._engine
+        self.map_name = eng.map_name
+        self.n_agents, self.n_enemies = eng.n_agents, eng.n_enemies
+        self.n_actions, self.episode_limit = eng.n_actions, eng.episode_limit
+        self.max_reward = eng.max_reward
+        self.continuing_episode = eng.opts["continuing_episode"]
+        self.battles_won = self.battles_game = self.timeouts = self.force_restarts = 0
+        self._episode_steps = 0
+        self._started = False
+        self._seed = seed
+
+    # ------------------------------------------------------------------ episode
+    def seed(self, seed: int | None = None) -> int | None:
+        """Reseed the random stream used by the following resets."""
+        self._seed = seed
+        self._engine.seed([seed])
+        return seed
+
+    def reset(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """Start a new battle; returns (per-agent observations, global state)."""
+        self._engine.reset()
+        self._episode_steps = 0
+        self._started = True
+        return self.get_obs(), self.get_state()
+
+    def step(self, actions: Sequence[int] | np.ndarray) -> tuple[float, bool, dict]:
+        """Play one step of joint actions; returns (reward, terminated, info)."""
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        ei = self._engine.EI[0]
+        was_done = bool(ei[E_DONE])
+        rew, term = self._engine.step(np.asarray(actions, np.int64))
+        done = bool(term[0])
+        info = {"battle_won": bool(ei[E_WON]) if done else False,
+                "dead_allies": int(ei[E_DEAD_A]), "dead_enemies": int(ei[E_DEAD_E])}
+        if done and ei[E_TIMEOUT]:
+            info["episode_limit"] = True
+        self._episode_steps = int(ei[E_T])
+        if done and not was_done:
+            self.battles_game += 1
+            self.battles_won += int(ei[E_WON])
+            self.timeouts += int(ei[E_TIMEOUT])
+        return float(rew[0]), done, info
+
+    # ------------------------------------------------------------------ features
+    def get_obs_array(self) -> np.ndarray:
+        """float32 [n_agents, obs_size] observations (a copy)."""
+        return self._engine.obs()[0].copy()
+
+    def get_avail_actions_array(self) -> np.ndarray:
+        """uint8 [n_agents, n_actions] action masks (a copy)."""
+        return self._engine.avail[0].copy()
+
+    def get_obs(self) -> list[np.ndarray]:
+        """Per-agent float32 observations."""
+        return list(self._engine.obs()[0].copy())
+
+    def get_obs_agent(self, agent_id: int) -> np.ndarray:
+        """Observation of one agent."""
+        return self._engine.obs()[0, agent_id].copy()
+
+    def get_state(self) -> np.ndarray:
+        """float32 global state."""
+        return self._engine.state()[0].copy()
+
+    def get_avail_actions(self) -> list[list[int]]:
+        """Action masks as SMAC's lists of 0/1."""
+        return self._engine.avail[0].tolist()
+
+    def get_avail_agent_actions(self, agent_id: int) -> list[int]:
+        """Action mask of one agent."""
+        return self._engine.avail[0, agent_id].tolist()
+
+    # ------------------------------------------------------------------ sizes and info
+    def get_obs_size(self) -> int:
+        return self._engine.obs_size
+
+    def get_state_size(self) -> int:
+        return self._engine.state_size
+
+    def get_total_actions(self) -> int:
+        return self.n_actions
+
+    def get_obs_feature_names(self) -> None:  # pragma: no cover - SMAC has none either
+        return None
+
+    def get_env_info(self) -> dict[str, Any]:
+        """SMAC's env info dict."""
+        eng = self._engine
+        return {"state_shape": eng.state_size, "obs_shape": eng.obs_size,
+                "n_actions": self.n_actions, "n_agents": self.n_agents,
+                "episode_limit": self.episode_limit,
+                "agent_features": ["health", "energy/cooldown", "rel_x", "rel_y"]
+                + ["shield"] * eng.flags["shb_a"] + ["type"] * eng.flags["bits"],
+                "enemy_features": ["health", "rel_x", "rel_y"]
+                + ["shield"] * eng.flags["shb_e"] + ["type"] * eng.flags["bits"]}
+
+    def get_stats(self) -> dict[str, float]:
+        """Running battle statistics (SMAC's keys)."""
+        return {"battles_won": self.battles_won, "battles_game": self.battles_game,
+                "battles_draw": self.timeouts,
+                "win_rate": self.battles_won / self.battles_game if self.battles_game else 0.0,
+                "timeouts": self.timeouts, "restarts": self.force_restarts}
+
+    def render(self, mode: str = "rgb_array") -> np.ndarray:
+        """An HxWx3 uint8 picture of the battle."""
+        if mode != "rgb_array":
+            raise ValueError("only mode='rgb_array' is supported")
+        from .render import render_frame
+        return render_frame(self._engine, 0)
+
+    def close(self) -> None:
+        """Nothing to release (kept for SMAC compatibility)."""
+
+    def save_replay(self) -> None:  # pragma: no cover - SMAC compatibility
+        """No replays: use ``save_gif``."""
+
+    @property
+    def engine(self) -> Engine:
+        """The underlying one-battle engine (for tests and tools)."""
+        return self._engine

@@ -1,0 +1,197 @@
+"""Compiled SMAC step: validate actions, issue orders, run step_mul loops, reward, end, masks."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import njit
+from .sim import (DEADT, GX, GY, HP, O_ATTACK, O_HEAL, O_IDLE, O_MOVE, ORD, PHP, PSH, SH,
+                  TGT, X, Y, passable, tick)
+from .units import KIND_HEAL, P_KIND
+
+# indices of the float64 config vector
+(C_STEP_MUL, C_LIMIT, C_ONLY_POS, C_DEATH, C_WIN, C_DEFEAT, C_NEG, C_DIV, C_SPARSE, C_MMM,
+ C_MODE, C_MOVE, C_SHOOT) = range(13)
+N_CFG = 13
+# columns of the per-battle int state EI
+E_T, E_DONE, E_WON, E_TIMEOUT, E_DEAD_A, E_DEAD_E = range(6)
+N_EI = 6
+
+
+@njit
+def validate(avail, actions, active, bad):
+    """Check every active battle's actions against the masks; bad <- (env, agent, action)."""
+    E, A = actions.shape
+    n = avail.shape[2]
+    for e in range(E):
+        if not active[e]:
+            continue
+        for a in range(A):
+            act = actions[e, a]
+            if act < 0 or act >= n or avail[e, a, act] == 0:
+                bad[0], bad[1], bad[2] = e, a, act
+                return False
+    return True
+
+
+@njit
+def compute_avail(F, P, walk, cliff, A, n_act, shoot, move, avail, e):
+    """SMAC's action masks of battle e."""
+    U = F.shape[1]
+    N = U - A
+    half = move / 2.0
+    for a in range(A):
+        for k in range(n_act):
+            avail[e, a, k] = 0
+        if F[e, a, HP] <= 0.0:
+            avail[e, a, 0] = 1
+            continue
+        x, y = F[e, a, X], F[e, a, Y]
+        avail[e, a, 1] = 1
+        avail[e, a, 2] = passable(walk, cliff, float(int(x)), float(int(y + half)), False, False)
+        avail[e, a, 3] = passable(walk, cliff, float(int(x)), float(int(y - half)), False, False)
+        avail[e, a, 4] = passable(walk, cliff, float(int(x + half)), float(int(y)), False, False)
+        avail[e, a, 5] = passable(walk, cliff, float(int(x - half)), float(int(y)), False, False)
+        s2 = shoot * shoot
+        if P[a, P_KIND] == KIND_HEAL:
+            for j in range(min(A, N)):
+                if F[e, j, HP] > 0.0 and P[j, P_KIND] != KIND_HEAL:
+                    dx, dy = F[e, j, X] - x, F[e, j, Y] - y
+                    if dx * dx + dy * dy <= s2:
+                        avail[e, a, 6 + j] = 1
+        else:
+            for j in range(N):
+                u = A + j
+                if F[e, u, HP] > 0.0:
+                    dx, dy = F[e, u, X] - x, F[e, u, Y] - y
+                    if dx * dx + dy * dy <= s2:
+                        avail[e, a, 6 + j] = 1
+
+
+@njit
+def _reward_end(F, I, P, EI, cfg, e, A, rew, term):
+    """SMAC's reward for the step just played, and the battle's end (see env docs)."""
+    U = F.shape[1]
+    only_pos = cfg[C_ONLY_POS] > 0
+    death, neg = cfg[C_DEATH], cfg[C_NEG]
+    d_enemy, d_ally, d_deaths = 0.0, 0.0, 0.0
+    n_ally, n_enemy, ally_nonmed, enemy_nonmed = 0, 0, 0, 0
+    for u in range(U):
+        alive = F[e, u, HP] > 0.0
+        if alive:
+            if u < A:
+                n_ally += 1
+                ally_nonmed += P[u, P_KIND] != KIND_HEAL
+            else:
+                n_enemy += 1
+                enemy_nonmed += P[u, P_KIND] != KIND_HEAL
+        if I[e, u, DEADT]:
+            continue
+        prev = F[e, u, PHP] + F[e, u, PSH]
+        if u < A:
+            if not alive:
+                I[e, u, DEADT] = 1
+                if not only_pos:
+                    d_deaths -= death * neg
+                d_ally += prev * neg
+            else:
+                d_ally += neg * (prev - F[e, u, HP] - F[e, u, SH])
+        else:
+            if not alive:
+                I[e, u, DEADT] = 1
+                d_deaths += death
+                d_enemy += prev
+            else:
+                d_enemy += prev - F[e, u, HP] - F[e, u, SH]
+    if cfg[C_SPARSE] > 0:
+        r = 0.0
+    elif only_pos:
+        r = abs(d_enemy + d_deaths)
+    else:
+        r = d_enemy + d_deaths - d_ally
+    mmm = cfg[C_MMM] > 0
+    code = 2
+    if (n_ally == 0 and n_enemy > 0) or (mmm and ally_nonmed == 0):
+        code = -1
+    elif (n_ally > 0 and n_enemy == 0) or (mmm and enemy_nonmed == 0):
+        code = 1
+    elif n_ally == 0 and n_enemy == 0:
+        code = 0
+    EI[e, E_T] += 1
+    EI[e, E_DEAD_A] = A - n_ally
+    EI[e, E_DEAD_E] = (U - A) - n_enemy
+    done = False
+    if code != 2:
+        done = True
+        if code == 1:
+            EI[e, E_WON] = 1
+            r = 1.0 if cfg[C_SPARSE] > 0 else r + cfg[C_WIN]
+        elif code == -1:
+            r = -1.0 if cfg[C_SPARSE] > 0 else r + cfg[C_DEFEAT]
+    elif EI[e, E_T] >= cfg[C_LIMIT]:
+        done = True
+        EI[e, E_TIMEOUT] = 1
+    if cfg[C_SPARSE] == 0:
+        r = r / cfg[C_DIV]
+    EI[e, E_DONE] = done
+    rew[e] = r
+    term[e] = done
+
+
+@njit
+def step_kernel(F, I, EI, EF, P, cfg, walk, cliff, pd, actions, last_action, avail, active,
+                rew, term, bad):
+    """Play one SMAC step in every active, unfinished battle. False if an action is invalid."""
+    E, A = actions.shape
+    U = F.shape[1]
+    n_act = avail.shape[2]
+    if not validate(avail, actions, active, bad):
+        return False
+    NX, NY = np.empty(U), np.empty(U)
+    FS, FT = np.empty(U, np.int64), np.empty(U, np.int64)
+    step_mul, mode, move = int(cfg[C_STEP_MUL]), int(cfg[C_MODE]), cfg[C_MOVE]
+    for e in range(E):
+        if not active[e]:
+            continue
+        if EI[e, E_DONE]:
+            rew[e], term[e] = 0.0, True
+            continue
+        for u in range(U):
+            F[e, u, PHP], F[e, u, PSH] = F[e, u, HP], F[e, u, SH]
+        for a in range(A):
+            act = actions[e, a]
+            last_action[e, a] = act
+            if F[e, a, HP] <= 0.0:
+                continue
+            if act == 1:
+                I[e, a, ORD] = O_IDLE
+            elif 2 <= act <= 5:
+                I[e, a, ORD] = O_MOVE
+                gx, gy = F[e, a, X], F[e, a, Y]
+                if act == 2:
+                    gy += move
+                elif act == 3:
+                    gy -= move
+                elif act == 4:
+                    gx += move
+                else:
+                    gx -= move
+                F[e, a, GX], F[e, a, GY] = gx, gy
+            elif act >= 6:
+                if P[a, P_KIND] == KIND_HEAL:
+                    I[e, a, ORD], I[e, a, TGT] = O_HEAL, act - 6
+                else:
+                    I[e, a, ORD], I[e, a, TGT] = O_ATTACK, A + act - 6
+        for _ in range(step_mul):
+            tick(F, I, P, e, A, mode, EF[e, 0], EF[e, 1], pd, walk, cliff, NX, NY, FS, FT)
+        _reward_end(F, I, P, EI, cfg, e, A, rew, term)
+        compute_avail(F, P, walk, cliff, A, n_act, cfg[C_SHOOT], move, avail, e)
+    return True
+
+
+@njit
+def avail_all(F, P, walk, cliff, A, shoot, move, avail, mask):
+    """Recompute the action masks of the battles in mask."""
+    for e in range(F.shape[0]):
+        if mask[e]:
+            compute_avail(F, P, walk, cliff, A, avail.shape[2], shoot, move, avail, e)
+
