@@ -1,13 +1,15 @@
 """rllib_qmix: QMIX for Ray RLlib's new API stack, with an embedded SMAC-compatible simulator.
 
-Importing the package registers the algorithm "QMIX" and the envs "smac" and
-"two_step_game" with Ray Tune's registry, so ``tune.Tuner("QMIX", ...)``,
-``get_trainable_cls("QMIX")`` and ``config.environment("smac", ...)`` work.
+Importing the package registers the algorithm "QMIX" and the envs "smac",
+"two_step_game" and "mpe_simple_spread" with Ray Tune's registry, so ``tune.Tuner("QMIX", ...)``,
+``get_trainable_cls("QMIX")`` and ``config.environment("smac", ...)`` work
+(and "mpe_simple_spread", mpe2's simple_spread_v3, when mpe2 is installed).
 """
 
 from ray.tune.registry import register_env, register_trainable
 
 from rllib_qmix.envs.matrix import TwoStepGame
+from rllib_qmix.envs.mpe import make_simple_spread
 from rllib_qmix.envs.smac_rllib import SMACMultiAgentEnv
 from rllib_qmix.qmix import QMIX, QMIXConfig
 
@@ -17,3 +19,4 @@ __version__ = "0.1.0"
 register_trainable("QMIX", QMIX)
 register_env("smac", lambda env_config: SMACMultiAgentEnv(env_config))
 register_env("two_step_game", lambda env_config: TwoStepGame(env_config))
+register_env("mpe_simple_spread", make_simple_spread)

@@ -1,0 +1,193 @@
+"""Training throughput of QMIX on the embedded SMAC simulator, against a minimal plain-torch loop.
+
+Prints tables and writes benchmarks/results/throughput.json:
+1. env steps/s of the whole training loop and learner updates/s, per map and env-runner
+   setting, with the time split into sampling, replay and learner;
+2. the same schedule in benchmarks/minimal_qmix.py (no Ray) as the lower bound of overhead;
+3. one learner update of 32 episodes on 8m and MMM2, on CPU (and CUDA when present);
+4. replay memory: bytes per stored step, and peak RSS of a full 5000-episode replay on MMM2.
+
+    python benchmarks/throughput.py                 # all sections (~10 min on 2 cores)
+    python benchmarks/throughput.py --quick         # fewer steps, 3m only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# The common schedule of both loops: 8 envs, 1 update of 32 episodes per finished episode.
+SCHEDULE = {"episode_batch_size": 32, "learning_starts": 32, "updates_per_episode": 1.0, "epsilon_anneal_steps": 50_000}
+SETTINGS = [("0 runners x 8 envs", 0, 8), ("1 runner x 8 envs", 1, 8), ("2 runners x 4 envs", 2, 4)]
+
+
+def rllib_throughput(map_name: str, runners: int, envs: int, steps: int) -> dict:
+    """Trains QMIX through RLlib until ``steps`` env steps past learning_starts; returns rates."""
+    import ray
+    from rllib_qmix import QMIXConfig
+
+    config = (
+        QMIXConfig()
+        .environment("smac", env_config={"map_name": map_name})
+        .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs, rollout_fragment_length=8)
+        .training(**SCHEDULE)
+        .debugging(seed=0)
+    )
+    algo = config.build_algo()
+    try:
+        while algo.train().get("num_learner_updates_lifetime", 0) < 1:  # warm up: replay filled
+            pass
+        r0 = algo.train()
+        s0, u0, t0 = r0["env_runners"]["num_env_steps_sampled_lifetime"], r0["num_learner_updates_lifetime"], time.perf_counter()
+        timers = {"sample": 0.0, "replay": 0.0, "learn": 0.0, "sync": 0.0}
+        while True:
+            r = algo.train()
+            t = r["timers"]
+            timers["sample"] += t.get("env_runner_sampling_timer", 0.0)
+            timers["replay"] += t.get("replay_buffer_add_data_timer", 0.0) + t.get("replay_buffer_sampling_timer", 0.0)
+            timers["learn"] += t.get("learner_update_timer", 0.0)
+            timers["sync"] += t.get("synch_weights", 0.0)
+            if r["env_runners"]["num_env_steps_sampled_lifetime"] - s0 >= steps:
+                break
+        wall = time.perf_counter() - t0
+        n_steps = r["env_runners"]["num_env_steps_sampled_lifetime"] - s0
+        n_upd = r["num_learner_updates_lifetime"] - u0
+    finally:
+        algo.stop()
+    return {"env_steps": n_steps, "updates": n_upd, "wall_s": wall, "env_steps_per_s": n_steps / wall, "updates_per_s": n_upd / wall,
+            "split_s": timers}
+
+
+def minimal_throughput(map_name: str, steps: int) -> dict:
+    from minimal_qmix import MinimalQMIX, Settings
+
+    loop = MinimalQMIX(Settings(map_name=map_name, num_envs=8, **{k: v for k, v in SCHEDULE.items() if k != "epsilon_anneal_steps"}))
+    loop.run(2000)  # warm up (numba, replay)
+    loop.timers = {k: 0.0 for k in loop.timers}
+    u0 = loop.num_updates
+    out = loop.run(steps)
+    out["updates"] = loop.num_updates - u0
+    out["updates_per_s"] = out["updates"] / out["wall_s"]
+    return out
+
+
+def learner_update_time(map_name: str, device: str, repeats: int = 10) -> dict:
+    """Seconds per learner update of 32 full-length episodes on ``device``."""
+    from ray.rllib.core import DEFAULT_MODULE_ID
+    from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
+
+    from rllib_qmix import QMIXConfig, keys as K
+    from rllib_qmix.envs.smac import StarCraft2Env
+    from rllib_qmix.team import SMACTeamEnv
+
+    spec = SMACTeamEnv(StarCraft2Env(map_name)).spec
+    cfg = QMIXConfig().learners(num_gpus_per_learner=1 if device == "cuda" else 0)
+    learner = cfg.build_learner(spaces={DEFAULT_MODULE_ID: (spec.observation_space(), spec.action_space())})
+    b, t, rng = 32, spec.episode_limit, np.random.default_rng(0)
+    batch = {
+        K.OBS: rng.random((b, t + 1, spec.n_agents, spec.obs_dim), np.float32),
+        K.STATE: rng.random((b, t + 1, spec.state_dim), np.float32),
+        K.AVAIL_ACTIONS: np.ones((b, t + 1, spec.n_agents, spec.n_actions), bool),
+        K.ACTIONS: rng.integers(0, spec.n_actions, (b, t, spec.n_agents)),
+        K.REWARDS: rng.random((b, t), np.float32),
+        K.TERMINATED: np.zeros((b, t), np.float32),
+        K.MASK: np.ones((b, t), np.float32),
+    }
+    mab = MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(batch)}, env_steps=b * t)
+    learner.update(batch=mab, timesteps={})
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        learner.update(batch=mab, timesteps={})
+    if device == "cuda":
+        torch.cuda.synchronize()
+    dev = torch.cuda.get_device_name(0) if device == "cuda" else platform.processor() or platform.machine()
+    return {"map": map_name, "device": device, "device_name": dev, "episode_len": t, "s_per_update": (time.perf_counter() - t0) / repeats}
+
+
+def replay_memory(map_name: str = "MMM2", capacity: int = 5000) -> dict:
+    """Fills a replay of ``capacity`` full-length episodes; peak RSS of this process and bytes/step."""
+    from rllib_qmix.episode import TeamEpisode
+    from rllib_qmix.envs.smac import StarCraft2Env
+    from rllib_qmix.replay import EpisodeReplayBuffer
+    from rllib_qmix.team import SMACTeamEnv
+
+    spec = SMACTeamEnv(StarCraft2Env(map_name)).spec
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    buf = EpisodeReplayBuffer(spec, capacity)
+    t = spec.episode_limit
+    ep = TeamEpisode(np.ones((t + 1, spec.n_agents, spec.obs_dim), np.float32), np.ones((t + 1, spec.state_dim), np.float32),
+                     np.ones((t + 1, spec.n_agents, spec.n_actions), bool), np.zeros((t, spec.n_agents), np.int64),
+                     np.zeros(t, np.float32), True, False)
+    for _ in range(capacity):
+        buf.add([ep])
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    per_step = buf.bytes_per_step()
+    return {"map": map_name, "capacity_episodes": capacity, "episode_len": t, "bytes_per_step": per_step,
+            "buffer_bytes": per_step * capacity * (t + 1), "peak_rss_mb_before": rss0, "peak_rss_mb_after": rss1}
+
+
+def table(rows: list[dict], cols: list[str]) -> str:
+    widths = [max(len(c), *(len(f"{r.get(c, '')}") for r in rows)) for c in cols]
+    line = lambda vals: "  ".join(f"{v!s:>{w}}" for v, w in zip(vals, widths))  # noqa: E731
+    return "\n".join([line(cols), line(["-" * w for w in widths])] + [line([r.get(c, "") for c in cols]) for r in rows])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--maps", default="3m,8m,MMM2")
+    p.add_argument("--steps", type=int, default=6000, help="env steps timed per setting")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--skip-loop", action="store_true", help="only the learner-update and memory sections")
+    args = p.parse_args()
+    maps = ["3m"] if args.quick else args.maps.split(",")
+    steps = 2000 if args.quick else args.steps
+    import ray
+
+    out: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch_threads": torch.get_num_threads()}, "schedule": SCHEDULE}
+    rows = []
+    if not args.skip_loop:
+        ray.init(num_cpus=max(2, os.cpu_count() or 2), include_dashboard=False, log_to_driver=False)
+        for m in maps:
+            mini = minimal_throughput(m, steps)
+            rows.append({"map": m, "setting": "minimal torch loop", "env_steps/s": round(mini["env_steps_per_s"]), "updates/s": round(mini["updates_per_s"], 1),
+                         "sample_s": round(mini["sample_s"], 1), "replay_s": round(mini["replay_s"], 2), "learn_s": round(mini["learn_s"], 1)})
+            for name, runners, envs in SETTINGS:
+                res = rllib_throughput(m, runners, envs, steps)
+                rows.append({"map": m, "setting": f"RLlib {name}", "env_steps/s": round(res["env_steps_per_s"]), "updates/s": round(res["updates_per_s"], 1),
+                             "sample_s": round(res["split_s"]["sample"], 1), "replay_s": round(res["split_s"]["replay"], 2), "learn_s": round(res["split_s"]["learn"], 1)})
+                print(table(rows[-1:], list(rows[-1])), flush=True)
+        ray.shutdown()
+        out["training_loop"] = rows
+        print("\nTraining loop (same schedule: batch 32 episodes, 1 update per finished episode)")
+        print(table(rows, ["map", "setting", "env_steps/s", "updates/s", "sample_s", "replay_s", "learn_s"]))
+    updates = [learner_update_time(m, "cpu") for m in ("8m", "MMM2")]
+    if torch.cuda.is_available():
+        updates += [learner_update_time(m, "cuda") for m in ("8m", "MMM2")]
+    out["learner_update"] = updates
+    print("\nOne learner update, 32 full-length episodes")
+    print(table([{**u, "ms_per_update": round(1000 * u["s_per_update"], 1)} for u in updates], ["map", "device", "device_name", "episode_len", "ms_per_update"]))
+    mem = replay_memory()
+    out["replay_memory"] = mem
+    print("\nReplay memory (MMM2, 5000 full-length episodes)")
+    print(table([mem], list(mem)))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "throughput.json").write_text(json.dumps(out, indent=2))
+    print(f"\nwrote {RESULTS / 'throughput.json'}")
+
+
+if __name__ == "__main__":
+    main()
