@@ -20,6 +20,7 @@ epsilon) to the env runners.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Optional
 
 import numpy as np
@@ -54,7 +55,13 @@ NUM_EPISODES_IN_REPLAY = "replay_num_episodes"
 NUM_LEARNER_UPDATES = "num_learner_updates_lifetime"
 NUM_ENV_RUNNER_RESTARTS = "num_env_runner_restarts"
 
+SAMPLE_TAG = "qmix_sample"
 _MIXERS = ("qmix", "vdn", None)
+
+
+def _sample_and_metrics(runner: Any) -> tuple[list, dict]:
+    """What a remote env runner returns per asynchronous sampling request."""
+    return runner.sample(), runner.get_metrics()
 _OPTIMIZERS = ("rmsprop", "adam")
 
 
@@ -95,11 +102,13 @@ class QMIXConfig(AlgorithmConfig):
         self.state_from_obs = False
         self.store_replay_buffer_in_checkpoints = False
         self.max_episode_len: Optional[int] = None
+        self.async_sampling = True
         # Sampling: our own env runner; pymarl runs one episode per env per iteration.
         self.env_runner_cls = QMIXEnvRunner
         self.rollout_fragment_length = 64
         self.num_envs_per_env_runner = 1
         self.evaluation_config = {"explore": False}
+        self.merge_env_runner_states = False  # no connector states: skip RLlib's merge round trip
         self.metrics_num_episodes_for_smoothing = 32
         self.min_sample_timesteps_per_iteration = 0
 
@@ -131,6 +140,7 @@ class QMIXConfig(AlgorithmConfig):
         state_from_obs: Optional[bool] = NotProvided,
         store_replay_buffer_in_checkpoints: Optional[bool] = NotProvided,
         max_episode_len: Optional[int] = NotProvided,
+        async_sampling: Optional[bool] = NotProvided,
         **kwargs: Any,
     ) -> "QMIXConfig":
         """Sets QMIX's training options (and RLlib's: ``lr``, ``gamma``, ``grad_clip`` ...).
@@ -162,6 +172,8 @@ class QMIXConfig(AlgorithmConfig):
             store_replay_buffer_in_checkpoints: Save the replay buffer in checkpoints.
             max_episode_len: Initial time length of the replay arrays (default: the env's
                 episode limit); grows if a longer episode arrives.
+            async_sampling: With remote env runners, sample the next episodes while the
+                learner updates (weights one iteration old); False waits for samples first.
 
         Returns:
             This config object.
@@ -266,23 +278,50 @@ class QMIX(Algorithm):
 
     @override(Algorithm)
     def training_step(self) -> None:
-        cfg = self.config
+        """Samples episodes, stores them, runs the learner updates they earn, syncs weights.
+
+        With remote env runners and ``async_sampling`` (default), the runners sample the next
+        episodes while the learner updates on the replay, so sampling and learning overlap.
+        """
+        group = self.env_runner_group
+        if not (self.config.async_sampling and group.num_healthy_remote_workers() > 0):
+            with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
+                episodes, runner_results = synchronous_parallel_sample(
+                    worker_set=group,
+                    concat=True,
+                    sample_timeout_s=self.config.sample_timeout_s,
+                    _uses_new_env_runners=True,
+                    _return_metrics=True,
+                )
+            self._store(episodes, runner_results)
+            if self._run_updates():
+                self._sync_env_runners()
+            return
+        if group.num_in_flight_async_reqs(SAMPLE_TAG) == 0:
+            group.foreach_env_runner_async(_sample_and_metrics, tag=SAMPLE_TAG)
+        num_updates = self._run_updates()  # while the runners sample
         with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
-            episodes, runner_results = synchronous_parallel_sample(
-                worker_set=self.env_runner_group,
-                concat=True,
-                sample_timeout_s=cfg.sample_timeout_s,
-                _uses_new_env_runners=True,
-                _return_metrics=True,
-            )
+            results = []
+            deadline = time.monotonic() + (self.config.sample_timeout_s or 60.0)
+            while group.num_in_flight_async_reqs(SAMPLE_TAG) > 0 and time.monotonic() < deadline:
+                results += group.fetch_ready_async_reqs(tags=SAMPLE_TAG, timeout_seconds=0.5)
+        self._store([ep for _, (eps, _) in results for ep in eps], [m for _, (_, m) in results])
+        if num_updates:
+            self._sync_env_runners()
+        group.foreach_env_runner_async(_sample_and_metrics, tag=SAMPLE_TAG)
+
+    def _store(self, episodes: list, runner_results: list) -> None:
+        """Adds sampled episodes to the replay and earns their learner updates."""
+        cfg = self.config
         self.metrics.aggregate(runner_results, key=ENV_RUNNER_RESULTS)
         with self.metrics.log_time((TIMERS, REPLAY_BUFFER_ADD_DATA_TIMER)):
             self.replay_buffer.add(episodes)
         self.metrics.log_value(NUM_EPISODES_IN_REPLAY, len(self.replay_buffer), window=1)
+        if len(self.replay_buffer) >= max(cfg.learning_starts, cfg.episode_batch_size):
+            self._update_credit += len(episodes) * cfg.updates_per_episode
 
-        if len(self.replay_buffer) < max(cfg.learning_starts, cfg.episode_batch_size):
-            return
-        self._update_credit += len(episodes) * cfg.updates_per_episode
+    def _run_updates(self) -> int:
+        """Runs the learner updates earned so far; returns how many."""
         num_updates = int(math.floor(self._update_credit))
         self._update_credit -= num_updates
         env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
@@ -298,9 +337,7 @@ class QMIX(Algorithm):
             self.metrics.aggregate(results, key=LEARNER_RESULTS)
             self._num_updates += 1
         self.metrics.log_value(NUM_LEARNER_UPDATES, self._num_updates, window=1)
-        if num_updates:
-            with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
-                self._sync_env_runners(env_steps)
+        return num_updates
 
     def _learner_batch(self):
         """A replay sample as one MultiAgentBatch, or one shard per learner."""
@@ -316,7 +353,13 @@ class QMIX(Algorithm):
             for idx in shards
         ]
 
-    def _sync_env_runners(self, env_steps: int) -> None:
+    def _sync_env_runners(self) -> None:
+        """Sends the learner's agent weights and the global env-step count to the runners."""
+        with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
+            self._send_state_to_runners()
+
+    def _send_state_to_runners(self) -> None:
+        env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
         module_state = self.learner_group.get_state(
             components=COMPONENT_LEARNER + "/" + COMPONENT_RL_MODULE, inference_only=True
         )[COMPONENT_LEARNER]
@@ -380,5 +423,4 @@ class QMIX(Algorithm):
             self._num_restarts = int(counters["num_restarts"])
         if REPLAY_BUFFER_STATE in state:
             self.replay_buffer.set_state(state[REPLAY_BUFFER_STATE])
-        env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
-        self._sync_env_runners(env_steps)
+        self._send_state_to_runners()

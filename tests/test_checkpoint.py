@@ -17,7 +17,7 @@ RESTORE_SCRIPT = textwrap.dedent(
     import ray
     from ray.rllib.algorithms.algorithm import Algorithm
 
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1")
     path, expected_path = sys.argv[1], sys.argv[2]
     expected = json.load(open(expected_path))
     algo = Algorithm.from_checkpoint(path)
