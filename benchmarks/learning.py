@@ -1,0 +1,133 @@
+"""Learning benchmark: runs tuned examples over seeds and reports greedy win rates.
+
+For each tuned example and seed: trains with the example's config (the same YAML the CLI
+runs), evaluates greedily on ``--eval-episodes`` battles every ``--eval-every`` env steps,
+and stops at the example's env-step budget (or ``--max-steps``). Prints a table (median and
+range over seeds of the final and best evaluation win rate / return, env steps and minutes
+to reach the target), writes docs/learning_<example>.json and a learning-curve PNG per
+example into docs/.
+
+    python benchmarks/learning.py smac --seeds 0 1 2          # 3m: target 95% within 200k steps
+    python benchmarks/learning.py smac_8m smac_2s3z --seeds 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+#: Targets of the learning issue: (greedy win rate, within env steps); None = report only.
+TARGETS = {"smac": (0.95, 200_000), "smac_8m": (0.95, 1_000_000), "smac_2s3z": (0.90, 1_000_000)}
+
+
+def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eval_episodes: int) -> dict:
+    """Trains one example with one seed; returns its evaluation curve."""
+    from rllib_qmix.cli_experiment import build_config, load_experiments
+
+    spec = load_experiments(str(ROOT / "tuned_examples" / f"{example}.yaml"))[0]
+    config = build_config(spec.algo_cls, spec.param_space, spec.algo_name)
+    config = config.copy(copy_frozen=False).debugging(seed=seed)
+    config.evaluation(evaluation_interval=None, evaluation_duration=eval_episodes, evaluation_duration_unit="episodes")
+    budget = max_steps or int(spec.stop.get("num_env_steps_sampled_lifetime", 200_000))
+    algo = config.build_algo()
+    curve, start, next_eval = [], time.perf_counter(), 0
+    try:
+        while True:
+            result = algo.train()
+            steps = int(result["env_runners"].get("num_env_steps_sampled_lifetime", 0))
+            if steps >= next_eval or steps >= budget:
+                ev = algo.evaluate()["env_runners"]
+                point = {
+                    "env_steps": steps,
+                    "minutes": (time.perf_counter() - start) / 60,
+                    "eval_win_rate": ev.get("battle_won_mean"),
+                    "eval_return": ev.get("episode_return_mean"),
+                    "train_win_rate": result["env_runners"].get("battle_won_mean"),
+                    "train_return": result["env_runners"].get("episode_return_mean"),
+                    "epsilon": result["env_runners"].get("epsilon"),
+                }
+                curve.append(point)
+                print(f"[{example} seed {seed}] " + "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()), flush=True)
+                next_eval = steps + eval_every
+            if steps >= budget:
+                break
+    finally:
+        algo.stop()
+    return {"example": example, "seed": seed, "budget": budget, "curve": curve}
+
+
+def summarize(example: str, runs: list[dict]) -> dict:
+    """Median and range over seeds; steps/minutes to the target where one exists."""
+    key = "eval_win_rate" if runs[0]["curve"][-1]["eval_win_rate"] is not None else "eval_return"
+    finals = [r["curve"][-1][key] for r in runs]
+    bests = [max(p[key] for p in r["curve"]) for r in runs]
+    row = {"example": example, "metric": key, "seeds": len(runs), "budget": runs[0]["budget"],
+           "final_median": statistics.median(finals), "final_range": [min(finals), max(finals)],
+           "best_median": statistics.median(bests), "best_range": [min(bests), max(bests)],
+           "minutes_median": statistics.median(r["curve"][-1]["minutes"] for r in runs)}
+    target = TARGETS.get(example)
+    if target is not None:
+        hit = [next((p for p in r["curve"] if p[key] is not None and p[key] >= target[0]), None) for r in runs]
+        row["target"] = f">= {target[0]:.0%} within {target[1]:,} steps"
+        row["seeds_reaching_target"] = sum(h is not None and h["env_steps"] <= target[1] for h in hit)
+        row["steps_to_target"] = [h["env_steps"] if h else None for h in hit]
+        row["minutes_to_target"] = [round(h["minutes"], 1) if h else None for h in hit]
+    return row
+
+
+def plot(example: str, runs: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    key = "eval_win_rate" if runs[0]["curve"][-1]["eval_win_rate"] is not None else "eval_return"
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for r in runs:
+        ax.plot([p["env_steps"] for p in r["curve"]], [p[key] for p in r["curve"]], label=f"seed {r['seed']}")
+    if example in TARGETS:
+        ax.axhline(TARGETS[example][0], ls="--", c="gray", lw=1)
+        ax.axvline(TARGETS[example][1], ls=":", c="gray", lw=1)
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("greedy " + key.replace("eval_", "").replace("_", " "))
+    ax.set_title(f"QMIX, {example} (embedded simulator)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("examples", nargs="+", help="tuned example names (file stems in tuned_examples/)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--max-steps", type=int, default=None, help="override the example's env-step budget")
+    p.add_argument("--eval-every", type=int, default=20_000)
+    p.add_argument("--eval-episodes", type=int, default=32)
+    args = p.parse_args()
+    import ray
+
+    ray.init(address="local", include_dashboard=False, log_to_driver=False)
+    DOCS.mkdir(exist_ok=True)
+    rows = []
+    for example in args.examples:
+        runs = [run_one(example, s, args.max_steps, args.eval_every, args.eval_episodes) for s in args.seeds]
+        row = summarize(example, runs)
+        rows.append(row)
+        (DOCS / f"learning_{example}.json").write_text(json.dumps({"summary": row, "runs": runs}, indent=2))
+        plot(example, runs, DOCS / f"learning_{example}.png")
+    print("\n" + "  ".join(f"{c:>22}" for c in ["example", "metric", "final median [range]", "best median [range]", "min", "target hit"]))
+    for r in rows:
+        print("  ".join(f"{c:>22}" for c in [
+            r["example"], r["metric"], f"{r['final_median']:.3g} [{r['final_range'][0]:.3g}, {r['final_range'][1]:.3g}]",
+            f"{r['best_median']:.3g} [{r['best_range'][0]:.3g}, {r['best_range'][1]:.3g}]", f"{r['minutes_median']:.1f}",
+            f"{r.get('seeds_reaching_target', '-')}/{r['seeds']}" if "target" in r else "-"]))
+
+
+if __name__ == "__main__":
+    main()
