@@ -1,0 +1,399 @@
+"""Classic RLlib experiment YAML -> validated experiment specs -> Ray Tune runs.
+
+Everything that can be checked without starting Ray is checked here, so that a
+typo in a YAML file costs one clear line on stderr instead of a Ray traceback.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import importlib
+import inspect
+import json
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import yaml
+
+
+class CLIError(Exception):
+    """A user error: printed as one line on stderr, exit code 2."""
+
+
+# Keys of one experiment entry in the classic YAML format.
+EXPERIMENT_KEYS = {
+    "run", "algo", "env", "env_config", "stop", "config", "checkpoint_freq",
+    "checkpoint_at_end", "num_samples", "storage_path", "local_dir",
+    "keep_checkpoints_num", "checkpoint_score_attr", "max_failures",
+    "resources_per_trial", "trial_name_creator", "trial_dirname_creator",
+}
+
+# Old-stack result names -> their names in Ray 2.60's (new API stack) results.
+STOP_ALIASES = {
+    "episode_reward_mean": "env_runners/episode_return_mean",
+    "episode_return_mean": "env_runners/episode_return_mean",
+    "sampler_results/episode_reward_mean": "env_runners/episode_return_mean",
+    "env_runners/episode_reward_mean": "env_runners/episode_return_mean",
+    "episode_len_mean": "env_runners/episode_len_mean",
+    "battle_won_mean": "env_runners/battle_won_mean",
+    "timesteps_total": "num_env_steps_sampled_lifetime",
+    "num_env_steps_sampled": "num_env_steps_sampled_lifetime",
+}
+
+
+@dataclass
+class ExperimentSpec:
+    """One validated experiment, ready for :func:`run_experiment`."""
+
+    name: str
+    algo_name: str
+    trainable: Union[str, type]
+    algo_cls: type
+    param_space: Dict[str, Any]
+    stop: Dict[str, float] = field(default_factory=dict)
+    checkpoint_freq: int = 0
+    checkpoint_at_end: bool = True
+    num_samples: int = 1
+    storage_path: Optional[str] = None
+    keep_checkpoints_num: Optional[int] = None
+    checkpoint_score_attr: Optional[str] = None
+    max_failures: int = 0
+
+
+def _closest(word: str, options) -> str:
+    """' (did you mean 'x'?)' if some option is close to `word`, else ''."""
+    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def parse_json_arg(text: Optional[str], what: str) -> Dict[str, Any]:
+    """Parses a JSON object given on the command line (``--config``/``--stop``)."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CLIError(f"{what} is not valid JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise CLIError(f"{what} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def load_yaml(path: str) -> Dict[str, Dict[str, Any]]:
+    """Reads an experiment YAML file: ``{experiment name: {run, env, ...}}``."""
+    if not os.path.isfile(path):
+        raise CLIError(f"experiment file not found: {path}")
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise CLIError(f"malformed YAML in {path}{where}: {problem}") from None
+    if not isinstance(data, dict) or not data:
+        raise CLIError(
+            f"{path} must map experiment names to experiment settings "
+            "({name: {run: ..., env: ..., config: ...}})"
+        )
+    for name, entry in data.items():
+        if not isinstance(entry, dict):
+            raise CLIError(f"{path}: experiment '{name}' must be a mapping, "
+                           f"got {type(entry).__name__}")
+    return data
+
+
+# --------------------------------------------------------------------------- algos
+def _registered_trainables() -> List[str]:
+    """Names known to Tune's registry plus RLlib's built-in algorithms."""
+    from ray.rllib.algorithms.registry import ALGORITHMS
+    from ray.tune.registry import TRAINABLE_CLASS, _global_registry
+
+    names = set(ALGORITHMS)
+    names.update(k.decode() if isinstance(k, bytes) else k
+                 for (cat, k) in _global_registry._registered if cat == TRAINABLE_CLASS)
+    return sorted(str(n) for n in names)
+
+
+def _import_object(path: str, what: str) -> Any:
+    """Imports ``pkg.module:Name`` or ``pkg.module.Name``."""
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise CLIError(f"cannot import {what} '{path}': use the form package.module:Name")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise CLIError(f"cannot import {what} '{path}': {e}") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise CLIError(f"cannot import {what} '{path}': module '{module_name}' "
+                       f"has no attribute '{attr}'") from None
+
+
+def resolve_algorithm(name: str) -> Tuple[type, type]:
+    """Returns (what to give Tune, the Algorithm class) for a ``run:`` value.
+
+    Accepts a name in Tune's registry (QMIX, once ``rllib_qmix`` is imported), a
+    built-in RLlib algorithm (PPO, DQN, ...) or an import path ``pkg.mod:Class``.
+    """
+    import rllib_qmix  # noqa: F401  (registers QMIX and the smac env)
+    from ray.rllib.algorithms.algorithm import Algorithm
+    from ray.rllib.algorithms.registry import ALGORITHMS
+    from ray.tune.registry import TRAINABLE_CLASS, _global_registry
+
+    if not isinstance(name, str) or not name:
+        raise CLIError(f"'run' must be an algorithm name or import path, got {name!r}")
+    if ":" in name:
+        cls = _import_object(name, "algorithm")
+    elif _global_registry.contains(TRAINABLE_CLASS, name):
+        cls = _global_registry.get(TRAINABLE_CLASS, name)
+    elif name in ALGORITHMS:  # built-in: import only this one, not all of RLlib's
+        cls = ALGORITHMS[name]()[0]
+    else:
+        raise CLIError(f"unknown algorithm '{name}'"
+                       f"{_closest(name, _registered_trainables())}")
+    if not (inspect.isclass(cls) and issubclass(cls, Algorithm)):
+        raise CLIError(f"'{name}' is not an RLlib Algorithm class")
+    # Tune gets the class itself: resolving a name there would import every
+    # built-in RLlib algorithm.
+    return cls, cls
+
+
+# ---------------------------------------------------------------------------- envs
+def check_env(env: Any) -> None:
+    """Raises CLIError unless `env` is a Tune env name, a gymnasium id or a class path."""
+    import rllib_qmix  # noqa: F401
+    from ray.tune.registry import ENV_CREATOR, _global_registry
+
+    if env is None or not isinstance(env, str):
+        return
+    if _global_registry.contains(ENV_CREATOR, env):
+        return
+    if "." in env:  # RLlib treats such strings as class paths.
+        _import_object(env, "environment")
+        return
+    import gymnasium as gym
+
+    if env in gym.envs.registry:
+        return
+    if ":" in env:  # "package:EnvId": gymnasium imports the package first.
+        try:
+            gym.spec(env)
+            return
+        except Exception:  # noqa: BLE001
+            pass
+    known = list(gym.envs.registry) + [
+        k.decode() if isinstance(k, bytes) else str(k)
+        for (cat, k) in _global_registry._registered if cat == ENV_CREATOR
+    ]
+    raise CLIError(
+        f"unknown environment '{env}': not a registered Tune env, a gymnasium id "
+        f"or an importable class path{_closest(env, known)}"
+    )
+
+
+# -------------------------------------------------------------------------- config
+def first_of_search_spaces(value: Any) -> Any:
+    """Replaces Tune ``{grid_search: [...]}`` entries by their first value."""
+    if isinstance(value, dict):
+        if set(value) == {"grid_search"} and isinstance(value["grid_search"], list):
+            return first_of_search_spaces(value["grid_search"][0])
+        return {k: first_of_search_spaces(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [first_of_search_spaces(v) for v in value]
+    return value
+
+
+def build_config(algo_cls: type, config_dict: Dict[str, Any], algo_name: str = ""):
+    """Builds and validates `algo_cls`'s AlgorithmConfig from a config dict.
+
+    Flags keys that are no setting of the config class (with the closest name).
+    """
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+    config_dict = first_of_search_spaces(copy.deepcopy(config_dict))
+    config = algo_cls.get_default_config()
+    if not isinstance(config, AlgorithmConfig):
+        raise CLIError(f"{algo_name or algo_cls.__name__} has no AlgorithmConfig "
+                       "(old API stack algorithms are not supported)")
+    translate = AlgorithmConfig._translate_special_keys
+    special = {"multiagent", "_enable_new_api_stack", "__trial_info__"}
+    settings = [k for k in vars(config) if not k.startswith("_")]
+    for key in config_dict:
+        attr = translate(key, warn_deprecated=False)
+        cls_attr = getattr(type(config), attr, None)
+        is_method = callable(cls_attr) and not isinstance(cls_attr, property)
+        if attr in special:
+            continue
+        if is_method or not hasattr(config, attr):
+            raise CLIError(f"unknown config key '{key}' for {algo_name or algo_cls.__name__}"
+                           f"{_closest(key, settings)}")
+    try:
+        config.update_from_dict(config_dict)
+        config.validate()
+    except CLIError:
+        raise
+    except Exception as e:  # noqa: BLE001 - RLlib raises many kinds; show one line.
+        msg = " ".join(str(e).split()) or type(e).__name__
+        raise CLIError(f"invalid config for {algo_name or algo_cls.__name__}: {msg}") from None
+    return config
+
+
+def normalize_stop(stop: Any) -> Dict[str, float]:
+    """Flattens nested stop dicts to ``a/b`` keys and maps old-stack names."""
+    if stop is None:
+        return {}
+    if not isinstance(stop, dict):
+        raise CLIError(f"'stop' must be a mapping of metric -> value, got {stop!r}")
+    flat: Dict[str, float] = {}
+
+    def walk(prefix: str, d: Dict[str, Any]) -> None:
+        for k, v in d.items():
+            key = f"{prefix}/{k}" if prefix else str(k)
+            if isinstance(v, dict):
+                walk(key, v)
+            elif isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise CLIError(f"stop criterion '{key}' must be a number, got {v!r}")
+            else:
+                flat[STOP_ALIASES.get(key, key)] = v
+
+    walk("", stop)
+    return flat
+
+
+def experiment_from_dict(
+    name: str,
+    entry: Dict[str, Any],
+    *,
+    config_override: Optional[Dict[str, Any]] = None,
+    stop_override: Optional[Dict[str, Any]] = None,
+    storage_path: Optional[str] = None,
+) -> ExperimentSpec:
+    """Validates one classic experiment entry and returns an ExperimentSpec."""
+    unknown = [k for k in entry if k not in EXPERIMENT_KEYS]
+    if unknown:
+        raise CLIError(f"experiment '{name}': unknown key '{unknown[0]}'"
+                       f"{_closest(unknown[0], EXPERIMENT_KEYS)}")
+    algo = entry.get("run", entry.get("algo"))
+    if algo is None:
+        raise CLIError(f"experiment '{name}' names no algorithm (add 'run: PPO' or similar)")
+    trainable, algo_cls = resolve_algorithm(algo)
+
+    config = entry.get("config") or {}
+    if not isinstance(config, dict):
+        raise CLIError(f"experiment '{name}': 'config' must be a mapping")
+    config = copy.deepcopy(config)
+    config.update(config_override or {})
+    if entry.get("env") is not None:
+        config["env"] = entry["env"]
+    if entry.get("env_config") is not None:
+        config["env_config"] = {**config.get("env_config", {}), **entry["env_config"]}
+    check_env(config.get("env"))
+    build_config(algo_cls, config, str(algo))
+
+    stop = normalize_stop(entry.get("stop"))
+    stop.update(normalize_stop(stop_override))
+    path = storage_path or entry.get("storage_path") or entry.get("local_dir")
+    ints = {}
+    for key in ("checkpoint_freq", "num_samples", "keep_checkpoints_num", "max_failures"):
+        value = entry.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise CLIError(f"experiment '{name}': '{key}' must be an integer, got {value!r}")
+        ints[key] = value
+    return ExperimentSpec(
+        name=str(name),
+        algo_name=str(algo),
+        trainable=trainable,
+        algo_cls=algo_cls,
+        param_space=config,
+        stop=stop,
+        checkpoint_freq=ints["checkpoint_freq"] or 0,
+        checkpoint_at_end=bool(entry.get("checkpoint_at_end", True)),
+        num_samples=ints["num_samples"] or 1,
+        storage_path=os.path.abspath(os.path.expanduser(path)) if path else None,
+        keep_checkpoints_num=ints["keep_checkpoints_num"],
+        checkpoint_score_attr=entry.get("checkpoint_score_attr"),
+        max_failures=ints["max_failures"] or 0,
+    )
+
+
+def load_experiments(path: str, **overrides: Any) -> List[ExperimentSpec]:
+    """Loads and validates every experiment in a YAML file."""
+    return [experiment_from_dict(name, entry, **overrides)
+            for name, entry in load_yaml(path).items()]
+
+
+# --------------------------------------------------------------------------- run
+def _check_reachable(address: str) -> None:
+    """Fails fast on HOST:PORT that nothing listens on (ray.init would retry for minutes)."""
+    host, sep, port = address.rpartition(":")
+    if address in ("auto", "local") or "://" in address or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except OSError as e:
+        raise CLIError(f"cannot connect to Ray at '{address}': {e.strerror or e}") from None
+
+
+def init_ray(address: Optional[str], verbose: int) -> None:
+    """Joins the cluster at `address` or starts a local Ray."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    kwargs: Dict[str, Any] = dict(
+        log_to_driver=verbose > 0,
+        logging_level=logging.INFO if verbose else logging.ERROR,
+    )
+    if address:
+        _check_reachable(address)
+        kwargs["address"] = address
+    else:  # "local": never attach to a cluster someone `ray start`-ed on this host
+        kwargs.update(address="local", include_dashboard=False)
+    try:
+        ray.init(**kwargs)
+    except (ConnectionError, ValueError, RuntimeError) as e:
+        msg = " ".join(str(e).split())
+        raise CLIError(f"cannot connect to Ray at '{address}': {msg}" if address
+                       else f"cannot start Ray: {msg}") from None
+
+
+def run_experiment(spec: ExperimentSpec, *, verbose: int = 0) -> Any:
+    """Runs one experiment with ``tune.Tuner`` and returns its ResultGrid.
+
+    Prints one progress line per iteration; the first SIGINT ends every trial
+    after its current iteration and saves a final checkpoint.
+    """
+    from ray import tune
+
+    from rllib_qmix.cli_progress import CLIStopper, ProgressCallback
+
+    checkpoint_config = tune.CheckpointConfig(
+        checkpoint_frequency=spec.checkpoint_freq,
+        checkpoint_at_end=spec.checkpoint_at_end,
+        num_to_keep=spec.keep_checkpoints_num,
+        checkpoint_score_attribute=spec.checkpoint_score_attr,
+    )
+    run_config = tune.RunConfig(
+        name=spec.name,
+        storage_path=spec.storage_path,
+        stop=CLIStopper(spec.stop),
+        checkpoint_config=checkpoint_config,
+        failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+        callbacks=[ProgressCallback(verbose=verbose)],
+        verbose=min(verbose, 3),
+    )
+    tuner = tune.Tuner(
+        spec.trainable,
+        param_space=spec.param_space,
+        run_config=run_config,
+        tune_config=tune.TuneConfig(num_samples=spec.num_samples),
+    )
+    return tuner.fit()

@@ -1,0 +1,135 @@
+"""Learning curves of a Tune/RLlib run as a PNG (win rate, return, loss, epsilon)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from typing import Dict, List, Optional, Tuple
+
+from rllib_qmix.cli_experiment import CLIError
+
+STEP_KEYS = ("num_env_steps_sampled_lifetime", "env_runners/num_env_steps_sampled_lifetime")
+PANELS: List[Tuple[str, Tuple[str, ...]]] = [
+    ("win rate", ("env_runners/battle_won_mean",)),
+    ("episode return", ("env_runners/episode_return_mean",)),
+    ("loss", ("learners/default_policy/td_loss", "*/total_loss")),
+    ("epsilon", ("env_runners/epsilon",)),
+]
+
+
+def _flatten(d: Dict, prefix: str = "") -> Dict[str, object]:
+    out: Dict[str, object] = {}
+    for k, v in d.items():
+        key = f"{prefix}/{k}" if prefix else str(k)
+        if isinstance(v, dict):
+            out.update(_flatten(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+def _to_float(v: object) -> Optional[float]:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def read_results(trial_dir: str) -> List[Dict[str, object]]:
+    """Rows of flattened results of one trial (result.json, else progress.csv)."""
+    rows: List[Dict[str, object]] = []
+    result_json = os.path.join(trial_dir, "result.json")
+    if os.path.isfile(result_json):
+        with open(result_json) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    try:
+                        rows.append(_flatten(json.loads(line)))
+                    except json.JSONDecodeError:
+                        continue  # a partially written last line
+    if not rows and os.path.isfile(os.path.join(trial_dir, "progress.csv")):
+        with open(os.path.join(trial_dir, "progress.csv"), newline="") as f:
+            rows = [dict(r) for r in csv.DictReader(f)]
+    return rows
+
+
+def find_trial_dirs(run_dir: str) -> List[str]:
+    """The trial dirs of an experiment dir, or [run_dir] if it is a trial dir."""
+    def is_trial(p: str) -> bool:
+        return any(os.path.isfile(os.path.join(p, n)) for n in ("result.json", "progress.csv"))
+
+    if not os.path.isdir(run_dir):
+        raise CLIError(f"run directory not found: {run_dir}")
+    if is_trial(run_dir):
+        return [run_dir]
+    trials = sorted(os.path.join(run_dir, d) for d in os.listdir(run_dir)
+                    if is_trial(os.path.join(run_dir, d)))
+    if not trials:
+        raise CLIError(f"no results (result.json or progress.csv) in {run_dir} "
+                       "or its subdirectories")
+    return trials
+
+
+def _series(rows: List[Dict[str, object]], keys: Tuple[str, ...]) -> Tuple[str, List, List]:
+    """(metric name, x, y) for the first of `keys` that was logged; '*' matches a prefix."""
+    for key in keys:
+        names = [key]
+        if key.startswith("*/"):
+            suffix = key[1:]
+            names = sorted({k for r in rows for k in r if k.endswith(suffix)})
+        for name in names:
+            xs, ys = [], []
+            for i, r in enumerate(rows):
+                y = _to_float(r.get(name))
+                if y is None:
+                    continue
+                x = next((_to_float(r.get(s)) for s in STEP_KEYS
+                          if _to_float(r.get(s)) is not None), None)
+                xs.append(x if x is not None else float(i + 1))
+                ys.append(y)
+            if ys:
+                return name, xs, ys
+    return "", [], []
+
+
+def plot_run(run_dir: str, out: Optional[str] = None) -> str:
+    """Writes the learning-curves PNG of `run_dir` and returns its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run_dir = os.path.abspath(os.path.expanduser(run_dir))
+    trials = find_trial_dirs(run_dir)
+    data = {os.path.basename(t): read_results(t) for t in trials}
+    if not any(data.values()):
+        raise CLIError(f"the results in {run_dir} are empty")
+    out = out or os.path.join(run_dir, "learning_curves.png")
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    for ax, (title, keys) in zip(axes.flat, PANELS):
+        plotted = ""
+        for label, rows in data.items():
+            name, xs, ys = _series(rows, keys)
+            if ys:
+                ax.plot(xs, ys, label=label if len(data) > 1 else None)
+                plotted = name
+        ax.set_title(f"{title} ({plotted})" if plotted else title, fontsize=10)
+        ax.set_xlabel("env steps")
+        ax.grid(alpha=0.3)
+        if not plotted:
+            ax.text(0.5, 0.5, "not logged", ha="center", va="center",
+                    transform=ax.transAxes, color="gray", fontsize=14)
+        elif title == "win rate":
+            ax.set_ylim(-0.02, 1.02)
+        if plotted and len(data) > 1:
+            ax.legend(fontsize=7)
+    fig.suptitle(os.path.basename(run_dir.rstrip("/")))
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(out)) or ".", exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
