@@ -16,7 +16,25 @@ from rllib_qmix.qmix import QMIX, QMIXConfig
 __all__ = ["QMIX", "QMIXConfig", "SMACMultiAgentEnv", "TwoStepGame"]
 __version__ = "0.1.0"
 
-register_trainable("QMIX", QMIX)
-register_env("smac", lambda env_config: SMACMultiAgentEnv(env_config))
-register_env("two_step_game", lambda env_config: TwoStepGame(env_config))
-register_env("mpe_simple_spread", make_simple_spread)
+
+def register() -> None:
+    """Registers "QMIX" and the envs with Tune's registry (done on import and on every ``ray.init``).
+
+    Tune keeps registrations in the running Ray's key-value store, so a ``ray.shutdown()``
+    followed by ``ray.init()`` in the same process (tests, notebooks, a reconnect to a
+    cluster) would otherwise lose them.
+    """
+    register_trainable("QMIX", QMIX)
+    register_env("smac", lambda env_config: SMACMultiAgentEnv(env_config))
+    register_env("two_step_game", lambda env_config: TwoStepGame(env_config))
+    register_env("mpe_simple_spread", make_simple_spread)
+
+
+register()
+try:  # Ray runs these after every ray.init (Tune's registry flushes itself the same way).
+    import ray._private.worker as _ray_worker
+
+    if register not in _ray_worker._post_init_hooks:
+        _ray_worker._post_init_hooks.append(register)
+except (ImportError, AttributeError):  # pragma: no cover - a Ray without the hook list
+    pass

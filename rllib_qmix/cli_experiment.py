@@ -346,6 +346,8 @@ def init_ray(address: Optional[str], verbose: int) -> None:
     """Joins the cluster at `address` or starts a local Ray."""
     import ray
 
+    if address:  # before the early return: a bad address is an error even in a Ray process
+        _check_reachable(address)
     if ray.is_initialized():
         return
     kwargs: Dict[str, Any] = dict(
@@ -353,7 +355,6 @@ def init_ray(address: Optional[str], verbose: int) -> None:
         logging_level=logging.INFO if verbose else logging.ERROR,
     )
     if address:
-        _check_reachable(address)
         kwargs["address"] = address
     else:  # "local": never attach to a cluster someone `ray start`-ed on this host
         kwargs.update(address="local", include_dashboard=False)

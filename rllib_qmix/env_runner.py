@@ -45,6 +45,8 @@ from rllib_qmix.modules import PREV_ACTIONS, Q_VALUES, STATE_IN, STATE_OUT
 from rllib_qmix.team import TeamEnv, TeamObs, TeamSpec, as_team_env
 
 EPSILON = "epsilon"
+#: Key of a runner's own sampling state (RNG, episode seeds, episodes in progress).
+SAMPLING_STATE = "qmix_sampling"
 TEAM_AGENT_ID = "team"  # the whole team acts as one grouped agent
 BATTLE_WON_MEAN = "battle_won_mean"
 #: Team-level info keys averaged per episode into ``<key>_mean`` metrics.
@@ -101,6 +103,11 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         self._steps_since_sync = 0
         self._rng = np.random.default_rng(self._seed)
         self._episode_index = 0
+        # Each episode starts from a seed derived from (base, runner, env, episode number), so
+        # an episode in progress at a checkpoint can be replayed exactly on restore.
+        self._seed_base = int(self._seed) if self._seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+        self._episodes_started = np.zeros(self.num_envs, np.int64)
+        self._episode_seeds = np.zeros(self.num_envs, np.int64)
         self._explore_mode: Optional[bool] = None
         #: Overrides ``config.explore`` when set (QMIX.evaluate on the training runner).
         self.default_explore: Optional[bool] = None
@@ -154,16 +161,21 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
     # --------------------------------------------------------------- sampling
     def _reset_all(self) -> None:
         e, n = self.num_envs, self.spec.n_agents
-        self._obs: list[TeamObs] = []
-        for i, env in enumerate(self.envs):
-            seed = None if self._seed is None else int(self._seed) * 1000 + self._episode_index * self.num_envs + i
-            self._obs.append(env.reset(seed=seed))
+        self._obs: list[TeamObs] = [self._start_episode(i) for i in range(e)]
         self._episode_index += 1
         self._builders = [_EpisodeBuilder(o) for o in self._obs]
         self._returns = np.zeros(e)
         self._hidden = self.module.initial_hidden(e)
         self._prev = torch.full((e, n), -1, dtype=torch.long)
         self._needs_reset = False
+
+    def _start_episode(self, i: int) -> TeamObs:
+        """Resets env ``i`` with the next seed of its deterministic seed sequence."""
+        key = [self._seed_base, int(self.worker_index or 0), i, int(self._episodes_started[i])]
+        seed = int(np.random.SeedSequence(key).generate_state(1)[0] & 0x7FFFFFFF)
+        self._episode_seeds[i] = seed
+        self._episodes_started[i] += 1
+        return self.envs[i].reset(seed=seed)
 
     @property
     def epsilon(self) -> float:
@@ -212,13 +224,27 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
             num_timesteps = int(frag) * self.num_envs
         done: list[TeamEpisode] = []
         steps = 0
-        while (num_episodes is None and steps < num_timesteps) or (num_episodes is not None and len(done) < num_episodes):
-            steps += self._step_all(explore, random_actions, done)
+        if num_episodes is None:
+            while steps < num_timesteps:
+                steps += self._step_all(explore, random_actions, done)
+        else:
+            # Start exactly num_episodes episodes and wait for all of them, so that short
+            # episodes (e.g. quick wins or losses) don't crowd out long ones (time-outs).
+            active = np.arange(self.num_envs) < num_episodes
+            self._to_start = max(0, num_episodes - self.num_envs)
+            while len(done) < num_episodes:
+                steps += self._step_all(explore, random_actions, done, active)
+            self._needs_reset = True
         self._log_sampling(steps, done, explore)
         self.metrics.log_value(SAMPLE_TIMER, time.perf_counter() - t0)
         return done
 
-    def _step_all(self, explore: bool, random_actions: bool, done: list) -> int:
+    def _step_all(self, explore: bool, random_actions: bool, done: list, active: Optional[np.ndarray] = None) -> int:
+        """One step of every (active) env; finished episodes go to ``done``; returns env steps.
+
+        With ``active``, a finished env starts a new episode only while ``self._to_start`` > 0
+        and is deactivated otherwise.
+        """
         obs = torch.from_numpy(np.stack([o.obs for o in self._obs]))
         avail = np.stack([o.avail for o in self._obs])
         with torch.no_grad():
@@ -227,21 +253,29 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         eps = 1.0 if random_actions else (self.epsilon if explore else 0.0)
         actions = self.select_actions(out[Q_VALUES].numpy(), avail, eps)
         self._prev = torch.from_numpy(actions)
-        n = self.spec.n_agents
+        n, stepped = self.spec.n_agents, 0
         for i, env in enumerate(self.envs):
+            if active is not None and not active[i]:
+                continue
+            stepped += 1
             step = env.step(actions[i])
             self._builders[i].add(actions[i], step.reward, step.obs)
             self._returns[i] += step.reward
             self._obs[i] = step.obs
             if step.terminated or step.truncated:
                 done.append(self._builders[i].finish(step.terminated, step.truncated, step.info))
-                nxt = env.reset()
+                if active is not None:
+                    if self._to_start <= 0:
+                        active[i] = False
+                        continue
+                    self._to_start -= 1
+                nxt = self._start_episode(i)
                 self._obs[i], self._builders[i] = nxt, _EpisodeBuilder(nxt)
                 self._hidden[i * n : (i + 1) * n] = 0.0
                 self._prev[i] = -1
         if explore:
-            self._steps_since_sync += self.num_envs
-        return self.num_envs
+            self._steps_since_sync += stepped
+        return stepped
 
     def _log_sampling(self, steps: int, done: list[TeamEpisode], explore: bool) -> None:
         m, n_agents = self.metrics, self.spec.n_agents
@@ -303,10 +337,11 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         not_components: Optional[Union[str, Collection[str]]] = None,
         **kwargs: Any,
     ) -> dict:
-        state = {
-            NUM_ENV_STEPS_SAMPLED_LIFETIME: self._global_steps + self._steps_since_sync,
-            "rng": self._rng.bit_generator.state,
-        }
+        state: dict = {NUM_ENV_STEPS_SAMPLED_LIFETIME: self._global_steps + self._steps_since_sync}
+        # This runner's own sampling state: only in full states (checkpoints), never in the
+        # connector-only states RLlib broadcasts to the other runners.
+        if self._check_component(SAMPLING_STATE, components, not_components):
+            state[SAMPLING_STATE] = self._sampling_state()
         if self._check_component(COMPONENT_RL_MODULE, components, not_components):
             state[COMPONENT_RL_MODULE] = self.module.get_state(**kwargs)
             state[WEIGHTS_SEQ_NO] = self._weights_seq_no
@@ -329,8 +364,85 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         if NUM_ENV_STEPS_SAMPLED_LIFETIME in state:
             self._global_steps = int(state[NUM_ENV_STEPS_SAMPLED_LIFETIME])
             self._steps_since_sync = 0
-        if "rng" in state:
+        if "rng" in state:  # checkpoints written before SAMPLING_STATE existed
             self._rng.bit_generator.state = state["rng"]
+        if SAMPLING_STATE in state:
+            self._set_sampling_state(state[SAMPLING_STATE])
+
+    def _sampling_state(self) -> dict:
+        """Exploration RNG, episode seeds and the episodes in progress (for exact resume)."""
+        state = {
+            "rng": self._rng.bit_generator.state,
+            "explore_mode": self._explore_mode,
+            "seed_base": self._seed_base,
+            "episodes_started": self._episodes_started.copy(),
+            "episode_seeds": self._episode_seeds.copy(),
+            "in_progress": None,
+        }
+        if not self._needs_reset:
+            state["in_progress"] = {
+                "builders": [
+                    {
+                        "obs": np.stack(b.obs),
+                        "state": np.stack(b.state),
+                        "avail": np.stack(b.avail),
+                        "actions": np.asarray(b.actions, np.int64).reshape(len(b.actions), self.spec.n_agents),
+                        "rewards": np.asarray(b.rewards, np.float64),
+                    }
+                    for b in self._builders
+                ],
+                "returns": self._returns.copy(),
+                "hidden": self._hidden.numpy().copy(),
+                "prev": self._prev.numpy().copy(),
+            }
+        return state
+
+    def _set_sampling_state(self, state: dict) -> None:
+        """Restores ``_sampling_state()``: replays each episode in progress from its seed.
+
+        The envs are re-created at their episode's start (same seed) and stepped with the
+        recorded actions; if an env does not reproduce the recorded observations (it ignores
+        the seed), all episodes in progress are dropped and fresh ones start instead.
+        """
+        self._rng.bit_generator.state = state["rng"]
+        self._explore_mode = state["explore_mode"]
+        self._seed_base = int(state["seed_base"])
+        self._needs_reset = True
+        if len(state["episodes_started"]) != self.num_envs:
+            return  # a different num_envs_per_env_runner: start fresh episodes
+        self._episodes_started = np.array(state["episodes_started"], np.int64)
+        self._episode_seeds = np.array(state["episode_seeds"], np.int64)
+        progress = state["in_progress"]
+        if progress is None:
+            return
+        obs_now, builders = [], []
+        for i, saved in enumerate(progress["builders"]):
+            obs = self.envs[i].reset(seed=int(self._episode_seeds[i]))
+            builder = _EpisodeBuilder(obs)
+            for actions, reward in zip(saved["actions"], saved["rewards"]):
+                step = self.envs[i].step(actions)
+                builder.add(actions, float(reward), step.obs)
+                obs = step.obs
+            same = (
+                np.array_equal(obs.obs, saved["obs"][-1])
+                and np.array_equal(obs.state, saved["state"][-1])
+                and np.array_equal(obs.avail, saved["avail"][-1])
+            )
+            if not same:
+                import logging
+
+                logging.getLogger(__name__).warning(
+                    "Env %d did not reproduce its episode in progress from the episode's seed; "
+                    "starting fresh episodes after the restore.", i
+                )
+                return
+            obs_now.append(obs)
+            builders.append(builder)
+        self._obs, self._builders = obs_now, builders
+        self._returns = np.array(progress["returns"], np.float64)
+        self._hidden = torch.from_numpy(np.array(progress["hidden"]))
+        self._prev = torch.from_numpy(np.array(progress["prev"]))
+        self._needs_reset = False
 
     @override(Checkpointable)
     def get_ctor_args_and_kwargs(self) -> tuple:

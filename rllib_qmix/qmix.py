@@ -43,6 +43,7 @@ from ray.rllib.utils.metrics import (
     TIMERS,
 )
 
+from rllib_qmix.checkpoints import check_qmix_checkpoint, checkpoint_read_errors, is_local_checkpoint
 from rllib_qmix.env_runner import QMIXEnvRunner
 from rllib_qmix.learner import QMIXTorchLearner
 from rllib_qmix.modules import QMIXTorchRLModule
@@ -192,7 +193,7 @@ class QMIXConfig(AlgorithmConfig):
         checks = [
             (self.mixer in _MIXERS, f"`mixer` must be 'qmix', 'vdn' or None, got {self.mixer!r}."),
             (self.optimizer in _OPTIMIZERS, f"`optimizer` must be 'rmsprop' or 'adam', got {self.optimizer!r}."),
-            (isinstance(self.lr, (int, float)) and self.lr > 0, f"`lr` must be > 0, got {self.lr}."),
+            (not isinstance(self.lr, (int, float)) or self.lr > 0, f"`lr` must be > 0, got {self.lr}."),
             (0.0 <= self.gamma <= 1.0, f"`gamma` must be in [0, 1], got {self.gamma}."),
             (0.0 <= self.td_lambda <= 1.0, f"`td_lambda` must be in [0, 1], got {self.td_lambda}."),
             (self.episode_batch_size >= 1, f"`episode_batch_size` must be >= 1, got {self.episode_batch_size}."),
@@ -247,6 +248,27 @@ class QMIXConfig(AlgorithmConfig):
 
 
 
+def _env_creation_error(config: AlgorithmConfig) -> Optional[Exception]:
+    """The error that creating one team env in this process raises, or None if it works."""
+    from ray.rllib.env.env_context import EnvContext
+    from ray.tune.registry import ENV_CREATOR, _global_registry
+
+    from rllib_qmix.team import as_team_env
+
+    env = config.env
+    try:
+        if isinstance(env, str) and _global_registry.contains(ENV_CREATOR, env):
+            made = _global_registry.get(ENV_CREATOR, env)(EnvContext(config.env_config, worker_index=0))
+        elif isinstance(env, type):
+            made = env(EnvContext(config.env_config, worker_index=0))
+        else:
+            return None
+        as_team_env(made, state_from_obs=config.state_from_obs).close()
+    except Exception as e:  # noqa: BLE001 - any failure is the answer
+        return e
+    return None
+
+
 class QMIX(Algorithm):
     """QMIX (Rashid et al. 2018) on RLlib's new API stack."""
 
@@ -257,7 +279,16 @@ class QMIX(Algorithm):
 
     @override(Algorithm)
     def setup(self, config: AlgorithmConfig) -> None:
-        super().setup(config)
+        try:
+            super().setup(config)
+        except Exception as error:
+            # RLlib only logs env runners that fail in their constructor (restart_failed_env_runners
+            # is on by default) and then fails reading their spaces (an IndexError): raise the
+            # env's own error (unknown map, no global state, ...) instead.
+            env_error = _env_creation_error(config)
+            if env_error is not None:
+                raise env_error from error
+            raise
         spec = self._team_spec()
         self.replay_buffer = EpisodeReplayBuffer(
             spec, self.config.replay_capacity, self.config.max_episode_len, seed=self.config.seed
@@ -424,3 +455,21 @@ class QMIX(Algorithm):
         if REPLAY_BUFFER_STATE in state:
             self.replay_buffer.set_state(state[REPLAY_BUFFER_STATE])
         self._send_state_to_runners()
+
+    @classmethod
+    @override(Algorithm)
+    def from_checkpoint(cls, path, filesystem=None, **kwargs) -> "QMIX":
+        """``Algorithm.from_checkpoint`` that refuses another algorithm's or a damaged checkpoint
+        with one ``CheckpointError`` (checked before anything is built)."""
+        if is_local_checkpoint(path, filesystem):
+            check_qmix_checkpoint(path)
+        return super().from_checkpoint(path, filesystem=filesystem, **kwargs)
+
+    @override(Algorithm)
+    def restore_from_path(self, path, *args, **kwargs) -> None:
+        """Restores a whole checkpoint (or a component); a damaged or foreign whole checkpoint
+        raises a ``CheckpointError`` instead of failing deep inside RLlib."""
+        if not args and kwargs.get("component") is None and is_local_checkpoint(path, kwargs.get("filesystem")):
+            check_qmix_checkpoint(path)
+        with checkpoint_read_errors(path):
+            super().restore_from_path(path, *args, **kwargs)

@@ -117,3 +117,28 @@ def test_spaces_and_weights_round_trip():
     r2.set_state(state)
     for p, q in zip(r.module.parameters(), r2.module.parameters()):
         assert torch.equal(p, q)
+
+
+def test_num_episodes_runs_exactly_that_many_unbiased():
+    """Evaluation episodes: exactly N started and finished, short ones don't crowd out long ones."""
+
+    class VarLen(MaskedEnv):
+        starts = 0  # shared by all envs: episodes alternate 3 and 30 steps in start order
+
+        def reset(self, *, seed=None, options=None):
+            self.length = 3 if VarLen.starts % 2 == 0 else 30
+            VarLen.starts += 1
+            return super().reset(seed=seed)
+
+        def step(self, action_dict):
+            obs, rew, term, trunc, info = super().step(action_dict)
+            term["__all__"] = self.t >= self.length
+            return obs, rew, term, trunc, info
+
+    r = runner(env=VarLen)
+    VarLen.starts = 0
+    eps = r.sample(num_episodes=20, explore=False)
+    assert len(eps) == 20 and VarLen.starts == 20
+    lengths = [len(e) for e in eps]
+    # With 3 envs, a "first 20 to finish" rule would return mostly 3-step episodes.
+    assert sum(length == 30 for length in lengths) == 10

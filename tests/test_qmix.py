@@ -97,3 +97,18 @@ def test_env_without_state_fails_at_build(ray_local):
 
     with pytest.raises(Exception, match=r"state_from_obs=True"):
         QMIXConfig().environment(NoState).env_runners(num_env_runners=0).build_algo()
+
+
+def test_rllib_evaluation_settings_are_greedy(ray_local):
+    """evaluation_interval builds RLlib's evaluation runners; they act greedily (epsilon 0)."""
+    cfg = two_step_config().evaluation(evaluation_interval=2, evaluation_duration=6, evaluation_duration_unit="episodes")
+    algo = cfg.build_algo()
+    try:
+        results = [algo.train() for _ in range(4)]
+        ev = results[-1]["evaluation"]["env_runners"]
+        assert ev["epsilon"] == 0.0 and results[-1]["env_runners"]["epsilon"] == 1.0
+        assert ev["num_episodes"] == 6
+        # Greedy play in a deterministic game: every evaluation episode has the same return.
+        assert ev["episode_return_min"] == ev["episode_return_max"]
+    finally:
+        algo.stop()

@@ -1,0 +1,220 @@
+"""Soak test: a long QMIX training run on SMAC MMM2, watching memory and the replay's capacity.
+
+Trains for ``--minutes`` (default 30) and every ``--interval`` seconds records the resident set
+size (RSS) of the driver and of each env runner process, the replay's episode count and the
+bytes of its arrays. After every iteration it asserts that the replay never holds more than
+its capacity (in episodes and in array rows). A small ``--capacity`` fills the replay early,
+so that the rest of the run shows whether RSS stays flat once the replay is full.
+
+Prints a table, and writes benchmarks/results/soak_<map>.json and soak_<map>.png (RSS curve).
+
+    python benchmarks/soak.py                                 # 30 min on MMM2
+    python benchmarks/soak.py --minutes 4 --capacity 64       # a short check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MB = 1024.0 * 1024.0
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process in MiB (from /proc, falling back to psutil)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import psutil
+
+    return psutil.Process(pid).memory_info().rss / MB
+
+
+def replay_check(replay: Any) -> None:
+    """Asserts the replay holds no more than its capacity, in episodes and in array rows."""
+    assert 0 <= len(replay) <= replay.capacity, f"replay holds {len(replay)} > capacity {replay.capacity}"
+    for key, arr in replay._data.items():
+        assert arr.shape[0] == replay.capacity, f"replay array {key} has {arr.shape[0]} rows, capacity {replay.capacity}"
+    assert 0 <= replay.next_idx < replay.capacity
+
+
+def flat_stats(samples: list[dict], key: str) -> dict:
+    """RSS statistics over the samples taken after the replay was full."""
+    full = [s for s in samples if s["replay_full"]]
+    if len(full) < 2:
+        return {"samples_when_full": len(full)}
+    t = np.array([s["t_s"] for s in full]) / 60.0
+    y = np.array([s[key] for s in full])
+    slope = float(np.polyfit(t, y, 1)[0]) if t[-1] > t[0] else 0.0
+    return {
+        "samples_when_full": len(full),
+        "first_mb": float(y[0]),
+        "last_mb": float(y[-1]),
+        "min_mb": float(y.min()),
+        "max_mb": float(y.max()),
+        "growth_mb": float(y[-1] - y[0]),
+        "slope_mb_per_min": slope,
+        "minutes_full": float(t[-1] - t[0]),
+    }
+
+
+def plot(samples: list[dict], capacity: int, path: Path, title: str) -> None:
+    """RSS of the driver, the env runners and in total over time, with the replay fill."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = [s["t_s"] / 60.0 for s in samples]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.plot(t, [s["driver_rss_mb"] for s in samples], label="driver RSS")
+    if any(s["runner_rss_mb"] for s in samples):
+        ax.plot(t, [sum(s["runner_rss_mb"]) for s in samples], label="env runners RSS (sum)")
+    ax.plot(t, [s["total_rss_mb"] for s in samples], label="total RSS", linewidth=2)
+    full_at = next((s["t_s"] / 60.0 for s in samples if s["replay_full"]), None)
+    if full_at is not None:
+        ax.axvline(full_at, color="gray", linestyle="--", label=f"replay full ({capacity} episodes)")
+    ax.set_xlabel("minutes")
+    ax.set_ylabel("MiB")
+    ax.set_title(title)
+    ax2 = ax.twinx()
+    ax2.plot(t, [s["replay_episodes"] for s in samples], color="black", alpha=0.3, label="replay episodes")
+    ax2.set_ylabel("episodes in replay")
+    lines, labels = ax.get_legend_handles_labels()
+    l2, lb2 = ax2.get_legend_handles_labels()
+    ax.legend(lines + l2, labels + lb2, loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=30.0, help="training time (default 30)")
+    parser.add_argument("--map", default="MMM2", help="SMAC map (default MMM2)")
+    parser.add_argument("--capacity", type=int, default=500, help="replay capacity in episodes (default 500)")
+    parser.add_argument("--batch", type=int, default=8, help="episodes per learner update (default 8)")
+    parser.add_argument("--updates-per-episode", type=float, default=0.25, help="learner updates per new episode (default 0.25)")
+    parser.add_argument("--interval", type=float, default=10.0, help="seconds between RSS samples (default 10)")
+    parser.add_argument("--num-env-runners", type=int, default=0, help="remote env runners (default 0)")
+    parser.add_argument("--num-envs", type=int, default=4, help="envs per env runner (default 4)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="output folder (default benchmarks/results)")
+    args = parser.parse_args(argv)
+
+    import ray
+
+    from rllib_qmix import QMIXConfig
+
+    ray.init(address="local", num_cpus=max(2, args.num_env_runners + 1), include_dashboard=False, log_to_driver=False)
+    config = (
+        QMIXConfig()
+        .environment("smac", env_config={"map_name": args.map})
+        .env_runners(num_env_runners=args.num_env_runners, num_envs_per_env_runner=args.num_envs, rollout_fragment_length=32)
+        .training(
+            replay_capacity=args.capacity,
+            episode_batch_size=args.batch,
+            learning_starts=args.batch,
+            updates_per_episode=args.updates_per_episode,
+        )
+        .debugging(seed=0)
+    )
+    algo = config.build_algo()
+    replay = algo.replay_buffer
+    runner_pids = (
+        algo.env_runner_group.foreach_env_runner(lambda r: os.getpid(), local_env_runner=False)
+        if args.num_env_runners
+        else []
+    )
+    samples: list[dict] = []
+    start = time.monotonic()
+    next_sample = start
+    deadline = start + args.minutes * 60.0
+    iterations = 0
+    result: dict = {}
+    try:
+        while True:
+            now = time.monotonic()
+            if now >= next_sample or now >= deadline:
+                driver = rss_mb(os.getpid())
+                runners = [rss_mb(pid) for pid in runner_pids]
+                samples.append(
+                    {
+                        "t_s": round(now - start, 2),
+                        "iteration": iterations,
+                        "env_steps": int(result.get("env_runners", {}).get("num_env_steps_sampled_lifetime", 0)),
+                        "learner_updates": int(result.get("num_learner_updates_lifetime", 0)),
+                        "replay_episodes": len(replay),
+                        "replay_added": replay.num_added,
+                        "replay_full": len(replay) == replay.capacity,
+                        "replay_array_mb": sum(a.nbytes for a in replay._data.values()) / MB,
+                        "driver_rss_mb": driver,
+                        "runner_rss_mb": runners,
+                        "total_rss_mb": driver + sum(runners),
+                    }
+                )
+                next_sample = now + args.interval
+            if now >= deadline:
+                break
+            result = algo.train()
+            iterations += 1
+            replay_check(replay)
+    finally:
+        algo.stop()
+        ray.shutdown()
+
+    summary = {
+        "map": args.map,
+        "minutes": args.minutes,
+        "capacity": args.capacity,
+        "episode_batch_size": args.batch,
+        "updates_per_episode": args.updates_per_episode,
+        "num_env_runners": args.num_env_runners,
+        "num_envs_per_env_runner": args.num_envs,
+        "iterations": iterations,
+        "env_steps": samples[-1]["env_steps"],
+        "learner_updates": samples[-1]["learner_updates"],
+        "episodes_added": samples[-1]["replay_added"],
+        "replay_max_episodes": max(s["replay_episodes"] for s in samples),
+        "replay_full_after_s": next((s["t_s"] for s in samples if s["replay_full"]), None),
+        "total_rss_when_full": flat_stats(samples, "total_rss_mb"),
+        "driver_rss_when_full": flat_stats(samples, "driver_rss_mb"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"soak_{args.map}"
+    stem.with_suffix(".json").write_text(json.dumps({"summary": summary, "samples": samples}, indent=1))
+    plot(samples, args.capacity, stem.with_suffix(".png"), f"QMIX soak on {args.map}: replay capacity {args.capacity} episodes")
+
+    print(f"\nSoak on {args.map}: {args.minutes:g} min, replay capacity {args.capacity} episodes, "
+          f"{iterations} iterations, {summary['env_steps']} env steps, {summary['learner_updates']} updates, "
+          f"{summary['episodes_added']} episodes added (replay max {summary['replay_max_episodes']})")
+    print(f"{'min':>6} {'iter':>6} {'env steps':>10} {'replay':>7} {'replay MiB':>10} {'driver MiB':>10} {'runners MiB':>11} {'total MiB':>10}")
+    for s in samples:
+        print(f"{s['t_s'] / 60:6.2f} {s['iteration']:6d} {s['env_steps']:10d} {s['replay_episodes']:7d} "
+              f"{s['replay_array_mb']:10.1f} {s['driver_rss_mb']:10.1f} {sum(s['runner_rss_mb']):11.1f} {s['total_rss_mb']:10.1f}")
+    full = summary["total_rss_when_full"]
+    if "slope_mb_per_min" in full:
+        print(f"\nOnce full (after {summary['replay_full_after_s']:.0f} s, {full['minutes_full']:.1f} min, "
+              f"{full['samples_when_full']} samples): total RSS {full['first_mb']:.1f} -> {full['last_mb']:.1f} MiB "
+              f"(min {full['min_mb']:.1f}, max {full['max_mb']:.1f}), slope {full['slope_mb_per_min']:+.2f} MiB/min")
+    else:
+        print("\nThe replay did not fill up: raise --minutes or lower --capacity.")
+    print(f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
