@@ -21,6 +21,7 @@ examples:
   rllib train file tuned_examples/smac.yaml
   rllib train file tuned_examples/smac.yaml --stop '{"training_iteration": 10}'
   rllib train file my.yaml --ray-address auto --storage-path ~/runs
+  rllib train file my.yaml --storage-path ~/runs --resume   (after a crash)
   rllib train --algo QMIX --env smac --config '{"env_config": {"map_name": "3m"}}' \\
       --stop '{"env_runners/battle_won_mean": 0.95}'
   rllib train --algo PPO --env CartPole-v1 --stop '{"training_iteration": 5}'
@@ -73,6 +74,9 @@ def _add_train_options(p: argparse.ArgumentParser, suppress: bool) -> None:
     p.add_argument("--storage-path", default=d(None), metavar="DIR",
                    help="where results and checkpoints go (default: the YAML's "
                         "storage_path, else ~/ray_results)")
+    p.add_argument("--resume", action="store_true", default=d(False),
+                   help="continue the experiment already in the storage path (e.g. after a "
+                        "crash) from each trial's last checkpoint")
     p.add_argument("-v", "--verbose", action="count", default=d(0),
                    help="more output (-v: Tune status and worker logs, -vv: more)")
 
@@ -183,7 +187,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     for spec in specs:
         print(f"== {spec.name}: {spec.algo_name} on {spec.param_space.get('env')}, "
               f"stop {spec.stop or 'never (Ctrl-C to stop)'}", flush=True)
-        grid = run_experiment(spec, verbose=args.verbose)
+        grid = run_experiment(spec, verbose=args.verbose, resume=bool(getattr(args, "resume", False)))
         status = max(status, _summarize(grid))
         if interrupted():
             print("Stopped by Ctrl-C.", flush=True)

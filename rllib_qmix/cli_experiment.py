@@ -366,7 +366,7 @@ def init_ray(address: Optional[str], verbose: int) -> None:
                        else f"cannot start Ray: {msg}") from None
 
 
-def run_experiment(spec: ExperimentSpec, *, verbose: int = 0) -> Any:
+def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = False) -> Any:
     """Runs one experiment with ``tune.Tuner`` and returns its ResultGrid.
 
     Prints one progress line per iteration; the first SIGINT ends every trial
@@ -375,6 +375,10 @@ def run_experiment(spec: ExperimentSpec, *, verbose: int = 0) -> Any:
     from ray import tune
 
     from rllib_qmix.cli_progress import CLIStopper, ProgressCallback
+
+    # Save Tune's experiment state after every result (not every ~10 s), so that --resume after
+    # a crash knows every trial checkpoint written before it; cheap for the few trials here.
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
 
     checkpoint_config = tune.CheckpointConfig(
         checkpoint_frequency=spec.checkpoint_freq,
@@ -391,6 +395,16 @@ def run_experiment(spec: ExperimentSpec, *, verbose: int = 0) -> Any:
         callbacks=[ProgressCallback(verbose=verbose)],
         verbose=min(verbose, 3),
     )
+    if resume:
+        path = experiment_dir(spec)
+        if not tune.Tuner.can_restore(path):
+            raise CLIError(f"nothing to resume at {path}: no experiment was started there "
+                           "(run without --resume first, with the same --storage-path)")
+        # Unfinished and crashed trials continue from their last checkpoint (iteration, env
+        # steps, epsilon, weights, targets, optimizer; the replay if the config stores it).
+        tuner = tune.Tuner.restore(path, trainable=spec.trainable, resume_unfinished=True,
+                                   resume_errored=True, param_space=spec.param_space)
+        return tuner.fit()
     tuner = tune.Tuner(
         spec.trainable,
         param_space=spec.param_space,
@@ -398,3 +412,9 @@ def run_experiment(spec: ExperimentSpec, *, verbose: int = 0) -> Any:
         tune_config=tune.TuneConfig(num_samples=spec.num_samples),
     )
     return tuner.fit()
+
+
+def experiment_dir(spec: ExperimentSpec) -> str:
+    """Where Tune writes (and ``--resume`` finds) this experiment's results."""
+    root = spec.storage_path or os.path.join(os.path.expanduser("~"), "ray_results")
+    return os.path.join(root, spec.name)

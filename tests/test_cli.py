@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from importlib import metadata
 from pathlib import Path
@@ -447,3 +448,44 @@ def test_root_cause_of_a_remote_traceback() -> None:
                        "    raise ValueError('bad')\nValueError: unknown SMAC map 'nope'\n")
     assert cli._root_cause(err) == "ValueError: unknown SMAC map 'nope'"
     assert cli._root_cause(RuntimeError("plain\nmessage")) == "plain message"
+
+
+def test_resume_after_driver_crash(tmp_path) -> None:
+    """SIGKILL the whole `rllib train` mid-run; `--resume` continues from the last checkpoint."""
+    yaml_path = write_yaml(tmp_path / "exp.yaml", textwrap.dedent("""\
+        crashy:
+          run: QMIX
+          env: two_step_game
+          stop: {training_iteration: 12}
+          checkpoint_freq: 2
+          config:
+            num_env_runners: 0
+            num_envs_per_env_runner: 4
+            rollout_fragment_length: 2
+            episode_batch_size: 8
+            learning_starts: 8
+        """))
+    storage = tmp_path / "results"
+    cmd = [sys.executable, "-m", "rllib_qmix.cli", "train", "file", str(yaml_path), "--storage-path", str(storage)]
+    proc = subprocess.Popen(cmd, env=_env(), cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    out, deadline = [], time.time() + 180
+    try:
+        for line in proc.stdout:
+            out.append(line)
+            if "iter    7 |" in line:  # checkpoints of iterations 2, 4, 6 exist
+                os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray die at once
+                break
+            assert time.time() < deadline, "".join(out)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert "iter    7 |" in "".join(out), "".join(out)
+    resumed = run_cli("train", "file", str(yaml_path), "--storage-path", str(storage), "--resume", timeout=240)
+    text = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, text
+    assert "iter    7 |" in text and "iter   12 |" in text, text  # continues after checkpoint 6
+    assert "iter    1 |" not in text and "iter    6 |" not in text, text
+    nothing = run_cli("train", "file", str(yaml_path), "--storage-path", str(tmp_path / "empty"), "--resume")
+    assert nothing.returncode == 2 and "nothing to resume" in nothing.stderr
