@@ -58,7 +58,8 @@ class CLIStopper(Stopper):
         if not self._checked:
             self._checked = True
             for key in self.criteria:
-                if key not in flat:
+                # Evaluation metrics appear only in iterations that evaluate: no warning.
+                if key not in flat and not key.startswith("evaluation/"):
                     match = difflib.get_close_matches(key, list(flat), n=1, cutoff=0.6)
                     hint = f" (did you mean '{match[0]}'?)" if match else ""
                     print(f"warning: stop criterion '{key}' is not in the results{hint}; "

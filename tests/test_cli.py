@@ -238,6 +238,11 @@ def test_stopper_nested_keys_and_interrupt(capsys) -> None:
     typo = CLIStopper({"env_runners/episode_retrun_mean": 1})
     typo("t", {"env_runners": {"episode_return_mean": 0.0}})
     assert "did you mean 'env_runners/episode_return_mean'" in capsys.readouterr().err
+    # Evaluation keys show up only in evaluating iterations: no false warning, and they stop.
+    ev = CLIStopper({"evaluation/env_runners/battle_won_mean": 0.95})
+    assert not ev("t", {"env_runners": {"battle_won_mean": 1.0}})
+    assert "warning" not in capsys.readouterr().err
+    assert ev("t", {"evaluation": {"env_runners": {"battle_won_mean": 0.97}}})
 
 
 def test_progress_line() -> None:
