@@ -97,7 +97,7 @@ class MinimalQMIX:
             self.target_mixer.load_state_dict(self.mixer.state_dict())
         self.timers["replay"] += t1 - t0
         self.timers["learn"] += time.perf_counter() - t1
-        return float(loss)
+        return float(loss.detach())
 
     def run(self, total_steps: int) -> dict:
         s, spec, e = self.s, self.spec, self.s.num_envs

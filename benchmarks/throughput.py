@@ -79,7 +79,8 @@ def minimal_throughput(map_name: str, steps: int) -> dict:
     from minimal_qmix import MinimalQMIX, Settings
 
     loop = MinimalQMIX(Settings(map_name=map_name, num_envs=8, epsilon=EPSILON, **SCHEDULE))
-    loop.run(2000)  # warm up (numba, replay)
+    while loop.num_updates < 1:  # warm up exactly as the RLlib path: until the first update
+        loop.run(2000)  # whole episodes each call (run() starts fresh ones)
     loop.timers = {k: 0.0 for k in loop.timers}
     u0 = loop.num_updates
     out = loop.run(steps)
