@@ -48,7 +48,6 @@ EPSILON = "epsilon"
 #: Key of a runner's own sampling state (RNG, episode seeds, episodes in progress).
 SAMPLING_STATE = "qmix_sampling"
 TEAM_AGENT_ID = "team"  # the whole team acts as one grouped agent
-BATTLE_WON_MEAN = "battle_won_mean"
 #: Team-level info keys averaged per episode into ``<key>_mean`` metrics.
 EPISODE_INFO_KEYS = ("battle_won", "dead_allies", "dead_enemies")
 
@@ -102,7 +101,6 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         self._global_steps = 0  # env steps of all runners at the last sync (for epsilon)
         self._steps_since_sync = 0
         self._rng = np.random.default_rng(self._seed)
-        self._episode_index = 0
         # Each episode starts from a seed derived from (base, runner, env, episode number), so
         # an episode in progress at a checkpoint can be replayed exactly on restore.
         self._seed_base = int(self._seed) if self._seed is not None else int(np.random.SeedSequence().entropy % 2**63)
@@ -162,9 +160,7 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
     def _reset_all(self) -> None:
         e, n = self.num_envs, self.spec.n_agents
         self._obs: list[TeamObs] = [self._start_episode(i) for i in range(e)]
-        self._episode_index += 1
         self._builders = [_EpisodeBuilder(o) for o in self._obs]
-        self._returns = np.zeros(e)
         self._hidden = self.module.initial_hidden(e)
         self._prev = torch.full((e, n), -1, dtype=torch.long)
         self._needs_reset = False
@@ -260,7 +256,6 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
             stepped += 1
             step = env.step(actions[i])
             self._builders[i].add(actions[i], step.reward, step.obs)
-            self._returns[i] += step.reward
             self._obs[i] = step.obs
             if step.terminated or step.truncated:
                 done.append(self._builders[i].finish(step.terminated, step.truncated, step.info))
@@ -391,7 +386,6 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
                     }
                     for b in self._builders
                 ],
-                "returns": self._returns.copy(),
                 "hidden": self._hidden.numpy().copy(),
                 "prev": self._prev.numpy().copy(),
             }
@@ -439,7 +433,6 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
             obs_now.append(obs)
             builders.append(builder)
         self._obs, self._builders = obs_now, builders
-        self._returns = np.array(progress["returns"], np.float64)
         self._hidden = torch.from_numpy(np.array(progress["hidden"]))
         self._prev = torch.from_numpy(np.array(progress["prev"]))
         self._needs_reset = False
