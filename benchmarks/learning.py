@@ -9,6 +9,7 @@ example into docs/.
 
     python benchmarks/learning.py smac --seeds 0 1 2          # 3m: target 95% within 200k steps
     python benchmarks/learning.py smac_8m smac_2s3z --seeds 0
+    python benchmarks/learning.py smac --set target_update_interval=50 --tag tui50   # a variant
 """
 
 from __future__ import annotations
@@ -25,12 +26,26 @@ DOCS = ROOT / "docs"
 TARGETS = {"smac": (0.95, 200_000), "smac_8m": (0.95, 1_000_000), "smac_2s3z": (0.90, 1_000_000)}
 
 
-def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eval_episodes: int) -> dict:
-    """Trains one example with one seed; returns its evaluation curve."""
+def parse_overrides(items: list[str]) -> dict:
+    """``["lr=0.0005", "double_q=false"]`` -> ``{"lr": 0.0005, "double_q": False}`` (values as YAML)."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eval_episodes: int,
+            overrides: dict | None = None) -> dict:
+    """Trains one example with one seed (config keys in ``overrides`` replaced); returns its curve."""
     from rllib_qmix.cli_experiment import build_config, load_experiments
 
     spec = load_experiments(str(ROOT / "tuned_examples" / f"{example}.yaml"))[0]
-    config = build_config(spec.algo_cls, spec.param_space, spec.algo_name)
+    config = build_config(spec.algo_cls, {**spec.param_space, **(overrides or {})}, spec.algo_name)
     config = config.copy(copy_frozen=False).debugging(seed=seed)
     config.evaluation(evaluation_interval=None, evaluation_duration=eval_episodes, evaluation_duration_unit="episodes")
     budget = max_steps or int(spec.stop.get("num_env_steps_sampled_lifetime", 200_000))
@@ -58,7 +73,7 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
                 break
     finally:
         algo.stop()
-    return {"example": example, "seed": seed, "budget": budget, "curve": curve}
+    return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve}
 
 
 def summarize(example: str, runs: list[dict]) -> dict:
@@ -109,18 +124,27 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, default=None, help="override the example's env-step budget")
     p.add_argument("--eval-every", type=int, default=20_000)
     p.add_argument("--eval-episodes", type=int, default=32)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key of the example (repeatable); results go to learning_<example>_<tag>")
+    p.add_argument("--tag", default=None, help="suffix of the output files (required with --set)")
     args = p.parse_args()
+    overrides = parse_overrides(args.set)
+    if overrides and not args.tag:
+        raise SystemExit("--set changes the tuned example: give --tag NAME so the results do not overwrite its own")
+    suffix = f"_{args.tag}" if args.tag else ""
     import ray
 
     ray.init(address="local", include_dashboard=False, log_to_driver=False)
     DOCS.mkdir(exist_ok=True)
     rows = []
     for example in args.examples:
-        runs = [run_one(example, s, args.max_steps, args.eval_every, args.eval_episodes) for s in args.seeds]
+        runs = [run_one(example, s, args.max_steps, args.eval_every, args.eval_episodes, overrides) for s in args.seeds]
         row = summarize(example, runs)
+        row["overrides"] = overrides
         rows.append(row)
-        (DOCS / f"learning_{example}.json").write_text(json.dumps({"summary": row, "runs": runs}, indent=2))
-        plot(example, runs, DOCS / f"learning_{example}.png")
+        out = DOCS if not args.tag else ROOT / "benchmarks" / "results"
+        (out / f"learning_{example}{suffix}.json").write_text(json.dumps({"summary": row, "runs": runs}, indent=2))
+        plot(example, runs, out / f"learning_{example}{suffix}.png")
     print("\n" + "  ".join(f"{c:>22}" for c in ["example", "metric", "final median [range]", "best median [range]", "min", "target hit"]))
     for r in rows:
         print("  ".join(f"{c:>22}" for c in [

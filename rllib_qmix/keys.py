@@ -11,6 +11,9 @@ ACTIONS = "actions"  # [B, T, N] int64
 REWARDS = "rewards"  # [B, T] float32, team reward
 TERMINATED = "terminated"  # [B, T] float32, 1 where the episode terminated (no bootstrap)
 MASK = "mask"  # [B, T] float32, 1 for real transitions, 0 for padding
+# [B] float32, only in a data-parallel learner's shard: the factor that makes the average of
+# the shards' masked-mean losses equal the masked mean over the whole batch.
+LOSS_SCALE = "loss_scale"
 
 # Forward-pass outputs of the QMIX RLModule.
 Q_TAKEN_TOT = "q_taken_tot"  # [B, T] (mixed) or [B, T, N] (no mixer)

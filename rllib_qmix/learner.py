@@ -56,6 +56,8 @@ class QMIXTorchLearner(TorchLearner):
         ).detach()
         q_tot = fwd_out[K.Q_TAKEN_TOT]
         loss = masked_mse(q_tot, targets, mask)
+        if K.LOSS_SCALE in batch:  # a data-parallel shard: weight by its share of transitions
+            loss = loss * batch[K.LOSS_SCALE][0]
 
         with torch.no_grad():
             m = mask if q_tot.dim() == mask.dim() else mask.unsqueeze(-1).expand_as(q_tot)

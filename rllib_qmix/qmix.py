@@ -23,7 +23,6 @@ import math
 import time
 from typing import Any, Optional
 
-import numpy as np
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
 from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
@@ -47,7 +46,7 @@ from rllib_qmix.checkpoints import check_qmix_checkpoint, checkpoint_read_errors
 from rllib_qmix.env_runner import QMIXEnvRunner
 from rllib_qmix.learner import QMIXTorchLearner
 from rllib_qmix.modules import QMIXTorchRLModule
-from rllib_qmix.replay import EpisodeReplayBuffer
+from rllib_qmix.replay import EpisodeReplayBuffer, shard_episode_batch
 from rllib_qmix.team import TeamSpec
 
 REPLAY_BUFFER_STATE = "qmix_replay_buffer"
@@ -201,6 +200,11 @@ class QMIXConfig(AlgorithmConfig):
                 self.replay_capacity >= self.episode_batch_size,
                 f"`episode_batch_size` ({self.episode_batch_size}) can't exceed `replay_capacity` "
                 f"({self.replay_capacity}): lower the batch or raise the capacity.",
+            ),
+            (
+                self.episode_batch_size >= max(1, self.num_learners),
+                f"`episode_batch_size` ({self.episode_batch_size}) must be >= `num_learners` "
+                f"({self.num_learners}): each data-parallel learner needs at least one episode.",
             ),
             (
                 self.learning_starts >= self.episode_batch_size,
@@ -378,10 +382,9 @@ class QMIX(Algorithm):
         steps = int(data["mask"].sum())
         if num_learners == 1:
             return MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(data)}, env_steps=steps)
-        shards = np.array_split(np.arange(cfg.episode_batch_size), num_learners)
         return [
-            MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch({k: v[idx] for k, v in data.items()})}, env_steps=steps // num_learners)
-            for idx in shards
+            MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(shard)}, env_steps=steps // num_learners)
+            for shard in shard_episode_batch(data, num_learners)
         ]
 
     def _sync_env_runners(self) -> None:

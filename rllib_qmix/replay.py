@@ -17,6 +17,27 @@ from rllib_qmix.episode import TeamEpisode
 from rllib_qmix.team import TeamSpec
 
 
+def shard_episode_batch(batch: dict[str, np.ndarray], num_shards: int) -> list[dict[str, np.ndarray]]:
+    """Splits a sampled batch by episode into ``num_shards`` parts for data-parallel learners.
+
+    Each shard gets ``loss_scale`` = ``num_shards * (its real transitions) / (the batch's)``.
+    A learner multiplies its masked-mean loss by it, so the mean of the shards' losses, and
+    hence the gradient DDP averages, equals the masked mean over the whole batch even when
+    episodes have different lengths.
+    """
+    n = len(batch[K.MASK])
+    if not 1 <= num_shards <= n:
+        raise ValueError(f"Can't split {n} episodes into {num_shards} shards: use episode_batch_size >= num_learners.")
+    total = float(batch[K.MASK].sum())
+    shards = []
+    for idx in np.array_split(np.arange(n), num_shards):
+        shard = {k: v[idx] for k, v in batch.items()}
+        scale = num_shards * float(shard[K.MASK].sum()) / total if total > 0 else 1.0
+        shard[K.LOSS_SCALE] = np.full(len(idx), scale, np.float32)
+        shards.append(shard)
+    return shards
+
+
 class EpisodeReplayBuffer:
     """A FIFO ring of whole episodes with uniform sampling.
 

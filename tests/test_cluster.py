@@ -19,6 +19,7 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
+from rllib_qmix.replay import shard_episode_batch
 from tests.test_qmix import two_step_config
 
 SLOT = "qmix_runner_slot"
@@ -97,13 +98,16 @@ def test_ddp_learners_stay_identical_and_equal_a_full_batch_update(cluster_algo)
 
     # One more update on a known batch: shard it over the two learners (as QMIX does) and
     # compare with a single local learner that starts from the same state and sees the whole
-    # batch. All two-step episodes have 2 steps, so the mean of the shard losses is the full
-    # batch's loss, and DDP's averaged gradient must equal the full batch's gradient.
+    # batch. Cut some episodes of the first shard to one step, so the shards hold different
+    # numbers of transitions: the shards' loss scales must still make DDP's averaged gradient
+    # the gradient of the masked mean over the whole batch.
     start = algo.learner_group.get_state(components="learner")["learner"]
     data = algo.replay_buffer.sample(algo.config.episode_batch_size)
     assert (data["mask"].sum(1) == 2).all()
-    half = len(data["mask"]) // 2
-    shards = [{k: v[:half] for k, v in data.items()}, {k: v[half:] for k, v in data.items()}]
+    data["mask"][:3, 1] = 0.0
+    shards = shard_episode_batch(data, 2)
+    assert shards[0]["mask"].sum() < shards[1]["mask"].sum()
+    assert shards[0]["loss_scale"][0] < 1.0 < shards[1]["loss_scale"][0]
 
     def as_batch(d: dict) -> MultiAgentBatch:
         return MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(d)}, env_steps=int(d["mask"].sum()))
@@ -122,7 +126,7 @@ def test_ddp_learners_stay_identical_and_equal_a_full_batch_update(cluster_algo)
         return {k: np.asarray(v) for k, v in learner.module[DEFAULT_MODULE_ID].get_state().items()}
 
     full = local_update(data)
-    shard_only = local_update(shards[0])
+    shard_only = local_update({k: v for k, v in shards[0].items() if k != "loss_scale"})
     before = start["rl_module"][DEFAULT_MODULE_ID]
     moved = max(float(np.abs(ddp_first[k] - np.asarray(before[k])).max()) for k in ddp_first)
     assert moved > 1e-5  # the update changed the weights

@@ -88,6 +88,12 @@ def test_config_errors(training, match):
         QMIXConfig().environment("two_step_game").training(**training).validate()
 
 
+def test_fewer_episodes_than_learners_is_refused():
+    config = QMIXConfig().environment("two_step_game").training(episode_batch_size=2, learning_starts=2)
+    with pytest.raises(ValueError, match=r"must be >= `num_learners` \(4\)"):
+        config.learners(num_learners=4).validate()
+
+
 def test_env_without_state_fails_at_build(ray_local):
     from tests.test_team import ToyEnv
 

@@ -73,3 +73,30 @@ def test_bytes_per_step():
     buf = EpisodeReplayBuffer(SPEC, capacity=2)
     # obs 2*3*4 + state 4*4 + avail 2*5 + actions 2*8 + reward 4 + terminated 4
     assert buf.bytes_per_step() == 24 + 16 + 10 + 16 + 4 + 4
+
+
+def test_shards_weight_their_losses_to_the_whole_batch_masked_mean():
+    import torch
+
+    from rllib_qmix.replay import shard_episode_batch
+    from rllib_qmix.targets import masked_mse
+
+    buf = EpisodeReplayBuffer(SPEC, capacity=10, seed=0)
+    buf.add([episode(n) for n in (1, 1, 2, 6, 5, 3)])
+    batch = buf.gather(np.arange(6))
+    rng = np.random.default_rng(0)
+    pred, target = rng.normal(size=batch[K.MASK].shape), rng.normal(size=batch[K.MASK].shape)
+    t = torch.as_tensor
+
+    def loss(idx: np.ndarray, mask: np.ndarray) -> float:
+        return float(masked_mse(t(pred[idx]), t(target[idx]), t(mask)))
+
+    full = loss(np.arange(6), batch[K.MASK])
+    shards = shard_episode_batch(batch, 2)
+    assert [len(s[K.MASK]) for s in shards] == [3, 3] and K.LOSS_SCALE not in batch
+    parts = [loss(idx, s[K.MASK]) * s[K.LOSS_SCALE][0] for idx, s in zip((np.arange(3), np.arange(3, 6)), shards)]
+    unweighted = [loss(idx, s[K.MASK]) for idx, s in zip((np.arange(3), np.arange(3, 6)), shards)]
+    assert np.mean(parts) == pytest.approx(full, rel=1e-12)
+    assert np.mean(unweighted) != pytest.approx(full, rel=1e-3)  # unequal lengths: plain mean is off
+    with pytest.raises(ValueError, match="num_learners"):
+        shard_episode_batch(batch, 7)
