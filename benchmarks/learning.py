@@ -50,12 +50,14 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
     config.evaluation(evaluation_interval=None, evaluation_duration=eval_episodes, evaluation_duration_unit="episodes")
     budget = max_steps or int(spec.stop.get("num_env_steps_sampled_lifetime", 200_000))
     algo = config.build_algo()
-    curve, start, next_eval = [], time.perf_counter(), 0
+    curve, start, next_eval, steps = [], time.perf_counter(), 0, 0
     try:
         while True:
             result = algo.train()
-            steps = int(result["env_runners"].get("num_env_steps_sampled_lifetime", 0))
-            if steps >= next_eval or steps >= budget:
+            prev, steps = steps, int(result["env_runners"].get("num_env_steps_sampled_lifetime", 0))
+            # Stop at the last iteration that stays within the budget (iterations are ~128 steps).
+            last = steps >= budget or steps + (steps - prev) > budget
+            if steps >= next_eval or last:
                 ev = algo.evaluate()["env_runners"]
                 point = {
                     "env_steps": steps,
@@ -69,7 +71,7 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
                 curve.append(point)
                 print(f"[{example} seed {seed}] " + "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()), flush=True)
                 next_eval = steps + eval_every
-            if steps >= budget:
+            if last:
                 break
     finally:
         algo.stop()

@@ -10,7 +10,7 @@ AVAIL_ACTIONS = "avail_actions"  # [B, T+1, N, n_actions] bool
 ACTIONS = "actions"  # [B, T, N] int64
 REWARDS = "rewards"  # [B, T] float32, team reward
 TERMINATED = "terminated"  # [B, T] float32, 1 where the episode terminated (no bootstrap)
-MASK = "mask"  # [B, T] float32, 1 for real transitions, 0 for padding
+MASK = "mask"  # [B, T] float32, 1 for the real transitions (a prefix of each row), 0 for padding
 # [B] float32, only in a data-parallel learner's shard: the factor that makes the average of
 # the shards' masked-mean losses equal the masked mean over the whole batch.
 LOSS_SCALE = "loss_scale"

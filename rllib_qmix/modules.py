@@ -134,10 +134,18 @@ class QMIXTorchRLModule(TorchRLModule, InferenceOnlyAPI, TargetNetworkAPI):
             prev_onehot = torch.cat([torch.zeros_like(onehot[:, :1]), onehot], dim=1)
         return build_agent_inputs(obs, prev_onehot, self.cfg["obs_agent_id"])
 
-    def _unroll(self, net: AgentRNN, inputs: torch.Tensor) -> torch.Tensor:
+    def _unroll(self, net: AgentRNN, inputs: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``[B, T+1, N, d]`` inputs -> ``[B, T+1, N, A]`` Q-values; ``lengths`` ``[B]`` skips most padding."""
         b, t1, n, d = inputs.shape
-        q, _ = net(inputs.permute(0, 2, 1, 3).reshape(b * n, t1, d))
+        x = inputs.permute(0, 2, 1, 3).reshape(b * n, t1, d)
+        q = net(x)[0] if lengths is None else net.unroll_padded(x, lengths.repeat_interleave(n))
         return q.view(b, n, t1, -1).permute(0, 2, 1, 3)
+
+    @staticmethod
+    def _mix_real_steps(mixer: nn.Module, agent_qs: torch.Tensor, states: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Mixes only the real transitions (``real`` ``[B, T]`` bool); padded steps get 0."""
+        mixed = mixer(agent_qs[real].unsqueeze(0), states[real].unsqueeze(0)).squeeze(0)
+        return torch.zeros(real.shape, dtype=mixed.dtype, device=mixed.device).masked_scatter(real, mixed)
 
     @override(TorchRLModule)
     def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
@@ -148,23 +156,26 @@ class QMIXTorchRLModule(TorchRLModule, InferenceOnlyAPI, TargetNetworkAPI):
         """
         actions = batch[K.ACTIONS].long()
         avail, state = batch[K.AVAIL_ACTIONS].bool(), batch[K.STATE]
+        real = batch[K.MASK] > 0  # [B, T]; episodes are left-aligned, so a prefix of each row
+        lengths = real.sum(dim=1) + 1  # steps to unroll: the transitions and the final observation
         inputs = self._train_inputs(batch)
-        q = self._unroll(self.agent, inputs)  # [B, T+1, N, A]
+        q = self._unroll(self.agent, inputs, lengths)  # [B, T+1, N, A]
         q_taken = q[:, :-1].gather(-1, actions.unsqueeze(-1)).squeeze(-1)
 
         with torch.no_grad():
             # A step with no available action is padding: let any action stand there.
             avail = avail | ~avail.any(dim=-1, keepdim=True)
-            target_q = self._unroll(self.target_agent, inputs)[:, 1:]
+            target_q = self._unroll(self.target_agent, inputs, lengths)[:, 1:]
             chooser = q.detach()[:, 1:] if self.cfg["double_q"] else target_q
             best = chooser.masked_fill(~avail[:, 1:], float("-inf")).argmax(dim=-1, keepdim=True)
             target_next = target_q.gather(-1, best).squeeze(-1)  # [B, T, N]
 
         if self.mixer is None:
             return {K.Q_TAKEN_TOT: q_taken, K.TARGET_NEXT_TOT: target_next, K.Q_TAKEN: q_taken}
-        q_tot = self.mixer(q_taken, state[:, :-1])
+        # Mixing padded steps would only cost time: they are masked out of the loss.
+        q_tot = self._mix_real_steps(self.mixer, q_taken, state[:, :-1], real)
         with torch.no_grad():
-            target_tot = self.target_mixer(target_next, state[:, 1:])
+            target_tot = self._mix_real_steps(self.target_mixer, target_next, state[:, 1:], real)
         return {K.Q_TAKEN_TOT: q_tot, K.TARGET_NEXT_TOT: target_tot, K.Q_TAKEN: q_taken}
 
     @override(TargetNetworkAPI)

@@ -52,6 +52,67 @@ class AgentRNN(nn.Module):
         out, h_n = self.rnn(x, h)
         return self.fc_out(out), h_n.squeeze(0)
 
+    def unroll_padded(self, inputs: torch.Tensor, lengths: torch.Tensor, max_buckets: int = 3) -> torch.Tensor:
+        """Q-values of rows of different lengths from a zero start state, skipping most padding.
+
+        Rows are grouped by length (``length_buckets``) and each group is unrolled only up to
+        its longest row, so a few long episodes no longer make every row run to their length.
+        (A packed sequence would skip all padding but is several times slower on CPU.)
+
+        Args:
+            inputs: ``[R, T, input_dim]``.
+            lengths: ``[R]`` number of real steps of each row (<= T).
+            max_buckets: Most groups to unroll separately.
+
+        Returns:
+            ``[R, T, n_actions]``: each row's Q-values at its real steps; zeros after its
+            group's longest row, and values of no meaning in between (mask them).
+        """
+        r, t = inputs.shape[:2]
+        pieces, order = [], []
+        for rows in length_buckets(lengths, max_buckets):
+            t_b = int(lengths[rows].max())
+            q, _ = self(inputs[rows.to(inputs.device), :t_b])
+            pieces.append(F.pad(q, (0, 0, 0, t - t_b)))
+            order.append(rows)
+        inverse = torch.argsort(torch.cat(order)).to(inputs.device)
+        return torch.cat(pieces)[inverse]
+
+
+def length_buckets(lengths: torch.Tensor, max_buckets: int = 3, min_saving: float = 0.1) -> list[torch.Tensor]:
+    """Groups row indices by length so that unrolling each group to its longest row wastes little.
+
+    Starting from one group, repeatedly makes the single split (of rows sorted by length) that
+    saves the most padded steps, while it saves at least ``min_saving`` of its group's cost.
+
+    Returns:
+        A list of index tensors (on the CPU) that together cover every row once.
+    """
+    lengths = lengths.detach().cpu().long()
+    order = torch.argsort(lengths, stable=True)
+    srt = lengths[order]
+    groups = [(0, len(srt))]  # half-open ranges over the sorted rows
+    while len(groups) < max_buckets:
+        best = None  # (saving, group index, split point)
+        for g, (a, b) in enumerate(groups):
+            n = b - a
+            if n < 2:
+                continue
+            seg = srt[a:b]
+            cost = n * int(seg[-1])
+            first = torch.arange(1, n)  # the first group keeps `first` rows
+            split_cost = first * seg[first - 1] + (n - first) * seg[-1]
+            k = int(torch.argmin(split_cost))
+            saving = cost - int(split_cost[k])
+            if saving > min_saving * cost and (best is None or saving > best[0]):
+                best = (saving, g, a + int(first[k]))
+        if best is None:
+            break
+        _, g, cut = best
+        a, b = groups[g]
+        groups[g : g + 1] = [(a, cut), (cut, b)]
+    return [order[a:b] for a, b in groups]
+
 
 def build_agent_inputs(
     obs: torch.Tensor,

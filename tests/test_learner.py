@@ -75,6 +75,43 @@ def test_padding_does_not_change_loss(mixer):
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
 
 
+@pytest.mark.parametrize("mixer", ["qmix", "vdn"])
+def test_padding_skipping_forward_equals_the_full_unroll(mixer):
+    """The training forward unrolls and mixes only real steps; loss and gradients equal a
+    reference that unrolls and mixes every padded step and masks afterwards."""
+    config, learner = make_learner(mixer=mixer, td_lambda=0.6)
+    module = learner.module[DEFAULT_MODULE_ID]
+    batch = random_batch(b=4, t=6, lengths=(6, 1, 3, 4))
+
+    def loss_of(fwd: dict) -> torch.Tensor:
+        return learner.compute_loss_for_module(module_id=DEFAULT_MODULE_ID, config=config, batch=batch, fwd_out=fwd)
+
+    def grads(loss: torch.Tensor) -> list[torch.Tensor]:
+        module.zero_grad()
+        loss.backward()
+        return [p.grad.clone() for p in module.parameters() if p.requires_grad]
+
+    fast = grads(loss_of(module.forward_train(batch)))
+
+    # Reference: the plain padded computation.
+    inputs = module._train_inputs(batch)
+    q = module._unroll(module.agent, inputs)
+    q_taken = q[:, :-1].gather(-1, batch[K.ACTIONS].unsqueeze(-1)).squeeze(-1)
+    with torch.no_grad():
+        avail = batch[K.AVAIL_ACTIONS]
+        target_q = module._unroll(module.target_agent, inputs)[:, 1:]
+        best = q.detach()[:, 1:].masked_fill(~avail[:, 1:], float("-inf")).argmax(-1, keepdim=True)
+        target_next = target_q.gather(-1, best).squeeze(-1)
+        target_tot = module.target_mixer(target_next, batch[K.STATE][:, 1:])
+    ref_fwd = {K.Q_TAKEN_TOT: module.mixer(q_taken, batch[K.STATE][:, :-1]), K.TARGET_NEXT_TOT: target_tot, K.Q_TAKEN: q_taken}
+    reference = grads(loss_of(ref_fwd))
+
+    assert len(fast) == len(reference) > 0
+    for g_fast, g_ref in zip(fast, reference):
+        assert torch.allclose(g_fast, g_ref, atol=1e-6, rtol=1e-5)
+    assert any(g.abs().max() > 0 for g in fast)
+
+
 class FixedQ(torch.nn.Module):
     """A stand-in agent network returning fixed Q-values [R, T, A]."""
 
@@ -84,6 +121,9 @@ class FixedQ(torch.nn.Module):
 
     def forward(self, x, h0=None):
         return self.q.expand(x.shape[0], x.shape[1], -1), torch.zeros(x.shape[0], 1)
+
+    def unroll_padded(self, x, lengths):
+        return self(x)[0]
 
 
 def test_unavailable_action_never_used_in_target():

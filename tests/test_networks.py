@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from rllib_qmix.networks import AgentRNN, QMixer, VDNMixer, agent_input_dim, build_agent_inputs
+from rllib_qmix.networks import AgentRNN, QMixer, VDNMixer, agent_input_dim, build_agent_inputs, length_buckets
 
 
 def test_agent_rnn_shapes_and_zero_start():
@@ -27,6 +27,29 @@ def test_unroll_equals_stepwise_and_state_reset_matters():
     # A carried-over (non-zero) state changes the first output: resetting matters.
     q_carry, _ = net(x[:, :1], h)
     assert not torch.allclose(q_carry[:, 0], q_full[:, 0])
+
+
+def test_bucketed_unroll_equals_full_unroll_on_real_steps():
+    torch.manual_seed(0)
+    net = AgentRNN(3, 2, 8)
+    lengths = torch.tensor([40, 3, 5, 4, 38, 6, 2, 40])
+    x = torch.randn(len(lengths), 40, 3)
+    q_full, _ = net(x)
+    q_bucketed = net.unroll_padded(x, lengths)
+    assert q_bucketed.shape == q_full.shape
+    for r, n in enumerate(lengths.tolist()):
+        assert torch.allclose(q_bucketed[r, :n], q_full[r, :n], atol=1e-6)
+    assert (q_bucketed[1, 6:] == 0).all()  # the short rows' group stopped at 6 steps
+
+
+def test_length_buckets_cover_rows_once_and_cut_padding():
+    lengths = torch.tensor([40, 3, 5, 4, 38, 6, 2, 40])
+    groups = length_buckets(lengths, max_buckets=3)
+    assert sorted(torch.cat(groups).tolist()) == list(range(8))
+    padded_steps = sum(len(g) * int(lengths[g].max()) for g in groups)
+    assert len(groups) >= 2 and padded_steps < 0.5 * 8 * 40
+    assert len(length_buckets(torch.full((8,), 7))) == 1  # equal lengths: nothing to gain
+    assert len(length_buckets(lengths, max_buckets=1)) == 1
 
 
 def test_build_agent_inputs():
