@@ -19,6 +19,7 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -40,8 +41,11 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eval_episodes: int,
-            overrides: dict | None = None) -> dict:
-    """Trains one example with one seed (config keys in ``overrides`` replaced); returns its curve."""
+            overrides: dict | None = None, on_point: Callable[[dict], None] | None = None) -> dict:
+    """Trains one example with one seed (config keys in ``overrides`` replaced); returns its curve.
+
+    ``on_point`` gets the run so far after every evaluation (to save partial results).
+    """
     from rllib_qmix.cli_experiment import build_config, load_experiments
 
     spec = load_experiments(str(ROOT / "tuned_examples" / f"{example}.yaml"))[0]
@@ -69,13 +73,16 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
                     "epsilon": result["env_runners"].get("epsilon"),
                 }
                 curve.append(point)
+                if on_point is not None:
+                    on_point({"example": example, "seed": seed, "budget": budget, "overrides": overrides or {},
+                              "curve": curve, "finished": False})
                 print(f"[{example} seed {seed}] " + "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()), flush=True)
                 next_eval = steps + eval_every
             if last:
                 break
     finally:
         algo.stop()
-    return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve}
+    return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve, "finished": True}
 
 
 def summarize(example: str, runs: list[dict]) -> dict:
@@ -140,11 +147,19 @@ def main() -> None:
     DOCS.mkdir(exist_ok=True)
     rows = []
     for example in args.examples:
-        runs = [run_one(example, s, args.max_steps, args.eval_every, args.eval_episodes, overrides) for s in args.seeds]
+        out = DOCS if not args.tag else ROOT / "benchmarks" / "results"
+        partial = out / f"learning_{example}{suffix}.partial.json"
+        runs: list[dict] = []
+
+        def save_partial(current: dict) -> None:  # a cut-short run still leaves its curve
+            partial.write_text(json.dumps({"runs": runs + [current]}, indent=2))
+
+        for seed in args.seeds:
+            runs.append(run_one(example, seed, args.max_steps, args.eval_every, args.eval_episodes, overrides, save_partial))
         row = summarize(example, runs)
         row["overrides"] = overrides
         rows.append(row)
-        out = DOCS if not args.tag else ROOT / "benchmarks" / "results"
+        partial.unlink(missing_ok=True)
         (out / f"learning_{example}{suffix}.json").write_text(json.dumps({"summary": row, "runs": runs}, indent=2))
         plot(example, runs, out / f"learning_{example}{suffix}.png")
     print("\n" + "  ".join(f"{c:>22}" for c in ["example", "metric", "final median [range]", "best median [range]", "min", "target hit"]))
