@@ -68,7 +68,8 @@ class AgentRNN(nn.Module):
             ``[R, T, n_actions]``: each row's Q-values at its real steps; zeros after its
             group's longest row, and values of no meaning in between (mask them).
         """
-        r, t = inputs.shape[:2]
+        t = inputs.shape[1]
+        lengths = lengths.detach().cpu()  # one device sync; bucketing runs on the CPU
         pieces, order = [], []
         for rows in length_buckets(lengths, max_buckets):
             t_b = int(lengths[rows].max())
