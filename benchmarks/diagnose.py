@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> None:
-    from learning import parse_overrides
+    from learning import example_config, parse_overrides
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("example", help="tuned example name (file stem in tuned_examples/)")
@@ -39,13 +39,8 @@ def main() -> None:
 
     import ray
 
-    from rllib_qmix.cli_experiment import build_config, load_experiments
-
     ray.init(address="local", include_dashboard=False, log_to_driver=False)
-    spec = load_experiments(str(ROOT / "tuned_examples" / f"{args.example}.yaml"))[0]
-    config = build_config(spec.algo_cls, {**spec.param_space, **overrides}, spec.algo_name)
-    config = config.copy(copy_frozen=False).debugging(seed=args.seed)
-    config.evaluation(evaluation_interval=None, evaluation_duration=args.eval_episodes, evaluation_duration_unit="episodes")
+    config, _ = example_config(args.example, args.seed, args.eval_episodes, overrides)
     algo = config.build_algo()
     rows, next_eval = [], 0
     cols = ["env_steps", "eval_return", "eval_win_rate", "train_return", "q_taken_mean", "target_mean", "td_error_abs", "epsilon"]

@@ -40,11 +40,11 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
-def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eval_episodes: int,
-            overrides: dict | None = None, on_point: Callable[[dict], None] | None = None) -> dict:
-    """Trains one example with one seed (config keys in ``overrides`` replaced); returns its curve.
+def example_config(example: str, seed: int, eval_episodes: int, overrides: dict | None = None):
+    """The tuned example's config (``overrides`` replacing keys), seeded, evaluating on demand.
 
-    ``on_point`` gets the run so far after every evaluation (to save partial results).
+    Returns:
+        ``(config, spec)``: the AlgorithmConfig and the parsed experiment (for its stop).
     """
     from rllib_qmix.cli_experiment import build_config, load_experiments
 
@@ -52,6 +52,16 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
     config = build_config(spec.algo_cls, {**spec.param_space, **(overrides or {})}, spec.algo_name)
     config = config.copy(copy_frozen=False).debugging(seed=seed)
     config.evaluation(evaluation_interval=None, evaluation_duration=eval_episodes, evaluation_duration_unit="episodes")
+    return config, spec
+
+
+def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eval_episodes: int,
+            overrides: dict | None = None, on_point: Callable[[dict], None] | None = None) -> dict:
+    """Trains one example with one seed (config keys in ``overrides`` replaced); returns its curve.
+
+    ``on_point`` gets the run so far after every evaluation (to save partial results).
+    """
+    config, spec = example_config(example, seed, eval_episodes, overrides)
     budget = max_steps or int(spec.stop.get("num_env_steps_sampled_lifetime", 200_000))
     algo = config.build_algo()
     curve, start, next_eval, steps = [], time.perf_counter(), 0, 0

@@ -10,6 +10,7 @@ compact ``TeamEpisode`` arrays. Episodes in progress carry over to the next ``sa
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Collection, Optional, Union
 
@@ -43,6 +44,8 @@ from ray.rllib.utils.metrics import (
 from rllib_qmix.episode import TeamEpisode
 from rllib_qmix.modules import PREV_ACTIONS, Q_VALUES, STATE_IN, STATE_OUT
 from rllib_qmix.team import TeamEnv, TeamObs, TeamSpec, as_team_env
+
+logger = logging.getLogger(__name__)
 
 EPSILON = "epsilon"
 #: Key of a runner's own sampling state (RNG, episode seeds, episodes in progress).
@@ -423,9 +426,7 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
                 and np.array_equal(obs.avail, saved["avail"][-1])
             )
             if not same:
-                import logging
-
-                logging.getLogger(__name__).warning(
+                logger.warning(
                     "Env %d did not reproduce its episode in progress from the episode's seed; "
                     "starting fresh episodes after the restore.", i
                 )

@@ -379,13 +379,13 @@ class QMIX(Algorithm):
         cfg = self.config
         data = self.replay_buffer.sample(cfg.episode_batch_size)
         num_learners = max(1, cfg.num_learners)
-        steps = int(data["mask"].sum())
+
+        def as_batch(d: dict) -> MultiAgentBatch:
+            return MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(d)}, env_steps=int(d["mask"].sum()))
+
         if num_learners == 1:
-            return MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(data)}, env_steps=steps)
-        return [
-            MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(shard)}, env_steps=steps // num_learners)
-            for shard in shard_episode_batch(data, num_learners)
-        ]
+            return as_batch(data)
+        return [as_batch(shard) for shard in shard_episode_batch(data, num_learners)]
 
     def _sync_env_runners(self) -> None:
         """Sends the learner's agent weights and the global env-step count to the runners."""

@@ -29,11 +29,12 @@ def shard_episode_batch(batch: dict[str, np.ndarray], num_shards: int) -> list[d
     if not 1 <= num_shards <= n:
         raise ValueError(f"Can't split {n} episodes into {num_shards} shards: use episode_batch_size >= num_learners.")
     total = float(batch[K.MASK].sum())
+    bounds = np.linspace(0, n, num_shards + 1).astype(int)  # contiguous runs of episodes: views, no copies
     shards = []
-    for idx in np.array_split(np.arange(n), num_shards):
-        shard = {k: v[idx] for k, v in batch.items()}
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        shard = {k: v[a:b] for k, v in batch.items()}
         scale = num_shards * float(shard[K.MASK].sum()) / total if total > 0 else 1.0
-        shard[K.LOSS_SCALE] = np.full(len(idx), scale, np.float32)
+        shard[K.LOSS_SCALE] = np.full(b - a, scale, np.float32)
         shards.append(shard)
     return shards
 
