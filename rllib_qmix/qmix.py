@@ -23,10 +23,12 @@ import math
 import time
 from typing import Any, Optional
 
+import ray
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
 from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+from ray.rllib.env.env_runner_group import EnvRunnerGroup
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from ray.rllib.utils.annotations import override
@@ -392,29 +394,38 @@ class QMIX(Algorithm):
         with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
             self._send_state_to_runners()
 
-    def _send_state_to_runners(self) -> None:
+    def _send_state_to_runners(
+        self, group: Optional[EnvRunnerGroup] = None, remote_worker_ids: Optional[list[int]] = None
+    ) -> None:
+        """Sets the learner's agent weights and the global env-step count on the runners.
+
+        A blocking call, made while the runners are idle between samples. RLlib's
+        ``sync_env_runner_states`` sends weights fire-and-forget and drops the new send when
+        the previous one is not yet seen as finished, so a runner could act on stale weights.
+        """
+        group = group if group is not None else self.env_runner_group
         env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
         module_state = self.learner_group.get_state(
             components=COMPONENT_LEARNER + "/" + COMPONENT_RL_MODULE, inference_only=True
         )[COMPONENT_LEARNER]
-        self.env_runner_group.sync_env_runner_states(
-            config=self.config, env_steps_sampled=env_steps, rl_module_state=module_state
+        state = {**module_state, NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps}
+        if remote_worker_ids is None and group.num_healthy_remote_workers() == 0:
+            if group.local_env_runner is not None:
+                group.local_env_runner.set_state(state)
+            return
+        # One copy of the weights in the object store, fetched by each runner.
+        state[COMPONENT_RL_MODULE] = ray.put(state[COMPONENT_RL_MODULE])
+        group.foreach_env_runner(
+            "set_state", kwargs={"state": state}, remote_worker_ids=remote_worker_ids, local_env_runner=False
         )
 
     @override(Algorithm)
-    def restore_env_runners(self, env_runner_group) -> list[int]:
+    def restore_env_runners(self, env_runner_group: EnvRunnerGroup) -> list[int]:
         """Brings restarted env runners back with the learner's weights and the step count."""
         restored = env_runner_group.probe_unhealthy_env_runners()
         if restored:
             self._num_restarts += len(restored)
-            env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
-            module_state = self.learner_group.get_state(
-                components=COMPONENT_LEARNER + "/" + COMPONENT_RL_MODULE, inference_only=True
-            )[COMPONENT_LEARNER]
-            state = {**module_state, NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps}
-            env_runner_group.foreach_env_runner(
-                lambda r: r.set_state(state), remote_worker_ids=restored, local_env_runner=False
-            )
+            self._send_state_to_runners(env_runner_group, remote_worker_ids=restored)
         self.metrics.log_value(NUM_ENV_RUNNER_RESTARTS, self._num_restarts, window=1)
         return restored
 

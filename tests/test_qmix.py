@@ -45,20 +45,35 @@ def test_two_step_game(ray_local, mixer, expected):
         algo.stop()
 
 
+def _module_weights(algo) -> tuple[dict, list[dict]]:
+    """The learner's agent weights and each remote env runner's."""
+    learner_w = algo.learner_group.get_state(components="learner/rl_module", inference_only=True)["learner"][
+        "rl_module"
+    ][DEFAULT_MODULE_ID]
+    runner_ws = algo.env_runner_group.foreach_env_runner(lambda r: r.module.get_state(), local_env_runner=False)
+    return learner_w, runner_ws
+
+
 def test_remote_env_runner_and_learner(ray_local):
-    cfg = two_step_config().env_runners(num_env_runners=1, num_envs_per_env_runner=2).learners(num_learners=1)
+    cfg = (
+        two_step_config()
+        .env_runners(num_env_runners=2, num_envs_per_env_runner=2, num_cpus_per_env_runner=0.5)
+        .learners(num_learners=1)
+    )
     algo = cfg.build_algo()
     try:
         for _ in range(20):
             result = algo.train()
+            # After every iteration each remote runner acts with the learner's current weights:
+            # a weight send is never dropped or left behind a sample request.
+            learner_w, runner_ws = _module_weights(algo)
+            assert len(runner_ws) == 2
+            for runner_w in runner_ws:
+                for k, v in runner_w.items():
+                    np.testing.assert_array_equal(np.asarray(v), np.asarray(learner_w[k]), err_msg=k)
         assert result["env_runners"]["num_env_steps_sampled_lifetime"] >= 2 * 20 * 2
         assert result["num_learner_updates_lifetime"] > 0
         assert np.isfinite(result["learners"][DEFAULT_MODULE_ID]["td_loss"])
-        # The remote runner got the learner's weights.
-        learner_w = algo.learner_group.get_state(components="learner/rl_module", inference_only=True)["learner"]["rl_module"][DEFAULT_MODULE_ID]
-        runner_w = algo.env_runner_group.foreach_env_runner(lambda r: r.module.get_state(), local_env_runner=False)[0]
-        for k, v in runner_w.items():
-            np.testing.assert_allclose(v, learner_w[k])
     finally:
         algo.stop()
 
