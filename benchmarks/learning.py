@@ -10,6 +10,11 @@ example into docs/.
     python benchmarks/learning.py smac --seeds 0 1 2          # 3m: target 95% within 200k steps
     python benchmarks/learning.py smac_8m smac_2s3z --seeds 0
     python benchmarks/learning.py smac --set target_update_interval=50 --tag tui50   # a variant
+    python benchmarks/learning.py smac_8m --seeds 1 --merge --stop-at-target  # add a seed to the file
+
+``--merge`` keeps the runs of other seeds already in the output file (so seeds can run in
+separate processes, side by side); ``--stop-at-target`` ends a run at its first evaluation
+that reaches the example's target (steps-to-target is then measured, the final win rate is not).
 """
 
 from __future__ import annotations
@@ -56,11 +61,15 @@ def example_config(example: str, seed: int, eval_episodes: int, overrides: dict 
 
 
 def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eval_episodes: int,
-            overrides: dict | None = None, on_point: Callable[[dict], None] | None = None) -> dict:
+            overrides: dict | None = None, on_point: Callable[[dict], None] | None = None,
+            stop_at_target: bool = False) -> dict:
     """Trains one example with one seed (config keys in ``overrides`` replaced); returns its curve.
 
-    ``on_point`` gets the run so far after every evaluation (to save partial results).
+    ``on_point`` gets the run so far after every evaluation (to save partial results). With
+    ``stop_at_target`` the run ends at the first evaluation that reaches ``TARGETS[example]``.
     """
+    target = TARGETS.get(example) if stop_at_target else None
+    stopped_at_target = False
     config, spec = example_config(example, seed, eval_episodes, overrides)
     budget = max_steps or int(spec.stop.get("num_env_steps_sampled_lifetime", 200_000))
     algo = config.build_algo()
@@ -88,11 +97,21 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
                               "curve": curve, "finished": False})
                 print(f"[{example} seed {seed}] " + "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()), flush=True)
                 next_eval = steps + eval_every
-            if last:
+                stopped_at_target = target is not None and (point["eval_win_rate"] or 0.0) >= target[0]
+            if last or stopped_at_target:
                 break
     finally:
         algo.stop()
-    return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve, "finished": True}
+    return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve,
+            "finished": True, "stopped_at_target": stopped_at_target}
+
+
+def merge_runs(old: list[dict], new: list[dict], overrides: dict) -> list[dict]:
+    """``old`` runs of seeds not in ``new``, then ``new``, sorted by seed; refuses mixed settings."""
+    if any(r.get("overrides", {}) != overrides for r in old):
+        raise SystemExit("--merge: the output file holds runs with other --set overrides; use another --tag")
+    seeds = {r["seed"] for r in new}
+    return sorted([r for r in old if r["seed"] not in seeds] + new, key=lambda r: r["seed"])
 
 
 def summarize(example: str, runs: list[dict]) -> dict:
@@ -103,7 +122,9 @@ def summarize(example: str, runs: list[dict]) -> dict:
     row = {"example": example, "metric": key, "seeds": len(runs), "budget": runs[0]["budget"],
            "final_median": statistics.median(finals), "final_range": [min(finals), max(finals)],
            "best_median": statistics.median(bests), "best_range": [min(bests), max(bests)],
-           "minutes_median": statistics.median(r["curve"][-1]["minutes"] for r in runs)}
+           "minutes_median": statistics.median(r["curve"][-1]["minutes"] for r in runs),
+           # Runs ended by --stop-at-target: their "final" is the evaluation that hit the target.
+           "stopped_at_target": [bool(r.get("stopped_at_target")) for r in runs]}
     target = TARGETS.get(example)
     if target is not None:
         hit = [next((p for p in r["curve"] if p[key] is not None and p[key] >= target[0]), None) for r in runs]
@@ -146,7 +167,15 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key of the example (repeatable); results go to learning_<example>_<tag>")
     p.add_argument("--tag", default=None, help="suffix of the output files (required with --set)")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the runs of other seeds already in the output JSON (same settings only)")
+    p.add_argument("--stop-at-target", action="store_true",
+                   help="end each run at its first evaluation that reaches the example's target")
     args = p.parse_args()
+    if args.stop_at_target:
+        missing = [e for e in args.examples if e not in TARGETS]
+        if missing:
+            raise SystemExit(f"--stop-at-target: no target for {', '.join(missing)} (targets: {', '.join(TARGETS)})")
     overrides = parse_overrides(args.set)
     if overrides and not args.tag:
         raise SystemExit("--set changes the tuned example: give --tag NAME so the results do not overwrite its own")
@@ -165,12 +194,16 @@ def main() -> None:
             partial.write_text(json.dumps({"runs": runs + [current]}, indent=2))
 
         for seed in args.seeds:
-            runs.append(run_one(example, seed, args.max_steps, args.eval_every, args.eval_episodes, overrides, save_partial))
+            runs.append(run_one(example, seed, args.max_steps, args.eval_every, args.eval_episodes, overrides,
+                                save_partial, args.stop_at_target))
+        final = out / f"learning_{example}{suffix}.json"
+        if args.merge and final.exists():  # read at the end: another process may have added seeds
+            runs = merge_runs(json.loads(final.read_text())["runs"], runs, overrides)
         row = summarize(example, runs)
         row["overrides"] = overrides
         rows.append(row)
         partial.unlink(missing_ok=True)
-        (out / f"learning_{example}{suffix}.json").write_text(json.dumps({"summary": row, "runs": runs}, indent=2))
+        final.write_text(json.dumps({"summary": row, "runs": runs}, indent=2))
         plot(example, runs, out / f"learning_{example}{suffix}.png")
     print("\n" + "  ".join(f"{c:>22}" for c in ["example", "metric", "final median [range]", "best median [range]", "min", "target hit"]))
     for r in rows:

@@ -1,0 +1,47 @@
+"""The learning benchmark's bookkeeping: merging seeds run in separate processes, summaries."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+_SPEC = importlib.util.spec_from_file_location(
+    "learning_benchmark", Path(__file__).resolve().parent.parent / "benchmarks" / "learning.py"
+)
+learning = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(learning)
+
+
+def _run(seed: int, wins: list[float], stopped: bool = False, overrides: dict | None = None) -> dict:
+    curve = [
+        {"env_steps": 100_000 * (i + 1), "minutes": 5.0 * (i + 1), "eval_win_rate": w, "eval_return": 0.0}
+        for i, w in enumerate(wins)
+    ]
+    return {"seed": seed, "budget": 1_000_000, "overrides": overrides or {}, "curve": curve,
+            "stopped_at_target": stopped}
+
+
+def test_merge_keeps_other_seeds_and_replaces_reruns():
+    old = [_run(0, [0.5, 0.97]), _run(1, [0.1])]
+    new = [_run(1, [0.2, 0.96], stopped=True), _run(2, [0.3])]
+    merged = learning.merge_runs(old, new, {})
+    assert [r["seed"] for r in merged] == [0, 1, 2]
+    assert merged[1]["curve"][-1]["eval_win_rate"] == 0.96  # the rerun replaced seed 1
+
+
+def test_merge_refuses_runs_with_other_settings():
+    with pytest.raises(SystemExit, match="other --set overrides"):
+        learning.merge_runs([_run(0, [0.5], overrides={"lr": 1e-4})], [_run(1, [0.5])], {})
+
+
+def test_summary_counts_seeds_reaching_the_target_within_budget():
+    runs = [_run(0, [0.5, 0.97]), _run(1, [0.2, 0.96], stopped=True), _run(2, [0.3, 0.4])]
+    row = learning.summarize("smac_8m", runs)
+    assert row["seeds"] == 3
+    assert row["seeds_reaching_target"] == 2
+    assert row["steps_to_target"] == [200_000, 200_000, None]
+    assert row["minutes_to_target"] == [10.0, 10.0, None]
+    assert row["stopped_at_target"] == [False, True, False]
+    assert row["final_median"] == 0.96 and row["final_range"] == [0.4, 0.97]
