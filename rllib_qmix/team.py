@@ -279,8 +279,27 @@ class _DictTeamEnv(TeamEnv):
                 )
         return TeamObs(o, state, avail)
 
+    def _observed(self, obs: dict, terms: dict, truncs: dict) -> dict:
+        """This step's observations of the agents that count in it; updates who acts next.
+
+        An agent that terminated (died) is masked from this step on, like a dead SMAC unit.
+        An agent cut by a time limit keeps its last observation and action mask: the TD target
+        bootstraps from them (masking them would bootstrap from an all-zero observation).
+        """
+        kept = {}
+        for i, a in enumerate(self.agents):
+            if not self._live[i] or a not in obs:
+                continue
+            if terms.get(a):
+                self._live[i] = False
+                continue
+            kept[a] = obs[a]
+            if truncs.get(a):
+                self._live[i] = False
+        return kept
+
     def _action_dict(self, actions: np.ndarray) -> dict:
-        return {a: int(actions[i]) for i, a in enumerate(self.agents) if self._present[i]}
+        return {a: int(actions[i]) for i, a in enumerate(self.agents) if self._present[i] and self._live[i]}
 
 
 class MultiAgentTeamEnv(_DictTeamEnv):
@@ -305,12 +324,9 @@ class MultiAgentTeamEnv(_DictTeamEnv):
     def step(self, actions: np.ndarray) -> TeamStep:
         obs, rewards, terms, truncs, infos = self.env.step(self._action_dict(actions))
         self._t += 1
-        for i, a in enumerate(self.agents):
-            if terms.get(a) or truncs.get(a):
-                self._live[i] = False
+        team = self._team_obs(self._observed(obs, terms, truncs), infos)
         reward = float(sum(rewards.values()))
         done_t, done_tr = bool(terms.get("__all__")), bool(truncs.get("__all__"))
-        team = self._team_obs({a: o for a, o in obs.items() if self._live[self.agents.index(a)]}, infos)
         check_finite(self._t, reward, team)
         info = _merge_infos(infos)
         return TeamStep(team, reward, done_t, done_tr and not done_t, info)
@@ -341,13 +357,10 @@ class ParallelTeamEnv(_DictTeamEnv):
     def step(self, actions: np.ndarray) -> TeamStep:
         obs, rewards, terms, truncs, infos = self.env.step(self._action_dict(actions))
         self._t += 1
-        for i, a in enumerate(self.agents):
-            if terms.get(a) or truncs.get(a):
-                self._live[i] = False
+        team = self._team_obs(self._observed(obs, terms, truncs), infos)
         reward = float(sum(rewards.values()))
         done = not self.env.agents
         terminated = done and all(terms.get(a, False) for a in self.agents if a in terms)
-        team = self._team_obs({a: o for a, o in obs.items() if self._live[self.agents.index(a)]}, infos)
         check_finite(self._t, reward, team)
         return TeamStep(team, reward, terminated, done and not terminated, _merge_infos(infos))
 

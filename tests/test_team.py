@@ -137,3 +137,63 @@ def test_pettingzoo_simple_spread():
         step = team.step(np.zeros(3, int))
         assert np.isfinite(step.reward)
     assert step.truncated and not step.terminated  # a time-out bootstraps
+
+
+def test_time_limit_keeps_the_last_observations_for_the_bootstrap():
+    """A truncated episode's last step carries the agents' real observations and action masks.
+
+    The TD target bootstraps from them; before this was fixed they were zeroed with only
+    action 0 available, so the target bootstrapped from an observation never trained on.
+    """
+    pytest.importorskip("mpe2")
+    from mpe2 import simple_spread_v3
+
+    raw = simple_spread_v3.parallel_env(N=3, max_cycles=3, continuous_actions=False)
+    team = as_team_env(simple_spread_v3.parallel_env(N=3, max_cycles=3, continuous_actions=False))
+    raw.reset(seed=0)
+    team.reset(seed=0)
+    for _ in range(3):
+        raw_obs, *_ = raw.step({a: 1 for a in raw.agents})
+        step = team.step(np.ones(3, int))
+    assert step.truncated and not step.terminated
+    np.testing.assert_array_equal(step.obs.obs, np.stack([raw_obs[a] for a in raw.possible_agents]))
+    assert step.obs.avail.all()
+
+
+class DyingAgentEnv(MultiAgentEnv):
+    """Agent "b" terminates (dies) at step 1; the episode is cut by a time limit at step 3."""
+
+    def __init__(self):
+        super().__init__()
+        self.agents = self.possible_agents = ["a", "b"]
+        self.observation_spaces = {a: gym.spaces.Box(-10, 10, (2,)) for a in self.agents}
+        self.action_spaces = {a: gym.spaces.Discrete(3) for a in self.agents}
+        self.state_space = gym.spaces.Box(-10, 10, (1,))
+        self.state = lambda: np.array([self.t], np.float32)
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return {a: np.full(2, 1.0, np.float32) for a in self.agents}, {}
+
+    def step(self, action_dict):
+        self.t += 1
+        obs = {a: np.full(2, self.t + 1.0, np.float32) for a in action_dict}
+        terms = {"b": True} if self.t == 1 else {}
+        truncs = {a: True for a in action_dict} if self.t == 3 else {}
+        terms["__all__"], truncs["__all__"] = False, self.t == 3
+        return obs, {a: 1.0 for a in action_dict}, terms, truncs, {}
+
+
+def test_dead_agent_is_masked_but_truncated_agent_keeps_its_observation():
+    team = as_team_env(DyingAgentEnv())
+    team.reset()
+    step = team.step(np.zeros(2, int))  # "b" dies: its observation is masked from now on
+    np.testing.assert_array_equal(step.obs.obs, [[2.0, 2.0], [0.0, 0.0]])
+    assert step.obs.avail.tolist() == [[True, True, True], [True, False, False]]
+    assert team._action_dict(np.array([2, 2])) == {"a": 2}  # the dead agent sends no action
+    team.step(np.zeros(2, int))
+    step = team.step(np.zeros(2, int))  # time limit: "a" keeps its last observation
+    assert step.truncated and not step.terminated
+    np.testing.assert_array_equal(step.obs.obs, [[4.0, 4.0], [0.0, 0.0]])
+    assert step.obs.avail[0].all()
