@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -490,7 +491,14 @@ def test_resume_after_driver_crash(tmp_path) -> None:
     resumed = run_cli("train", "file", str(yaml_path), "--storage-path", str(storage), "--resume", timeout=240)
     text = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, text
-    assert "iter    7 |" in text and "iter   12 |" in text, text  # continues after checkpoint 6
-    assert "iter    1 |" not in text and "iter    6 |" not in text, text
+    assert "iter   12 |" in text, text
+    # It continues from a checkpoint the crashed run wrote (2, 4 or 6), never from scratch.
+    # Tune uploads its experiment state in the background, so a crash moments after a
+    # checkpoint can resume from the one before it (seen under load in CI: from 4, not 6).
+    first = re.search(r"iter +(\d+) \| steps +(\d+) \|", text)
+    assert first is not None, text
+    resumed_from = int(first.group(1)) - 1
+    assert resumed_from in (2, 4, 6), text
+    assert int(first.group(2)) == 8 * (resumed_from + 1), text  # env steps continue too
     nothing = run_cli("train", "file", str(yaml_path), "--storage-path", str(tmp_path / "empty"), "--resume")
     assert nothing.returncode == 2 and "nothing to resume" in nothing.stderr
