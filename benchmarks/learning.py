@@ -97,13 +97,18 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
                               "curve": curve, "finished": False})
                 print(f"[{example} seed {seed}] " + "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()), flush=True)
                 next_eval = steps + eval_every
-                stopped_at_target = target is not None and (point["eval_win_rate"] or 0.0) >= target[0]
+                stopped_at_target = target is not None and reached(point, target[0])
             if last or stopped_at_target:
                 break
     finally:
         algo.stop()
     return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve,
             "finished": True, "stopped_at_target": stopped_at_target}
+
+
+def reached(point: dict, win_rate: float) -> bool:
+    """Whether an evaluation point's greedy win rate reached ``win_rate`` (a JSON-safe bool)."""
+    return bool(point.get("eval_win_rate") is not None and float(point["eval_win_rate"]) >= win_rate)
 
 
 def merge_runs(old: list[dict], new: list[dict], overrides: dict) -> list[dict]:
@@ -187,11 +192,11 @@ def main() -> None:
     rows = []
     for example in args.examples:
         out = DOCS if not args.tag else ROOT / "benchmarks" / "results"
-        partial = out / f"learning_{example}{suffix}.partial.json"
         runs: list[dict] = []
 
-        def save_partial(current: dict) -> None:  # a cut-short run still leaves its curve
-            partial.write_text(json.dumps({"runs": runs + [current]}, indent=2))
+        def save_partial(current: dict) -> None:  # a cut-short run still leaves its curve (one file per seed)
+            partial = out / f"learning_{example}{suffix}.seed{current['seed']}.partial.json"
+            partial.write_text(json.dumps({"runs": [current]}, indent=2, default=float))
 
         for seed in args.seeds:
             runs.append(run_one(example, seed, args.max_steps, args.eval_every, args.eval_episodes, overrides,
@@ -202,8 +207,9 @@ def main() -> None:
         row = summarize(example, runs)
         row["overrides"] = overrides
         rows.append(row)
-        partial.unlink(missing_ok=True)
-        final.write_text(json.dumps({"summary": row, "runs": runs}, indent=2))
+        for seed in args.seeds:
+            (out / f"learning_{example}{suffix}.seed{seed}.partial.json").unlink(missing_ok=True)
+        final.write_text(json.dumps({"summary": row, "runs": runs}, indent=2, default=float))
         plot(example, runs, out / f"learning_{example}{suffix}.png")
     print("\n" + "  ".join(f"{c:>22}" for c in ["example", "metric", "final median [range]", "best median [range]", "min", "target hit"]))
     for r in rows:

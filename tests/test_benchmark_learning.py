@@ -45,3 +45,15 @@ def test_summary_counts_seeds_reaching_the_target_within_budget():
     assert row["minutes_to_target"] == [10.0, 10.0, None]
     assert row["stopped_at_target"] == [False, True, False]
     assert row["final_median"] == 0.96 and row["final_range"] == [0.4, 0.97]
+
+
+def test_reached_gives_a_json_safe_bool_for_numpy_win_rates():
+    import json
+
+    import numpy as np
+
+    hit = learning.reached({"eval_win_rate": np.float32(0.96875)}, 0.95)
+    miss = learning.reached({"eval_win_rate": np.float64(0.5)}, 0.95)
+    assert hit is True and miss is False  # not numpy bools: json.dumps refuses those
+    assert learning.reached({"eval_win_rate": None}, 0.95) is False
+    assert json.dumps({"stopped_at_target": hit}) == '{"stopped_at_target": true}'
