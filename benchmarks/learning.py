@@ -132,7 +132,7 @@ def summarize(example: str, runs: list[dict]) -> dict:
            "stopped_at_target": [bool(r.get("stopped_at_target")) for r in runs]}
     target = TARGETS.get(example)
     if target is not None:
-        hit = [next((p for p in r["curve"] if p[key] is not None and p[key] >= target[0]), None) for r in runs]
+        hit = [next((p for p in r["curve"] if reached(p, target[0])), None) for r in runs]
         row["target"] = f">= {target[0]:.0%} within {target[1]:,} steps"
         row["seeds_reaching_target"] = sum(h is not None and h["env_steps"] <= target[1] for h in hit)
         row["steps_to_target"] = [h["env_steps"] if h else None for h in hit]
@@ -194,9 +194,11 @@ def main() -> None:
         out = DOCS if not args.tag else ROOT / "benchmarks" / "results"
         runs: list[dict] = []
 
-        def save_partial(current: dict) -> None:  # a cut-short run still leaves its curve (one file per seed)
-            partial = out / f"learning_{example}{suffix}.seed{current['seed']}.partial.json"
-            partial.write_text(json.dumps({"runs": [current]}, indent=2, default=float))
+        def partial(seed: int) -> Path:  # a cut-short run still leaves its curve (one file per seed)
+            return out / f"learning_{example}{suffix}.seed{seed}.partial.json"
+
+        def save_partial(current: dict) -> None:
+            partial(current["seed"]).write_text(json.dumps({"runs": [current]}, indent=2, default=float))
 
         for seed in args.seeds:
             runs.append(run_one(example, seed, args.max_steps, args.eval_every, args.eval_episodes, overrides,
@@ -208,7 +210,7 @@ def main() -> None:
         row["overrides"] = overrides
         rows.append(row)
         for seed in args.seeds:
-            (out / f"learning_{example}{suffix}.seed{seed}.partial.json").unlink(missing_ok=True)
+            partial(seed).unlink(missing_ok=True)
         final.write_text(json.dumps({"summary": row, "runs": runs}, indent=2, default=float))
         plot(example, runs, out / f"learning_{example}{suffix}.png")
     print("\n" + "  ".join(f"{c:>22}" for c in ["example", "metric", "final median [range]", "best median [range]", "min", "target hit"]))

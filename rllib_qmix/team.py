@@ -288,13 +288,9 @@ class _DictTeamEnv(TeamEnv):
         """
         kept = {}
         for i, a in enumerate(self.agents):
-            if not self._live[i] or a not in obs:
-                continue
-            if terms.get(a):
-                self._live[i] = False
-                continue
-            kept[a] = obs[a]
-            if truncs.get(a):
+            if self._live[i] and a in obs and not terms.get(a):
+                kept[a] = obs[a]
+            if terms.get(a) or truncs.get(a):  # whether or not the env sent a last observation
                 self._live[i] = False
         return kept
 

@@ -163,8 +163,9 @@ def test_time_limit_keeps_the_last_observations_for_the_bootstrap():
 class DyingAgentEnv(MultiAgentEnv):
     """Agent "b" terminates (dies) at step 1; the episode is cut by a time limit at step 3."""
 
-    def __init__(self):
+    def __init__(self, send_last_obs: bool = True):
         super().__init__()
+        self.send_last_obs = send_last_obs
         self.agents = self.possible_agents = ["a", "b"]
         self.observation_spaces = {a: gym.spaces.Box(-10, 10, (2,)) for a in self.agents}
         self.action_spaces = {a: gym.spaces.Discrete(3) for a in self.agents}
@@ -179,14 +180,17 @@ class DyingAgentEnv(MultiAgentEnv):
     def step(self, action_dict):
         self.t += 1
         obs = {a: np.full(2, self.t + 1.0, np.float32) for a in action_dict}
+        if self.t == 1 and not self.send_last_obs:
+            obs.pop("b")
         terms = {"b": True} if self.t == 1 else {}
         truncs = {a: True for a in action_dict} if self.t == 3 else {}
         terms["__all__"], truncs["__all__"] = False, self.t == 3
         return obs, {a: 1.0 for a in action_dict}, terms, truncs, {}
 
 
-def test_dead_agent_is_masked_but_truncated_agent_keeps_its_observation():
-    team = as_team_env(DyingAgentEnv())
+@pytest.mark.parametrize("send_last_obs", [True, False])
+def test_dead_agent_is_masked_but_truncated_agent_keeps_its_observation(send_last_obs):
+    team = as_team_env(DyingAgentEnv(send_last_obs))
     team.reset()
     step = team.step(np.zeros(2, int))  # "b" dies: its observation is masked from now on
     np.testing.assert_array_equal(step.obs.obs, [[2.0, 2.0], [0.0, 0.0]])
