@@ -15,12 +15,23 @@ example into docs/.
 ``--merge`` keeps the runs of other seeds already in the output file (so seeds can run in
 separate processes, side by side); ``--stop-at-target`` ends a run at its first evaluation
 that reaches the example's target (steps-to-target is then measured, the final win rate is not).
+
+Long runs (2M steps on 5m_vs_6m or MMM2 take hours on 2 cores) can span several sessions:
+``--checkpoint`` saves the whole algorithm, replay buffer included, after every evaluation
+with the curve so far (under benchmarks/results/checkpoints/), and a later
+``--resume`` with the same arguments continues each seed from its last evaluation exactly
+where it stopped. Minutes then count training time only, summed over the sessions; the run
+records the env steps at which it was resumed.
+
+    python benchmarks/learning.py smac_5m_vs_6m --seeds 0 --merge --eval-every 50000 --checkpoint
+    python benchmarks/learning.py smac_5m_vs_6m --seeds 0 --merge --eval-every 50000 --checkpoint --resume
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -28,6 +39,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+CHECKPOINTS = ROOT / "benchmarks" / "results" / "checkpoints"
 #: Targets of the learning issue: (greedy win rate, within env steps); None = report only.
 TARGETS = {"smac": (0.95, 200_000), "smac_8m": (0.95, 1_000_000), "smac_2s3z": (0.90, 1_000_000)}
 
@@ -62,20 +74,46 @@ def example_config(example: str, seed: int, eval_episodes: int, overrides: dict 
 
 def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eval_episodes: int,
             overrides: dict | None = None, on_point: Callable[[dict], None] | None = None,
-            stop_at_target: bool = False) -> dict:
+            stop_at_target: bool = False, checkpoint: Path | None = None,
+            resume_from: dict | None = None) -> dict:
     """Trains one example with one seed (config keys in ``overrides`` replaced); returns its curve.
 
     ``on_point`` gets the run so far after every evaluation (to save partial results). With
     ``stop_at_target`` the run ends at the first evaluation that reaches ``TARGETS[example]``.
+    With ``checkpoint`` (a directory) the algorithm, replay buffer included, is saved there after
+    every evaluation; ``resume_from`` (the partial run saved with it) continues from that save.
     """
     target = TARGETS.get(example) if stop_at_target else None
     stopped_at_target = False
     config, spec = example_config(example, seed, eval_episodes, overrides)
+    if checkpoint is not None:
+        # Only what a checkpoint holds changes, not the algorithm: an exact resume needs the replay.
+        config.training(store_replay_buffer_in_checkpoints=True)
     budget = max_steps or int(spec.stop.get("num_env_steps_sampled_lifetime", 200_000))
     algo = config.build_algo()
-    curve, start, next_eval, steps = [], time.perf_counter(), 0, 0
+    curve, steps, minutes_before, resumed_at = [], 0, 0.0, []
+    if resume_from is not None:
+        if checkpoint is None or not checkpoint.is_dir():
+            raise SystemExit(f"--resume: no checkpoint at {checkpoint} for seed {seed}; run without --resume")
+        algo.restore_from_path(str(checkpoint))
+        curve, resumed_at = list(resume_from["curve"]), list(resume_from.get("resumed_at", []))
+        steps, minutes_before = int(curve[-1]["env_steps"]), float(curve[-1]["minutes"])
+        restored = int(algo.metrics.peek(("env_runners", "num_env_steps_sampled_lifetime"), default=0))
+        if restored != steps:
+            raise SystemExit(f"--resume: checkpoint {checkpoint} is at {restored} env steps, its curve at {steps}")
+        resumed_at.append(steps)
+        print(f"[{example} seed {seed}] resumed at {steps} env steps ({minutes_before:.1f} min so far)", flush=True)
+    start, next_eval = time.perf_counter(), (steps + eval_every if curve else 0)
+
+    def record(finished: bool) -> dict:
+        return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve,
+                "finished": finished, "stopped_at_target": stopped_at_target, "resumed_at": resumed_at}
+
     try:
-        while True:
+        # A run saved at its last evaluation (budget or target reached) has nothing left to train.
+        done = bool(curve) and (steps >= budget or (target is not None and reached(curve[-1], target[0])))
+        stopped_at_target = done and target is not None and reached(curve[-1], target[0])
+        while not done:
             result = algo.train()
             prev, steps = steps, int(result["env_runners"].get("num_env_steps_sampled_lifetime", 0))
             # Stop at the last iteration that stays within the budget (iterations are ~128 steps).
@@ -84,7 +122,7 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
                 ev = algo.evaluate()["env_runners"]
                 point = {
                     "env_steps": steps,
-                    "minutes": (time.perf_counter() - start) / 60,
+                    "minutes": minutes_before + (time.perf_counter() - start) / 60,
                     "eval_win_rate": ev.get("battle_won_mean"),
                     "eval_return": ev.get("episode_return_mean"),
                     "train_win_rate": result["env_runners"].get("battle_won_mean"),
@@ -92,18 +130,35 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
                     "epsilon": result["env_runners"].get("epsilon"),
                 }
                 curve.append(point)
+                stopped_at_target = target is not None and reached(point, target[0])
+                if checkpoint is not None:
+                    save_checkpoint(algo, checkpoint, record(False))
                 if on_point is not None:
-                    on_point({"example": example, "seed": seed, "budget": budget, "overrides": overrides or {},
-                              "curve": curve, "finished": False})
+                    on_point(record(False))
                 print(f"[{example} seed {seed}] " + "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()), flush=True)
                 next_eval = steps + eval_every
-                stopped_at_target = target is not None and reached(point, target[0])
             if last or stopped_at_target:
                 break
     finally:
         algo.stop()
-    return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve,
-            "finished": True, "stopped_at_target": stopped_at_target}
+    return record(True)
+
+
+RUN_FILE = "learning_run.json"
+
+
+def save_checkpoint(algo, path: Path, run: dict) -> None:
+    """Saves ``algo`` and its curve so far (``run``) to ``path``, replacing an older save only
+    once the new one is complete, so a run killed at any moment leaves a matching pair."""
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    algo.save_to_path(str(tmp))
+    (tmp / RUN_FILE).write_text(json.dumps(run, indent=2, default=float))
+    old = path.with_name(path.name + ".old")
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def reached(point: dict, win_rate: float) -> bool:
@@ -176,7 +231,12 @@ def main() -> None:
                    help="keep the runs of other seeds already in the output JSON (same settings only)")
     p.add_argument("--stop-at-target", action="store_true",
                    help="end each run at its first evaluation that reaches the example's target")
+    p.add_argument("--checkpoint", action="store_true",
+                   help="save the algorithm (replay included) after every evaluation, for --resume")
+    p.add_argument("--resume", action="store_true",
+                   help="continue each seed from its checkpoint and partial curve (implies --checkpoint)")
     args = p.parse_args()
+    args.checkpoint = args.checkpoint or args.resume
     if args.stop_at_target:
         missing = [e for e in args.examples if e not in TARGETS]
         if missing:
@@ -200,9 +260,20 @@ def main() -> None:
         def save_partial(current: dict) -> None:
             partial(current["seed"]).write_text(json.dumps({"runs": [current]}, indent=2, default=float))
 
+        def checkpoint_dir(seed: int) -> Path | None:
+            return CHECKPOINTS / f"learning_{example}{suffix}.seed{seed}" if args.checkpoint else None
+
         for seed in args.seeds:
+            resume_from = None
+            if args.resume:
+                saved = checkpoint_dir(seed) / RUN_FILE
+                if not saved.exists():
+                    raise SystemExit(f"--resume: no saved run {saved}; start seed {seed} with --checkpoint, not --resume")
+                resume_from = json.loads(saved.read_text())
+                if resume_from.get("overrides", {}) != overrides or (args.max_steps and resume_from["budget"] != args.max_steps):
+                    raise SystemExit(f"--resume: {saved} was run with other --set/--max-steps; use the same")
             runs.append(run_one(example, seed, args.max_steps, args.eval_every, args.eval_episodes, overrides,
-                                save_partial, args.stop_at_target))
+                                save_partial, args.stop_at_target, checkpoint_dir(seed), resume_from))
         final = out / f"learning_{example}{suffix}.json"
         if args.merge and final.exists():  # read at the end: another process may have added seeds
             runs = merge_runs(json.loads(final.read_text())["runs"], runs, overrides)
@@ -211,6 +282,8 @@ def main() -> None:
         rows.append(row)
         for seed in args.seeds:
             partial(seed).unlink(missing_ok=True)
+            if checkpoint_dir(seed) is not None:
+                shutil.rmtree(checkpoint_dir(seed), ignore_errors=True)
         final.write_text(json.dumps({"summary": row, "runs": runs}, indent=2, default=float))
         plot(example, runs, out / f"learning_{example}{suffix}.png")
     print("\n" + "  ".join(f"{c:>22}" for c in ["example", "metric", "final median [range]", "best median [range]", "min", "target hit"]))

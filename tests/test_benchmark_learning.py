@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 _SPEC = importlib.util.spec_from_file_location(
@@ -57,3 +59,36 @@ def test_reached_gives_a_json_safe_bool_for_numpy_win_rates():
     assert hit is True and miss is False  # not numpy bools: json.dumps refuses those
     assert learning.reached({"eval_win_rate": None}, 0.95) is False
     assert json.dumps({"stopped_at_target": hit}) == '{"stopped_at_target": true}'
+
+
+_SMALL = {"num_envs_per_env_runner": 2, "rollout_fragment_length": 32, "episode_batch_size": 4, "learning_starts": 4,
+          "agent_hidden_dim": 16, "mixing_embed_dim": 8, "hypernet_embed": 16, "epsilon_anneal_steps": 20000}
+
+
+def test_checkpointed_run_resumes_where_it_stopped(ray_local, tmp_path):
+    """A run cut after its last save continues in a new algorithm from the saved evaluation and
+    ends on the same curve as the uninterrupted run (0 env runners: the resume is exact)."""
+    args = dict(example="smac", seed=3, eval_every=192, eval_episodes=2, overrides=_SMALL)
+    whole = learning.run_one(max_steps=832, **args)
+    ckpt = tmp_path / "ckpt"
+    first = learning.run_one(max_steps=448, checkpoint=ckpt, **args)  # evaluations at 64, 256, 448
+    saved = json.loads((ckpt / learning.RUN_FILE).read_text())
+    assert [p["env_steps"] for p in saved["curve"]] == [64, 256, 448] and saved["finished"] is False
+    resumed = learning.run_one(max_steps=832, checkpoint=ckpt, resume_from={**saved, "budget": 832}, **args)
+
+    steps = [p["env_steps"] for p in resumed["curve"]]
+    assert steps == [p["env_steps"] for p in whole["curve"]] == [64, 256, 448, 640, 832]
+    assert resumed["resumed_at"] == [448]
+    minutes = [p["minutes"] for p in resumed["curve"]]
+    assert minutes == sorted(minutes) and minutes[2] == saved["curve"][2]["minutes"]
+    for key in ("eval_return", "train_return", "epsilon"):
+        got = np.array([p[key] for p in resumed["curve"]], dtype=float)
+        want = np.array([p[key] for p in whole["curve"]], dtype=float)
+        np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True, err_msg=key)
+    assert np.isfinite([p["train_return"] for p in resumed["curve"][3:]]).all()  # episodes ended after the resume
+
+
+def test_resume_refuses_a_missing_checkpoint(ray_local, tmp_path):
+    saved = {"curve": [{"env_steps": 160, "minutes": 0.1}], "overrides": _SMALL, "budget": 640}
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        learning.run_one("smac", 0, 640, 160, 2, _SMALL, checkpoint=tmp_path / "missing", resume_from=saved)
