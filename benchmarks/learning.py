@@ -266,6 +266,9 @@ def main() -> None:
         for seed in args.seeds:
             resume_from = None
             if args.resume:
+                old = checkpoint_dir(seed).with_name(checkpoint_dir(seed).name + ".old")
+                if not checkpoint_dir(seed).exists() and old.exists():  # killed between the two renames
+                    old.rename(checkpoint_dir(seed))
                 saved = checkpoint_dir(seed) / RUN_FILE
                 if not saved.exists():
                     raise SystemExit(f"--resume: no saved run {saved}; start seed {seed} with --checkpoint, not --resume")
