@@ -44,14 +44,19 @@ from ray.rllib.utils.metrics import (
     TIMERS,
 )
 
+from rllib_qmix import keys as K
 from rllib_qmix.checkpoints import check_qmix_checkpoint, checkpoint_read_errors, is_local_checkpoint
 from rllib_qmix.env_runner import QMIXEnvRunner
 from rllib_qmix.learner import QMIXTorchLearner
 from rllib_qmix.modules import QMIXTorchRLModule
 from rllib_qmix.replay import EpisodeReplayBuffer, shard_episode_batch
+from rllib_qmix.reward_stats import RunningMeanStd
 from rllib_qmix.team import TeamSpec
 
 REPLAY_BUFFER_STATE = "qmix_replay_buffer"
+REWARD_STATS_STATE = "qmix_reward_stats"
+REWARD_MEAN = "reward_standardize_mean"
+REWARD_STD = "reward_standardize_std"
 QMIX_COUNTERS = "qmix_counters"
 NUM_EPISODES_IN_REPLAY = "replay_num_episodes"
 NUM_LEARNER_UPDATES = "num_learner_updates_lifetime"
@@ -102,6 +107,7 @@ class QMIXConfig(AlgorithmConfig):
         self.epsilon_finish = 0.05
         self.epsilon_anneal_steps = 50_000
         self.state_from_obs = False
+        self.standardize_rewards = False
         self.store_replay_buffer_in_checkpoints = False
         self.max_episode_len: Optional[int] = None
         self.async_sampling = True
@@ -140,6 +146,7 @@ class QMIXConfig(AlgorithmConfig):
         epsilon_finish: Optional[float] = NotProvided,
         epsilon_anneal_steps: Optional[int] = NotProvided,
         state_from_obs: Optional[bool] = NotProvided,
+        standardize_rewards: Optional[bool] = NotProvided,
         store_replay_buffer_in_checkpoints: Optional[bool] = NotProvided,
         max_episode_len: Optional[int] = NotProvided,
         async_sampling: Optional[bool] = NotProvided,
@@ -171,6 +178,10 @@ class QMIXConfig(AlgorithmConfig):
             epsilon_anneal_steps: Env steps over which epsilon anneals linearly.
             state_from_obs: Opt in to the concatenated observations as the global state for
                 envs that have no state.
+            standardize_rewards: Standardise sampled team rewards with the running mean and
+                std of all stored rewards before building targets (EPyMARL's trick for tasks
+                with long, time-limited episodes; the mean shift changes the optimal policy
+                where episodes can end early, so off by default).
             store_replay_buffer_in_checkpoints: Save the replay buffer in checkpoints.
             max_episode_len: Initial time length of the replay arrays (default: the env's
                 episode limit); grows if a longer episode arrives.
@@ -225,6 +236,10 @@ class QMIXConfig(AlgorithmConfig):
                 "`epsilon_start` and `epsilon_finish` must be in [0, 1].",
             ),
             (self.epsilon_anneal_steps >= 0, f"`epsilon_anneal_steps` must be >= 0, got {self.epsilon_anneal_steps}."),
+            (
+                isinstance(self.standardize_rewards, bool),
+                f"`standardize_rewards` must be True or False, got {self.standardize_rewards!r}.",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -302,6 +317,7 @@ class QMIX(Algorithm):
         self._update_credit = 0.0
         self._num_updates = 0
         self._num_restarts = 0
+        self.reward_stats: Optional[RunningMeanStd] = RunningMeanStd() if self.config.standardize_rewards else None
 
     def _team_spec(self) -> TeamSpec:
         """The team sizes, read from the module spaces and one env runner's env."""
@@ -353,7 +369,13 @@ class QMIX(Algorithm):
         self.metrics.aggregate(runner_results, key=ENV_RUNNER_RESULTS)
         with self.metrics.log_time((TIMERS, REPLAY_BUFFER_ADD_DATA_TIMER)):
             self.replay_buffer.add(episodes)
+            if self.reward_stats is not None:
+                for episode in episodes:
+                    self.reward_stats.update(episode.rewards)
         self.metrics.log_value(NUM_EPISODES_IN_REPLAY, len(self.replay_buffer), window=1)
+        if self.reward_stats is not None:
+            self.metrics.log_value(REWARD_MEAN, self.reward_stats.mean, window=1)
+            self.metrics.log_value(REWARD_STD, self.reward_stats.std, window=1)
         if len(self.replay_buffer) >= max(cfg.learning_starts, cfg.episode_batch_size):
             self._update_credit += len(episodes) * cfg.updates_per_episode
 
@@ -380,10 +402,12 @@ class QMIX(Algorithm):
         """A replay sample as one MultiAgentBatch, or one shard per learner."""
         cfg = self.config
         data = self.replay_buffer.sample(cfg.episode_batch_size)
+        if self.reward_stats is not None:
+            data = {**data, K.REWARDS: self.reward_stats.standardize(data[K.REWARDS], data[K.MASK])}
         num_learners = max(1, cfg.num_learners)
 
         def as_batch(d: dict) -> MultiAgentBatch:
-            return MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(d)}, env_steps=int(d["mask"].sum()))
+            return MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(d)}, env_steps=int(d[K.MASK].sum()))
 
         if num_learners == 1:
             return as_batch(data)
@@ -454,6 +478,8 @@ class QMIX(Algorithm):
             "num_updates": self._num_updates,
             "num_restarts": self._num_restarts,
         }
+        if self.reward_stats is not None:
+            state[REWARD_STATS_STATE] = self.reward_stats.get_state()
         if self.config.store_replay_buffer_in_checkpoints:
             state[REPLAY_BUFFER_STATE] = self.replay_buffer.get_state()
         return state
@@ -468,6 +494,8 @@ class QMIX(Algorithm):
             self._num_restarts = int(counters["num_restarts"])
         if REPLAY_BUFFER_STATE in state:
             self.replay_buffer.set_state(state[REPLAY_BUFFER_STATE])
+        if self.reward_stats is not None and REWARD_STATS_STATE in state:
+            self.reward_stats.set_state(state[REWARD_STATS_STATE])
         self._send_state_to_runners()
 
     @classmethod
