@@ -126,11 +126,17 @@ class EpisodeReplayBuffer:
         """Bytes of storage per stored time step of one episode."""
         return sum(a[0, 0].nbytes for a in self._data.values())
 
+    def _real_steps(self, n: int, key: str) -> np.ndarray:
+        """``[n, T(+1)]`` mask of the real steps of the first ``n`` stored episodes under ``key``."""
+        per_step = key in (K.OBS, K.STATE, K.AVAIL_ACTIONS)  # these hold the final step too
+        t = self._data[key].shape[1]
+        return np.arange(t)[None, :] < (self.lengths[:n] + int(per_step))[:, None]
+
     def get_state(self) -> dict:
-        """The stored episodes and ring pointers, for checkpoints."""
+        """The stored episodes (real steps only, no padding) and ring pointers, for checkpoints."""
         n = self.size
         return {
-            "data": {k: v[:n].copy() for k, v in self._data.items()},
+            "packed": {k: v[:n][self._real_steps(n, k)] for k, v in self._data.items()},
             "lengths": self.lengths[:n].copy(),
             "size": n,
             "next_idx": self.next_idx,
@@ -140,12 +146,17 @@ class EpisodeReplayBuffer:
         }
 
     def set_state(self, state: dict) -> None:
-        """Restores what ``get_state`` returned."""
+        """Restores what ``get_state`` returned (also the padded ``data`` of older checkpoints)."""
         if state["max_len"] > self.max_len:
             self._alloc(int(state["max_len"]))
         n = int(state["size"])
-        for k, v in state["data"].items():
-            self._data[k][:n, : v.shape[1]] = v
         self.lengths[:n] = state["lengths"]
+        if "packed" in state:
+            for k, flat in state["packed"].items():
+                view = self._data[k][:n]
+                view[self._real_steps(n, k)] = flat
+        else:
+            for k, v in state["data"].items():
+                self._data[k][:n, : v.shape[1]] = v
         self.size, self.next_idx, self.num_added = n, int(state["next_idx"]), int(state["num_added"])
         self.rng.bit_generator.state = state["rng"]

@@ -69,6 +69,46 @@ def test_state_round_trip():
         np.testing.assert_array_equal(a[key], b[key])
 
 
+def _random_episode(rng: np.random.Generator, length: int) -> TeamEpisode:
+    return TeamEpisode(
+        obs=rng.random((length + 1, 2, 3), np.float32), state=rng.random((length + 1, 4), np.float32),
+        avail=rng.random((length + 1, 2, 5)) < 0.7, actions=rng.integers(0, 5, (length, 2)),
+        rewards=rng.random(length, np.float32), terminated=bool(length % 2), truncated=not length % 2,
+    )
+
+
+def test_state_holds_real_steps_only_and_restores_every_episode_exactly():
+    rng = np.random.default_rng(0)
+    buf = EpisodeReplayBuffer(SPEC, capacity=6, seed=1)
+    lengths = [1, 6, 2, 40, 3, 5, 2, 9]  # 40 grows the time axis; 8 > 6 wraps the ring
+    buf.add([_random_episode(rng, n) for n in lengths])
+    state = buf.get_state()
+    stored = buf.lengths[: len(buf)]
+    assert state["packed"][K.REWARDS].shape == (stored.sum(),)  # no padding in the checkpoint
+    assert state["packed"][K.OBS].shape == (stored.sum() + len(buf), 2, 3)
+    other = EpisodeReplayBuffer(SPEC, capacity=6, seed=99)
+    other.set_state(state)
+    a, b = buf.gather(np.arange(6)), other.gather(np.arange(6))
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert (other.size, other.next_idx, other.num_added) == (buf.size, buf.next_idx, buf.num_added)
+    np.testing.assert_array_equal(buf.sample(4)[K.OBS], other.sample(4)[K.OBS])  # same sampling RNG
+
+
+def test_state_of_older_checkpoints_with_padded_arrays_still_loads():
+    rng = np.random.default_rng(1)
+    buf = EpisodeReplayBuffer(SPEC, capacity=4, seed=1)
+    buf.add([_random_episode(rng, n) for n in (3, 5, 2)])
+    n = len(buf)
+    old_style = {**{k: v for k, v in buf.get_state().items() if k != "packed"},
+                 "data": {k: v[:n].copy() for k, v in buf._data.items()}}
+    other = EpisodeReplayBuffer(SPEC, capacity=4, seed=2)
+    other.set_state(old_style)
+    a, b = buf.gather(np.arange(n)), other.gather(np.arange(n))
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
 def test_bytes_per_step():
     buf = EpisodeReplayBuffer(SPEC, capacity=2)
     # obs 2*3*4 + state 4*4 + avail 2*5 + actions 2*8 + reward 4 + terminated 4
