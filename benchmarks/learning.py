@@ -19,7 +19,7 @@ that reaches the example's target (steps-to-target is then measured, the final w
 Long runs (2M steps on 5m_vs_6m or MMM2 take hours on 2 cores) can span several sessions:
 ``--checkpoint`` saves the whole algorithm, replay buffer included, after every evaluation
 with the curve so far (under benchmarks/results/checkpoints/), and a later
-``--resume`` with the same arguments continues each seed from its last evaluation exactly
+``--resume`` with the same arguments (``--max-steps`` may grow) continues each seed from its last evaluation exactly
 where it stopped. Minutes then count training time only, summed over the sessions; the run
 records the env steps at which it was resumed.
 
@@ -38,8 +38,9 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
-CHECKPOINTS = ROOT / "benchmarks" / "results" / "checkpoints"
+DOCS = ROOT / "docs"  # results of the tuned examples
+RESULTS = ROOT / "benchmarks" / "results"  # results of variants (--set ... --tag)
+CHECKPOINTS = RESULTS / "checkpoints"  # --checkpoint saves (git-ignored)
 #: Targets of the learning issue: (greedy win rate, within env steps); None = report only.
 TARGETS = {"smac": (0.95, 200_000), "smac_8m": (0.95, 1_000_000), "smac_2s3z": (0.90, 1_000_000)}
 
@@ -217,6 +218,12 @@ def plot(example: str, runs: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _init_ray() -> None:
+    import ray
+
+    ray.init(address="local", include_dashboard=False, log_to_driver=False)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("examples", nargs="+", help="tuned example names (file stems in tuned_examples/)")
@@ -245,13 +252,11 @@ def main() -> None:
     if overrides and not args.tag:
         raise SystemExit("--set changes the tuned example: give --tag NAME so the results do not overwrite its own")
     suffix = f"_{args.tag}" if args.tag else ""
-    import ray
-
-    ray.init(address="local", include_dashboard=False, log_to_driver=False)
+    _init_ray()
     DOCS.mkdir(exist_ok=True)
     rows = []
     for example in args.examples:
-        out = DOCS if not args.tag else ROOT / "benchmarks" / "results"
+        out = DOCS if not args.tag else RESULTS
         runs: list[dict] = []
 
         def partial(seed: int) -> Path:  # a cut-short run still leaves its curve (one file per seed)
@@ -273,8 +278,8 @@ def main() -> None:
                 if not saved.exists():
                     raise SystemExit(f"--resume: no saved run {saved}; start seed {seed} with --checkpoint, not --resume")
                 resume_from = json.loads(saved.read_text())
-                if resume_from.get("overrides", {}) != overrides or (args.max_steps and resume_from["budget"] != args.max_steps):
-                    raise SystemExit(f"--resume: {saved} was run with other --set/--max-steps; use the same")
+                if resume_from.get("overrides", {}) != overrides:  # --max-steps may change: extend a run
+                    raise SystemExit(f"--resume: {saved} was run with other --set overrides; use the same")
             runs.append(run_one(example, seed, args.max_steps, args.eval_every, args.eval_episodes, overrides,
                                 save_partial, args.stop_at_target, checkpoint_dir(seed), resume_from))
         final = out / f"learning_{example}{suffix}.json"

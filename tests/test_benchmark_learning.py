@@ -92,3 +92,38 @@ def test_resume_refuses_a_missing_checkpoint(ray_local, tmp_path):
     saved = {"curve": [{"env_steps": 160, "minutes": 0.1}], "overrides": _SMALL, "budget": 640}
     with pytest.raises(SystemExit, match="no checkpoint"):
         learning.run_one("smac", 0, 640, 160, 2, _SMALL, checkpoint=tmp_path / "missing", resume_from=saved)
+
+
+def test_command_line_resume_finishes_the_run_and_cleans_up(ray_local, tmp_path, monkeypatch):
+    """``--resume`` on the command line: continues the saved seed, writes the merged result,
+    and removes the checkpoint once the run is finished."""
+    import sys
+
+    monkeypatch.setattr(learning, "RESULTS", tmp_path)
+    monkeypatch.setattr(learning, "CHECKPOINTS", tmp_path / "checkpoints")
+    sets = [a for k, v in _SMALL.items() for a in ("--set", f"{k}={v}")]
+    common = ["learning.py", "smac", "--seeds", "3", "--eval-every", "192", "--eval-episodes", "2", *sets, "--tag", "t"]
+    ckpt = learning.CHECKPOINTS / "learning_smac_t.seed3"
+    learning.run_one("smac", 3, 448, 192, 2, _SMALL, checkpoint=ckpt)  # what a killed process leaves behind
+    # A run killed between the two renames of a save leaves only the previous save, as ".old".
+    ckpt.rename(ckpt.with_name(ckpt.name + ".old"))
+
+    monkeypatch.setattr(sys, "argv", [*common, "--max-steps", "832", "--resume"])
+    monkeypatch.setattr(learning, "_init_ray", lambda: None)  # the fixture's Ray
+    learning.main()
+    result = json.loads((tmp_path / "learning_smac_t.json").read_text())
+    (run,) = result["runs"]
+    assert [p["env_steps"] for p in run["curve"]] == [64, 256, 448, 640, 832]
+    assert run["resumed_at"] == [448] and run["finished"] is True
+    assert not ckpt.exists() and not ckpt.with_name(ckpt.name + ".old").exists()
+
+
+def test_command_line_resume_without_a_save_says_what_to_do(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(learning, "DOCS", tmp_path)
+    monkeypatch.setattr(learning, "CHECKPOINTS", tmp_path / "checkpoints")
+    monkeypatch.setattr(learning, "_init_ray", lambda: None)
+    monkeypatch.setattr(sys, "argv", ["learning.py", "smac", "--seeds", "0", "--resume"])
+    with pytest.raises(SystemExit, match="start seed 0 with --checkpoint, not --resume"):
+        learning.main()
