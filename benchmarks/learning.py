@@ -18,10 +18,10 @@ that reaches the example's target (steps-to-target is then measured, the final w
 
 Long runs (2M steps on 5m_vs_6m or MMM2 take hours on 2 cores) can span several sessions:
 ``--checkpoint`` saves the whole algorithm, replay buffer included, after every evaluation
-with the curve so far (under benchmarks/results/checkpoints/), and a later
-``--resume`` with the same arguments (``--max-steps`` may grow) continues each seed from its last evaluation exactly
-where it stopped. Minutes then count training time only, summed over the sessions; the run
-records the env steps at which it was resumed.
+with the curve so far (under benchmarks/results/checkpoints/), and a later ``--resume``
+with the same arguments (``--max-steps`` may grow) continues each seed from its last
+evaluation exactly where it stopped. Minutes then count training time only, summed over
+the sessions; the run records the env steps at which it was resumed.
 
     python benchmarks/learning.py smac_5m_vs_6m --seeds 0 --merge --eval-every 50000 --checkpoint
     python benchmarks/learning.py smac_5m_vs_6m --seeds 0 --merge --eval-every 50000 --checkpoint --resume
