@@ -112,8 +112,8 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
 
     try:
         # A run saved at its last evaluation (budget or target reached) has nothing left to train.
-        done = bool(curve) and (steps >= budget or (target is not None and reached(curve[-1], target[0])))
-        stopped_at_target = done and target is not None and reached(curve[-1], target[0])
+        stopped_at_target = bool(curve) and target is not None and reached(curve[-1], target[0])
+        done = stopped_at_target or (bool(curve) and steps >= budget)
         while not done:
             result = algo.train()
             prev, steps = steps, int(result["env_runners"].get("num_env_steps_sampled_lifetime", 0))
@@ -132,10 +132,11 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
                 }
                 curve.append(point)
                 stopped_at_target = target is not None and reached(point, target[0])
+                run = record(False)
                 if checkpoint is not None:
-                    save_checkpoint(algo, checkpoint, record(False))
+                    save_checkpoint(algo, checkpoint, run)
                 if on_point is not None:
-                    on_point(record(False))
+                    on_point(run)
                 print(f"[{example} seed {seed}] " + "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()), flush=True)
                 next_eval = steps + eval_every
             if last or stopped_at_target:
@@ -148,18 +149,33 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
 RUN_FILE = "learning_run.json"
 
 
+def _previous(path: Path) -> Path:
+    """Where ``save_checkpoint`` keeps the previous save while it swaps in the new one."""
+    return path.with_name(path.name + ".old")
+
+
 def save_checkpoint(algo, path: Path, run: dict) -> None:
     """Saves ``algo`` and its curve so far (``run``) to ``path``, replacing an older save only
-    once the new one is complete, so a run killed at any moment leaves a matching pair."""
+    once the new one is complete, so a run killed at any moment leaves a matching pair
+    (``load_saved_run`` recovers one killed between the two renames)."""
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     algo.save_to_path(str(tmp))
     (tmp / RUN_FILE).write_text(json.dumps(run, indent=2, default=float))
-    old = path.with_name(path.name + ".old")
     if path.exists():
-        path.rename(old)
+        path.rename(_previous(path))
     tmp.rename(path)
-    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(_previous(path), ignore_errors=True)
+
+
+def load_saved_run(path: Path, seed: int) -> dict:
+    """The curve saved with the checkpoint at ``path``, for ``run_one(resume_from=...)``."""
+    if not path.exists() and _previous(path).exists():  # killed between the two renames
+        _previous(path).rename(path)
+    saved = path / RUN_FILE
+    if not saved.exists():
+        raise SystemExit(f"--resume: no saved run {saved}; start seed {seed} with --checkpoint, not --resume")
+    return json.loads(saved.read_text())
 
 
 def reached(point: dict, win_rate: float) -> bool:
@@ -269,19 +285,13 @@ def main() -> None:
             return CHECKPOINTS / f"learning_{example}{suffix}.seed{seed}" if args.checkpoint else None
 
         for seed in args.seeds:
-            resume_from = None
+            ckpt, resume_from = checkpoint_dir(seed), None
             if args.resume:
-                old = checkpoint_dir(seed).with_name(checkpoint_dir(seed).name + ".old")
-                if not checkpoint_dir(seed).exists() and old.exists():  # killed between the two renames
-                    old.rename(checkpoint_dir(seed))
-                saved = checkpoint_dir(seed) / RUN_FILE
-                if not saved.exists():
-                    raise SystemExit(f"--resume: no saved run {saved}; start seed {seed} with --checkpoint, not --resume")
-                resume_from = json.loads(saved.read_text())
+                resume_from = load_saved_run(ckpt, seed)
                 if resume_from.get("overrides", {}) != overrides:  # --max-steps may change: extend a run
-                    raise SystemExit(f"--resume: {saved} was run with other --set overrides; use the same")
+                    raise SystemExit(f"--resume: {ckpt} was run with other --set overrides; use the same")
             runs.append(run_one(example, seed, args.max_steps, args.eval_every, args.eval_episodes, overrides,
-                                save_partial, args.stop_at_target, checkpoint_dir(seed), resume_from))
+                                save_partial, args.stop_at_target, ckpt, resume_from))
         final = out / f"learning_{example}{suffix}.json"
         if args.merge and final.exists():  # read at the end: another process may have added seeds
             runs = merge_runs(json.loads(final.read_text())["runs"], runs, overrides)

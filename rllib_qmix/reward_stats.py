@@ -43,7 +43,8 @@ class RunningMeanStd:
         n = x.size
         if n == 0:
             return
-        mean, m2 = float(x.mean()), float(((x - x.mean()) ** 2).sum())
+        mean = float(x.mean())
+        m2 = float(((x - mean) ** 2).sum())
         total = self.count + n
         delta = mean - self.mean
         self.mean += delta * n / total
