@@ -7,6 +7,7 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 
 from rllib_qmix import QMIXConfig
 from rllib_qmix import keys as K
+from rllib_qmix import networks
 from rllib_qmix.team import TeamSpec
 
 SPEC = TeamSpec(n_agents=2, obs_dim=3, state_dim=4, n_actions=3)
@@ -76,9 +77,13 @@ def test_padding_does_not_change_loss(mixer):
 
 
 @pytest.mark.parametrize("mixer", ["qmix", "vdn"])
-def test_padding_skipping_forward_equals_the_full_unroll(mixer):
+@pytest.mark.parametrize("step_cost", [0.0, None], ids=["split", "default"])
+def test_padding_skipping_forward_equals_the_full_unroll(mixer, step_cost, monkeypatch):
     """The training forward unrolls and mixes only real steps; loss and gradients equal a
-    reference that unrolls and mixes every padded step and masks afterwards."""
+    reference that unrolls and mixes every padded step and masks afterwards (with length
+    buckets forced, and with the default cost model, which keeps these few rows together)."""
+    if step_cost is not None:
+        monkeypatch.setattr(networks, "STEP_COST_ROWS", step_cost)
     config, learner = make_learner(mixer=mixer, td_lambda=0.6)
     module = learner.module[DEFAULT_MODULE_ID]
     batch = random_batch(b=4, t=6, lengths=(6, 1, 3, 4))

@@ -3,7 +3,15 @@
 import pytest
 import torch
 
-from rllib_qmix.networks import AgentRNN, QMixer, VDNMixer, agent_input_dim, build_agent_inputs, length_buckets
+from rllib_qmix.networks import (
+    STEP_COST_ROWS,
+    AgentRNN,
+    QMixer,
+    VDNMixer,
+    agent_input_dim,
+    build_agent_inputs,
+    length_buckets,
+)
 
 
 def test_agent_rnn_shapes_and_zero_start():
@@ -32,7 +40,8 @@ def test_unroll_equals_stepwise_and_state_reset_matters():
 def test_bucketed_unroll_equals_full_unroll_on_real_steps():
     torch.manual_seed(0)
     net = AgentRNN(3, 2, 8)
-    lengths = torch.tensor([40, 3, 5, 4, 38, 6, 2, 40])
+    # Enough rows that splitting pays for the extra sequential steps (STEP_COST_ROWS).
+    lengths = torch.tensor([40, 3, 5, 4, 38, 6, 2, 40]).repeat(16)
     x = torch.randn(len(lengths), 40, 3)
     q_full, _ = net(x)
     q_bucketed = net.unroll_padded(x, lengths)
@@ -44,12 +53,19 @@ def test_bucketed_unroll_equals_full_unroll_on_real_steps():
 
 def test_length_buckets_cover_rows_once_and_cut_padding():
     lengths = torch.tensor([40, 3, 5, 4, 38, 6, 2, 40])
-    groups = length_buckets(lengths, max_buckets=3)
+    groups = length_buckets(lengths, max_buckets=3, step_cost=0.0)
     assert sorted(torch.cat(groups).tolist()) == list(range(8))
     padded_steps = sum(len(g) * int(lengths[g].max()) for g in groups)
     assert len(groups) >= 2 and padded_steps < 0.5 * 8 * 40
     assert len(length_buckets(torch.full((8,), 7))) == 1  # equal lengths: nothing to gain
-    assert len(length_buckets(lengths, max_buckets=1)) == 1
+    assert len(length_buckets(lengths, max_buckets=1, step_cost=0.0)) == 1
+
+
+def test_length_buckets_weigh_the_cost_of_extra_steps():
+    """A split adds sequential steps, each with a fixed cost: few rows are not worth splitting."""
+    lengths = torch.tensor([40, 3, 5, 4, 38, 6, 2, 40])
+    assert len(length_buckets(lengths, step_cost=STEP_COST_ROWS)) == 1
+    assert len(length_buckets(lengths.repeat(16), step_cost=STEP_COST_ROWS)) >= 2
 
 
 def test_build_agent_inputs():
