@@ -38,10 +38,12 @@ SETTINGS = [("0 runners x 8 envs", 0, 8), ("1 runner x 8 envs", 1, 8), ("2 runne
 def rllib_throughput(map_name: str, runners: int, envs: int, steps: int) -> dict:
     """Trains QMIX through RLlib until ``steps`` env steps past learning_starts; returns rates.
 
-    The time split sums RLlib's per-iteration timers (smoothed by RLlib), so it is approximate.
+    The time split is exact: the difference of QMIX's running phase totals
+    (``timers/<phase>_time_total_s``) between the first and last timed iteration.
     """
     import ray
     from rllib_qmix import QMIXConfig
+    from rllib_qmix.qmix import PHASE_LEARNER, PHASE_REPLAY, PHASE_SAMPLING, PHASE_SYNC
 
     config = (
         QMIXConfig()
@@ -50,25 +52,26 @@ def rllib_throughput(map_name: str, runners: int, envs: int, steps: int) -> dict
         .training(**SCHEDULE, epsilon_start=EPSILON, epsilon_finish=EPSILON)
         .debugging(seed=0)
     )
+    phases = {"sample": PHASE_SAMPLING, "replay": PHASE_REPLAY, "learn": PHASE_LEARNER, "sync": PHASE_SYNC}
+
+    def totals(result: dict) -> dict:
+        return {k: float(result["timers"].get(f"{p}_time_total_s", 0.0)) for k, p in phases.items()}
+
     algo = config.build_algo()
     try:
         while algo.train().get("num_learner_updates_lifetime", 0) < 1:  # warm up: replay filled
             pass
         r0 = algo.train()
         s0, u0, t0 = r0["env_runners"]["num_env_steps_sampled_lifetime"], r0["num_learner_updates_lifetime"], time.perf_counter()
-        timers = {"sample": 0.0, "replay": 0.0, "learn": 0.0, "sync": 0.0}
         while True:
             r = algo.train()
-            t = r["timers"]
-            timers["sample"] += t.get("env_runner_sampling_timer", 0.0)
-            timers["replay"] += t.get("replay_buffer_add_data_timer", 0.0) + t.get("replay_buffer_sampling_timer", 0.0)
-            timers["learn"] += t.get("learner_update_timer", 0.0)
-            timers["sync"] += t.get("synch_weights", 0.0)
             if r["env_runners"]["num_env_steps_sampled_lifetime"] - s0 >= steps:
                 break
         wall = time.perf_counter() - t0
         n_steps = r["env_runners"]["num_env_steps_sampled_lifetime"] - s0
         n_upd = r["num_learner_updates_lifetime"] - u0
+        before, after = totals(r0), totals(r)
+        timers = {k: after[k] - before[k] for k in phases}
     finally:
         algo.stop()
     return {"env_steps": n_steps, "updates": n_upd, "wall_s": wall, "env_steps_per_s": n_steps / wall, "updates_per_s": n_upd / wall,
@@ -155,7 +158,7 @@ def table(rows: list[dict], cols: list[str]) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--maps", default="3m,8m,MMM2")
-    p.add_argument("--steps", type=int, default=6000, help="env steps timed per setting")
+    p.add_argument("--steps", type=int, default=10000, help="env steps timed per setting")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--skip-loop", action="store_true", help="only the learner-update and memory sections")
     args = p.parse_args()
@@ -170,16 +173,19 @@ def main() -> None:
         for m in maps:
             mini = minimal_throughput(m, steps)
             rows.append({"map": m, "setting": "minimal torch loop", "env_steps/s": round(mini["env_steps_per_s"]), "updates/s": round(mini["updates_per_s"], 1),
-                         "sample_s": round(mini["sample_s"], 1), "replay_s": round(mini["replay_s"], 2), "learn_s": round(mini["learn_s"], 1)})
+                         "wall_s": round(mini["wall_s"], 1), "sample_s": round(mini["sample_s"], 1), "replay_s": round(mini["replay_s"], 2),
+                         "learn_s": round(mini["learn_s"], 1), "sync_s": 0.0})
             for name, runners, envs in SETTINGS:
                 res = rllib_throughput(m, runners, envs, steps)
+                split = res["split_s"]
                 rows.append({"map": m, "setting": f"RLlib {name}", "env_steps/s": round(res["env_steps_per_s"]), "updates/s": round(res["updates_per_s"], 1),
-                             "sample_s": round(res["split_s"]["sample"], 1), "replay_s": round(res["split_s"]["replay"], 2), "learn_s": round(res["split_s"]["learn"], 1)})
+                             "wall_s": round(res["wall_s"], 1), "sample_s": round(split["sample"], 1), "replay_s": round(split["replay"], 2),
+                             "learn_s": round(split["learn"], 1), "sync_s": round(split["sync"], 2)})
                 print(table(rows[-1:], list(rows[-1])), flush=True)
         ray.shutdown()
         out["training_loop"] = rows
         print(f"\nTraining loop (same schedule: batch 32 episodes, 1 update per finished episode, epsilon {EPSILON})")
-        print(table(rows, ["map", "setting", "env_steps/s", "updates/s", "sample_s", "replay_s", "learn_s"]))
+        print(table(rows, ["map", "setting", "env_steps/s", "updates/s", "wall_s", "sample_s", "replay_s", "learn_s", "sync_s"]))
     updates = [learner_update_time(m, "cpu") for m in ("8m", "MMM2")]
     if torch.cuda.is_available():
         updates += [learner_update_time(m, "cuda") for m in ("8m", "MMM2")]

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 import ray
 from ray.rllib.algorithms.algorithm import Algorithm
@@ -61,6 +62,9 @@ QMIX_COUNTERS = "qmix_counters"
 NUM_EPISODES_IN_REPLAY = "replay_num_episodes"
 NUM_LEARNER_UPDATES = "num_learner_updates_lifetime"
 NUM_ENV_RUNNER_RESTARTS = "num_env_runner_restarts"
+#: Exact seconds spent so far in each phase of the training loop (``timers/<phase>_time_total_s``;
+#: RLlib's own ``timers/*_timer`` values are smoothed per call, so they can't be summed).
+PHASE_SAMPLING, PHASE_REPLAY, PHASE_LEARNER, PHASE_SYNC = "sampling", "replay", "learner", "weight_sync"
 
 SAMPLE_TAG = "qmix_sample"
 _MIXERS = ("qmix", "vdn", None)
@@ -338,7 +342,7 @@ class QMIX(Algorithm):
         """
         group = self.env_runner_group
         if not (self.config.async_sampling and group.num_healthy_remote_workers() > 0):
-            with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
+            with self._timed(ENV_RUNNER_SAMPLING_TIMER, PHASE_SAMPLING):
                 episodes, runner_results = synchronous_parallel_sample(
                     worker_set=group,
                     concat=True,
@@ -353,7 +357,7 @@ class QMIX(Algorithm):
         if group.num_in_flight_async_reqs(SAMPLE_TAG) == 0:
             group.foreach_env_runner_async(_sample_and_metrics, tag=SAMPLE_TAG)
         num_updates = self._run_updates()  # while the runners sample
-        with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
+        with self._timed(ENV_RUNNER_SAMPLING_TIMER, PHASE_SAMPLING):
             results = []
             deadline = time.monotonic() + (self.config.sample_timeout_s or 60.0)
             while group.num_in_flight_async_reqs(SAMPLE_TAG) > 0 and time.monotonic() < deadline:
@@ -363,11 +367,19 @@ class QMIX(Algorithm):
             self._sync_env_runners()
         group.foreach_env_runner_async(_sample_and_metrics, tag=SAMPLE_TAG)
 
+    @contextmanager
+    def _timed(self, timer: str, phase: str) -> Iterator[None]:
+        """RLlib's smoothed per-call ``timer`` plus the exact running total of ``phase``."""
+        start = time.perf_counter()
+        with self.metrics.log_time((TIMERS, timer)):
+            yield
+        self.metrics.log_value((TIMERS, f"{phase}_time_total_s"), time.perf_counter() - start, reduce="lifetime_sum")
+
     def _store(self, episodes: list, runner_results: list) -> None:
         """Adds sampled episodes to the replay and earns their learner updates."""
         cfg = self.config
         self.metrics.aggregate(runner_results, key=ENV_RUNNER_RESULTS)
-        with self.metrics.log_time((TIMERS, REPLAY_BUFFER_ADD_DATA_TIMER)):
+        with self._timed(REPLAY_BUFFER_ADD_DATA_TIMER, PHASE_REPLAY):
             self.replay_buffer.add(episodes)
             if self.reward_stats is not None:
                 for episode in episodes:
@@ -385,9 +397,9 @@ class QMIX(Algorithm):
         self._update_credit -= num_updates
         env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
         for _ in range(num_updates):
-            with self.metrics.log_time((TIMERS, REPLAY_BUFFER_SAMPLE_TIMER)):
+            with self._timed(REPLAY_BUFFER_SAMPLE_TIMER, PHASE_REPLAY):
                 batch = self._learner_batch()
-            with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
+            with self._timed(LEARNER_UPDATE_TIMER, PHASE_LEARNER):
                 results = self.learner_group.update(
                     batches=batch if isinstance(batch, list) else None,
                     batch=None if isinstance(batch, list) else batch,
@@ -415,7 +427,7 @@ class QMIX(Algorithm):
 
     def _sync_env_runners(self) -> None:
         """Sends the learner's agent weights and the global env-step count to the runners."""
-        with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
+        with self._timed(SYNCH_WORKER_WEIGHTS_TIMER, PHASE_SYNC):
             self._send_state_to_runners()
 
     def _send_state_to_runners(

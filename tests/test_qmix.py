@@ -45,6 +45,29 @@ def test_two_step_game(ray_local, mixer, expected):
         algo.stop()
 
 
+def test_phase_time_totals_are_exact_running_sums(ray_local):
+    """timers/<phase>_time_total_s only grow, and together they account for the training time."""
+    import time
+
+    from rllib_qmix.qmix import PHASE_LEARNER, PHASE_REPLAY, PHASE_SAMPLING, PHASE_SYNC
+
+    keys = [f"{p}_time_total_s" for p in (PHASE_SAMPLING, PHASE_REPLAY, PHASE_LEARNER, PHASE_SYNC)]
+    algo = two_step_config().build_algo()
+    try:
+        previous, start = dict.fromkeys(keys, 0.0), time.perf_counter()
+        for _ in range(30):
+            timers = algo.train()["timers"]
+            current = {k: timers.get(k, 0.0) for k in keys}  # a phase appears once it first runs
+            for k in keys:
+                assert current[k] >= previous[k], k
+            previous = current
+        wall = time.perf_counter() - start
+        assert previous[f"{PHASE_LEARNER}_time_total_s"] > 0 and previous[f"{PHASE_SAMPLING}_time_total_s"] > 0
+        assert sum(previous.values()) <= wall
+    finally:
+        algo.stop()
+
+
 def _module_weights(algo) -> tuple[dict, list[dict]]:
     """The learner's agent weights and each remote env runner's."""
     learner_w = algo.learner_group.get_state(components="learner/rl_module", inference_only=True)["learner"][
