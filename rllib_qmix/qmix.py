@@ -70,9 +70,17 @@ SAMPLE_TAG = "qmix_sample"
 _MIXERS = ("qmix", "vdn", None)
 
 
-def _sample_and_metrics(runner: Any) -> tuple[list, dict]:
-    """What a remote env runner returns per asynchronous sampling request."""
+def _sample_and_metrics(runner: Any, state: Optional[dict] = None) -> tuple[list, dict]:
+    """One asynchronous sampling request to a remote env runner: its episodes and metrics.
+
+    ``state`` (new agent weights and the global env-step count) is applied first. Calls to
+    one actor run in order, so the sample always uses the weights sent with it, and weights
+    travel in the same round trip as the request.
+    """
+    if state is not None:
+        runner.set_state(state)
     return runner.sample(), runner.get_metrics()
+
 _OPTIMIZERS = ("rmsprop", "adam")
 
 
@@ -363,9 +371,11 @@ class QMIX(Algorithm):
             while group.num_in_flight_async_reqs(SAMPLE_TAG) > 0 and time.monotonic() < deadline:
                 results += group.fetch_ready_async_reqs(tags=SAMPLE_TAG, timeout_seconds=0.5)
         self._store([ep for _, (eps, _) in results for ep in eps], [m for _, (_, m) in results])
+        state = None
         if num_updates:
-            self._sync_env_runners()
-        group.foreach_env_runner_async(_sample_and_metrics, tag=SAMPLE_TAG)
+            with self._timed(SYNCH_WORKER_WEIGHTS_TIMER, PHASE_SYNC):
+                state = self._runner_state(remote=True)
+        group.foreach_env_runner_async(_sample_and_metrics, tag=SAMPLE_TAG, kwargs={"state": state})
 
     @contextmanager
     def _timed(self, timer: str, phase: str) -> Iterator[None]:
@@ -430,29 +440,37 @@ class QMIX(Algorithm):
         with self._timed(SYNCH_WORKER_WEIGHTS_TIMER, PHASE_SYNC):
             self._send_state_to_runners()
 
-    def _send_state_to_runners(
-        self, group: Optional[EnvRunnerGroup] = None, remote_worker_ids: Optional[list[int]] = None
-    ) -> None:
-        """Sets the learner's agent weights and the global env-step count on the runners.
-
-        A blocking call, made while the runners are idle between samples. RLlib's
-        ``sync_env_runner_states`` sends weights fire-and-forget and drops the new send when
-        the previous one is not yet seen as finished, so a runner could act on stale weights.
-        """
-        group = group if group is not None else self.env_runner_group
+    def _runner_state(self, remote: bool) -> dict:
+        """The learner's agent weights and the global env-step count, as env runners take them
+        (``remote``: the weights as one object-store copy that each runner fetches)."""
         env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
         module_state = self.learner_group.get_state(
             components=COMPONENT_LEARNER + "/" + COMPONENT_RL_MODULE, inference_only=True
         )[COMPONENT_LEARNER]
         state = {**module_state, NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps}
+        if remote:
+            state[COMPONENT_RL_MODULE] = ray.put(state[COMPONENT_RL_MODULE])
+        return state
+
+    def _send_state_to_runners(
+        self, group: Optional[EnvRunnerGroup] = None, remote_worker_ids: Optional[list[int]] = None
+    ) -> None:
+        """Sets the learner's agent weights and the global env-step count on the runners now.
+
+        A blocking call (for synchronous sampling, restored runners and restores). RLlib's
+        ``sync_env_runner_states`` sends weights fire-and-forget and drops the new send when
+        the previous one is not yet seen as finished, so a runner could act on stale weights.
+        """
+        group = group if group is not None else self.env_runner_group
         if remote_worker_ids is None and group.num_healthy_remote_workers() == 0:
             if group.local_env_runner is not None:
-                group.local_env_runner.set_state(state)
+                group.local_env_runner.set_state(self._runner_state(remote=False))
             return
-        # One copy of the weights in the object store, fetched by each runner.
-        state[COMPONENT_RL_MODULE] = ray.put(state[COMPONENT_RL_MODULE])
         group.foreach_env_runner(
-            "set_state", kwargs={"state": state}, remote_worker_ids=remote_worker_ids, local_env_runner=False
+            "set_state",
+            kwargs={"state": self._runner_state(remote=True)},
+            remote_worker_ids=remote_worker_ids,
+            local_env_runner=False,
         )
 
     @override(Algorithm)
