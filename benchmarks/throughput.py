@@ -9,6 +9,7 @@ Prints tables and writes benchmarks/results/throughput.json:
 
     python benchmarks/throughput.py                 # all sections (~10 min on 2 cores)
     python benchmarks/throughput.py --quick         # fewer steps, 3m only
+    python benchmarks/throughput.py --torch-threads 1 --out throughput_1thread.json
 """
 
 from __future__ import annotations
@@ -160,8 +161,14 @@ def main() -> None:
     p.add_argument("--maps", default="3m,8m,MMM2")
     p.add_argument("--steps", type=int, default=10000, help="env steps timed per setting")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", default="throughput.json", help="file name under benchmarks/results/")
     p.add_argument("--skip-loop", action="store_true", help="only the learner-update and memory sections")
+    p.add_argument("--torch-threads", type=int, default=None,
+                   help="torch threads of this process (both loops' learner; default: torch's, one per core). "
+                        "Env runner actors get Ray's default of one per CPU they reserve either way.")
     args = p.parse_args()
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     maps = ["3m"] if args.quick else args.maps.split(",")
     steps = 2000 if args.quick else args.steps
     import ray
@@ -197,8 +204,8 @@ def main() -> None:
     print("\nReplay memory (MMM2, 5000 full-length episodes)")
     print(table([mem], list(mem)))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "throughput.json").write_text(json.dumps(out, indent=2))
-    print(f"\nwrote {RESULTS / 'throughput.json'}")
+    (RESULTS / args.out).write_text(json.dumps(out, indent=2))
+    print(f"\nwrote {RESULTS / args.out}")
 
 
 if __name__ == "__main__":
