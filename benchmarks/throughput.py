@@ -128,26 +128,40 @@ def learner_update_time(map_name: str, device: str, repeats: int = 10) -> dict:
     return {"map": map_name, "device": device, "device_name": dev, "episode_len": t, "s_per_update": (time.perf_counter() - t0) / repeats}
 
 
-def replay_memory(map_name: str = "MMM2", capacity: int = 5000) -> dict:
-    """Fills a replay of ``capacity`` full-length episodes; peak RSS of this process and bytes/step."""
+def _resident_mb() -> float:
+    """Resident memory of this process now (MB), from /proc where there is one, else the peak."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def replay_memory(map_name: str = "MMM2", capacity: int = 5000, episode_len: int | None = None) -> dict:
+    """Fills a replay with ``capacity`` episodes of ``episode_len`` steps (default: the limit);
+    bytes per stored step, the memory the filled buffer holds, and this process's peak RSS."""
     from rllib_qmix.episode import TeamEpisode
     from rllib_qmix.envs.smac import StarCraft2Env
     from rllib_qmix.replay import EpisodeReplayBuffer
     from rllib_qmix.team import SMACTeamEnv
 
     spec = SMACTeamEnv(StarCraft2Env(map_name)).spec
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t = episode_len or spec.episode_limit
+    rss0 = _resident_mb()
     buf = EpisodeReplayBuffer(spec, capacity)
-    t = spec.episode_limit
     ep = TeamEpisode(np.ones((t + 1, spec.n_agents, spec.obs_dim), np.float32), np.ones((t + 1, spec.state_dim), np.float32),
                      np.ones((t + 1, spec.n_agents, spec.n_actions), bool), np.zeros((t, spec.n_agents), np.int64),
                      np.zeros(t, np.float32), True, False)
     for _ in range(capacity):
         buf.add([ep])
-    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    held = _resident_mb() - rss0
     per_step = buf.bytes_per_step()
-    return {"map": map_name, "capacity_episodes": capacity, "episode_len": t, "bytes_per_step": per_step,
-            "buffer_bytes": per_step * capacity * (t + 1), "peak_rss_mb_before": rss0, "peak_rss_mb_after": rss1}
+    out = {"map": map_name, "capacity_episodes": capacity, "episode_limit": spec.episode_limit, "episode_len": t,
+           "bytes_per_step": per_step, "real_steps_mb": round(per_step * capacity * (t + 1) / 2**20),
+           "padded_arrays_mb": round(per_step * capacity * (spec.episode_limit + 1) / 2**20), "resident_mb_held": round(held),
+           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    del buf
+    return out
 
 
 def table(rows: list[dict], cols: list[str]) -> str:
@@ -162,7 +176,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=10000, help="env steps timed per setting")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", default="throughput.json", help="file name under benchmarks/results/")
-    p.add_argument("--skip-loop", action="store_true", help="only the learner-update and memory sections")
+    p.add_argument("--skip-loop", action="store_true", help="only the learner-update and memory sections (an existing --out file keeps its training-loop table)")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="torch threads of this process (both loops' learner; default: torch's, one per core). "
                         "Env runner actors get Ray's default of one per CPU they reserve either way.")
@@ -199,13 +213,19 @@ def main() -> None:
     out["learner_update"] = updates
     print("\nOne learner update, 32 full-length episodes")
     print(table([{**u, "ms_per_update": round(1000 * u["s_per_update"], 1)} for u in updates], ["map", "device", "device_name", "episode_len", "ms_per_update"]))
-    mem = replay_memory()
+    # Short episodes first: peak RSS is a high-water mark, so the full-length row shows the peak.
+    mem = [replay_memory(episode_len=60), replay_memory()]
     out["replay_memory"] = mem
-    print("\nReplay memory (MMM2, 5000 full-length episodes)")
-    print(table([mem], list(mem)))
+    print("\nReplay memory (MMM2, 5000 episodes of 60 steps, then of the full 180)")
+    print(table(mem, list(mem[0])))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / args.out).write_text(json.dumps(out, indent=2))
-    print(f"\nwrote {RESULTS / args.out}")
+    path = RESULTS / args.out
+    if args.skip_loop and path.exists():  # keep the training-loop table measured earlier
+        earlier = json.loads(path.read_text())
+        if "training_loop" in earlier:
+            out["training_loop"] = earlier["training_loop"]
+    path.write_text(json.dumps(out, indent=2))
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

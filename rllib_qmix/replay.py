@@ -2,12 +2,18 @@
 
 Capacity and batch size are counted in episodes (pymarl: 5000 and 32). Sampling is uniform
 over stored episodes and returns episode-major arrays trimmed to the longest sampled episode,
-with a mask of real transitions. Arrays are allocated with ``np.zeros`` (lazily mapped by the
-OS), so memory grows with what is written; their time axis grows if a longer episode arrives.
+with a mask of real transitions. Each array lives in its own anonymous memory mapping of
+small pages, which the OS backs only where something is written, so memory grows with the
+real steps stored, not with the padding (``np.zeros`` asks Linux for 2 MiB huge pages, which
+back every episode slot in full). When a slot is overwritten with a shorter episode, the
+pages of the old episode's tail go back to the OS. The time axis grows if a longer episode
+arrives.
 """
 
 from __future__ import annotations
 
+import mmap
+import os
 from typing import Iterable, Optional
 
 import numpy as np
@@ -39,6 +45,24 @@ def shard_episode_batch(batch: dict[str, np.ndarray], num_shards: int) -> list[d
     return shards
 
 
+_PAGE = mmap.PAGESIZE
+
+
+def _lazy_zeros(shape: tuple, dtype: type) -> tuple[np.ndarray, Optional[mmap.mmap]]:
+    """A zero array in a private anonymous mapping of small pages (and the mapping), or a plain
+    ``np.zeros`` array (and None) where such mappings are not available."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if os.name != "posix" or nbytes == 0:
+        return np.zeros(shape, dtype), None
+    mapping = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):
+        try:
+            mapping.madvise(mmap.MADV_NOHUGEPAGE)  # where huge pages are always on: keep small ones
+        except OSError:  # a kernel without transparent huge pages
+            pass
+    return np.frombuffer(mapping, dtype=dtype).reshape(shape), mapping
+
+
 class EpisodeReplayBuffer:
     """A FIFO ring of whole episodes with uniform sampling.
 
@@ -64,17 +88,21 @@ class EpisodeReplayBuffer:
     def _alloc(self, t: int) -> None:
         c, s = self.capacity, self.spec
         old = getattr(self, "_data", None)
-        self._data = {
-            K.OBS: np.zeros((c, t + 1, s.n_agents, s.obs_dim), np.float32),
-            K.STATE: np.zeros((c, t + 1, s.state_dim), np.float32),
-            K.AVAIL_ACTIONS: np.zeros((c, t + 1, s.n_agents, s.n_actions), bool),
-            K.ACTIONS: np.zeros((c, t, s.n_agents), np.int64),
-            K.REWARDS: np.zeros((c, t), np.float32),
-            K.TERMINATED: np.zeros((c, t), np.float32),
+        shapes = {
+            K.OBS: ((c, t + 1, s.n_agents, s.obs_dim), np.float32),
+            K.STATE: ((c, t + 1, s.state_dim), np.float32),
+            K.AVAIL_ACTIONS: ((c, t + 1, s.n_agents, s.n_actions), bool),
+            K.ACTIONS: ((c, t, s.n_agents), np.int64),
+            K.REWARDS: ((c, t), np.float32),
+            K.TERMINATED: ((c, t), np.float32),
         }
-        if old is not None:  # grow the time axis, keeping stored episodes
+        arrays = {k: _lazy_zeros(shape, dtype) for k, (shape, dtype) in shapes.items()}
+        self._data = {k: a for k, (a, _) in arrays.items()}
+        self._maps = {k: m for k, (_, m) in arrays.items()}
+        if old is not None:  # grow the time axis, keeping stored episodes (real steps only)
             for key, arr in old.items():
-                self._data[key][:, : arr.shape[1]] = arr
+                real = self._real_steps(self.size, key, t_len=arr.shape[1])
+                self._data[key][: self.size, : arr.shape[1]][real] = arr[: self.size][real]
         self.lengths = np.zeros(c, np.int64) if old is None else self.lengths
         self.max_len = t
 
@@ -90,6 +118,8 @@ class EpisodeReplayBuffer:
             if n > self.max_len:
                 self._alloc(-(-n // 32) * 32)
             i, d = self.next_idx, self._data
+            if self.size == self.capacity and self.lengths[i] > n:
+                self._release_tail(i, n)
             d[K.OBS][i, : n + 1] = ep.obs
             d[K.STATE][i, : n + 1] = ep.state
             d[K.AVAIL_ACTIONS][i, : n + 1] = ep.avail
@@ -126,10 +156,26 @@ class EpisodeReplayBuffer:
         """Bytes of storage per stored time step of one episode."""
         return sum(a[0, 0].nbytes for a in self._data.values())
 
-    def _real_steps(self, n: int, key: str) -> np.ndarray:
-        """``[n, T(+1)]`` mask of the real steps of the first ``n`` stored episodes under ``key``."""
+    def _release_tail(self, i: int, n: int) -> None:
+        """Gives back to the OS the whole pages of slot ``i`` past its first ``n`` steps (they
+        read as zeros again): what a longer episode left there before a shorter one came."""
+        for key, arr in self._data.items():
+            mapping = self._maps.get(key)
+            if mapping is None or not hasattr(mapping, "madvise"):
+                continue
+            step = arr[0, 0].nbytes
+            keep = n + int(key in (K.OBS, K.STATE, K.AVAIL_ACTIONS))
+            slot = i * arr.shape[1] * step
+            lo = -(-(slot + keep * step) // _PAGE) * _PAGE
+            hi = (slot + arr.shape[1] * step) // _PAGE * _PAGE
+            if hi > lo:
+                mapping.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+    def _real_steps(self, n: int, key: str, t_len: Optional[int] = None) -> np.ndarray:
+        """``[n, T(+1)]`` mask of the real steps of the first ``n`` stored episodes under ``key``
+        (for a time axis of ``t_len`` steps; default: the current arrays')."""
         per_step = key in (K.OBS, K.STATE, K.AVAIL_ACTIONS)  # these hold the final step too
-        t = self._data[key].shape[1]
+        t = self._data[key].shape[1] if t_len is None else t_len
         return np.arange(t)[None, :] < (self.lengths[:n] + int(per_step))[:, None]
 
     def get_state(self) -> dict:

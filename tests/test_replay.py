@@ -1,5 +1,7 @@
 """Episode replay: padded storage, masks, FIFO capacity, growth, state round trip."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -140,3 +142,46 @@ def test_shards_weight_their_losses_to_the_whole_batch_masked_mean():
     assert np.mean(unweighted) != pytest.approx(full, rel=1e-3)  # unequal lengths: plain mean is off
     with pytest.raises(ValueError, match="num_learners"):
         shard_episode_batch(batch, 7)
+
+
+def _resident_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux's /proc to read resident memory")
+def test_memory_follows_real_steps_not_padding():
+    """Short episodes in a buffer padded for long ones take memory for their real steps only,
+    and a slot overwritten by a shorter episode gives the old episode's tail back."""
+    spec = TeamSpec(n_agents=4, obs_dim=256, state_dim=64, n_actions=8, episode_limit=400)
+    buf = EpisodeReplayBuffer(spec, capacity=100)
+    padded_mib = buf.bytes_per_step() * 100 * 401 / 2**20  # ~168 MiB
+
+    def episodes(length: int) -> list[TeamEpisode]:
+        return [
+            TeamEpisode(np.ones((length + 1, 4, 256), np.float32), np.ones((length + 1, 64), np.float32),
+                        np.ones((length + 1, 4, 8), bool), np.zeros((length, 4), np.int64),
+                        np.ones(length, np.float32), True, False)
+            for _ in range(100)
+        ]
+
+    short, long_ = episodes(10), episodes(400)
+    before = _resident_mib()
+    buf.add(short)
+    assert _resident_mib() - before < 0.1 * padded_mib
+    buf.add(long_)
+    assert _resident_mib() - before > 0.8 * padded_mib
+    buf.add(short)  # the ring wraps: each slot now holds a 10-step episode again
+    assert _resident_mib() - before < 0.1 * padded_mib
+    batch = buf.sample(100)
+    assert batch[K.OBS].shape[1] == 11 and (batch[K.OBS] == 1).all() and batch[K.MASK].all()
+
+
+def test_growing_keeps_every_stored_episode():
+    buf = EpisodeReplayBuffer(SPEC, capacity=4)
+    buf.add([episode(3, fill=1.0), episode(6, fill=2.0)])
+    buf.add([episode(20, fill=3.0)])  # longer than the limit: the time axis grows
+    batch = buf.gather(np.array([0, 1, 2]))
+    for row, (length, fill) in enumerate([(3, 1.0), (6, 2.0), (20, 3.0)]):
+        assert (batch[K.OBS][row, : length + 1] == fill).all() and (batch[K.REWARDS][row, :length] == fill).all()
+        assert batch[K.MASK][row].sum() == length
