@@ -93,6 +93,18 @@ def minimal_throughput(map_name: str, steps: int) -> dict:
     return out
 
 
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def learner_update_time(map_name: str, device: str, repeats: int = 10) -> dict:
     """Seconds per learner update of 32 full-length episodes on ``device``."""
     from ray.rllib.core import DEFAULT_MODULE_ID
@@ -124,7 +136,7 @@ def learner_update_time(map_name: str, device: str, repeats: int = 10) -> dict:
         learner.update(batch=mab, timesteps={})
     if device == "cuda":
         torch.cuda.synchronize()
-    dev = torch.cuda.get_device_name(0) if device == "cuda" else platform.processor() or platform.machine()
+    dev = torch.cuda.get_device_name(0) if device == "cuda" else f"{cpu_name()}, {torch.get_num_threads()} threads"
     return {"map": map_name, "device": device, "device_name": dev, "episode_len": t, "s_per_update": (time.perf_counter() - t0) / repeats}
 
 
@@ -187,7 +199,7 @@ def main() -> None:
     steps = 2000 if args.quick else args.steps
     import ray
 
-    out: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch_threads": torch.get_num_threads()}, "schedule": SCHEDULE}
+    out: dict = {"machine": {"cpus": os.cpu_count(), "cpu": cpu_name(), "platform": platform.platform(), "torch_threads": torch.get_num_threads()}, "schedule": SCHEDULE}
     rows = []
     if not args.skip_loop:
         ray.init(num_cpus=max(2, os.cpu_count() or 2), include_dashboard=False, log_to_driver=False)
