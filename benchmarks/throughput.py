@@ -36,7 +36,7 @@ EPSILON = 0.5
 SETTINGS = [("0 runners x 8 envs", 0, 8), ("1 runner x 8 envs", 1, 8), ("2 runners x 4 envs", 2, 4)]
 
 
-def rllib_throughput(map_name: str, runners: int, envs: int, steps: int) -> dict:
+def rllib_throughput(map_name: str, runners: int, envs: int, steps: int, learner_gpus: int = 0) -> dict:
     """Trains QMIX through RLlib until ``steps`` env steps past learning_starts; returns rates.
 
     The time split is exact: the difference of QMIX's running phase totals
@@ -51,6 +51,7 @@ def rllib_throughput(map_name: str, runners: int, envs: int, steps: int) -> dict
         .environment("smac", env_config={"map_name": map_name})
         .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs, rollout_fragment_length=8)
         .training(**SCHEDULE, epsilon_start=EPSILON, epsilon_finish=EPSILON)
+        .learners(num_learners=0, num_gpus_per_learner=learner_gpus)
         .debugging(seed=0)
     )
     phases = {"sample": PHASE_SAMPLING, "replay": PHASE_REPLAY, "learn": PHASE_LEARNER, "sync": PHASE_SYNC}
@@ -188,7 +189,10 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=10000, help="env steps timed per setting")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", default="throughput.json", help="file name under benchmarks/results/")
-    p.add_argument("--skip-loop", action="store_true", help="only the learner-update and memory sections (an existing --out file keeps its training-loop table)")
+    p.add_argument("--skip-loop", action="store_true", help="leave out the training-loop section (an existing --out file keeps its table)")
+    p.add_argument("--skip-memory", action="store_true", help="leave out the replay-memory section (an existing --out file keeps its table)")
+    p.add_argument("--learner-gpus", type=int, default=0, choices=(0, 1),
+                   help="1: the RLlib rows' learner on the GPU (the minimal loop stays on the CPU)")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="torch threads of this process (both loops' learner; default: torch's, one per core). "
                         "Env runner actors get Ray's default of one per CPU they reserve either way.")
@@ -199,7 +203,8 @@ def main() -> None:
     steps = 2000 if args.quick else args.steps
     import ray
 
-    out: dict = {"machine": {"cpus": os.cpu_count(), "cpu": cpu_name(), "platform": platform.platform(), "torch_threads": torch.get_num_threads()}, "schedule": SCHEDULE}
+    out: dict = {"machine": {"cpus": os.cpu_count(), "cpu": cpu_name(), "platform": platform.platform(), "torch_threads": torch.get_num_threads(),
+                          "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, "learner_gpus": args.learner_gpus}, "schedule": SCHEDULE}
     rows = []
     if not args.skip_loop:
         ray.init(num_cpus=max(2, os.cpu_count() or 2), include_dashboard=False, log_to_driver=False)
@@ -209,9 +214,9 @@ def main() -> None:
                          "wall_s": round(mini["wall_s"], 1), "sample_s": round(mini["sample_s"], 1), "replay_s": round(mini["replay_s"], 2),
                          "learn_s": round(mini["learn_s"], 1), "sync_s": 0.0})
             for name, runners, envs in SETTINGS:
-                res = rllib_throughput(m, runners, envs, steps)
+                res = rllib_throughput(m, runners, envs, steps, args.learner_gpus)
                 split = res["split_s"]
-                rows.append({"map": m, "setting": f"RLlib {name}", "env_steps/s": round(res["env_steps_per_s"]), "updates/s": round(res["updates_per_s"], 1),
+                rows.append({"map": m, "setting": f"RLlib {name}" + (", GPU learner" if args.learner_gpus else ""), "env_steps/s": round(res["env_steps_per_s"]), "updates/s": round(res["updates_per_s"], 1),
                              "wall_s": round(res["wall_s"], 1), "sample_s": round(split["sample"], 1), "replay_s": round(split["replay"], 2),
                              "learn_s": round(split["learn"], 1), "sync_s": round(split["sync"], 2)})
                 print(table(rows[-1:], list(rows[-1])), flush=True)
@@ -225,17 +230,19 @@ def main() -> None:
     out["learner_update"] = updates
     print("\nOne learner update, 32 full-length episodes")
     print(table([{**u, "ms_per_update": round(1000 * u["s_per_update"], 1)} for u in updates], ["map", "device", "device_name", "episode_len", "ms_per_update"]))
-    # Short episodes first: peak RSS is a high-water mark, so the full-length row shows the peak.
-    mem = [replay_memory(episode_len=60), replay_memory()]
-    out["replay_memory"] = mem
-    print("\nReplay memory (MMM2, 5000 episodes of 60 steps, then of the full 180)")
-    print(table(mem, list(mem[0])))
+    if not args.skip_memory:
+        # Short episodes first: peak RSS is a high-water mark, so the full-length row shows the peak.
+        mem = [replay_memory(episode_len=60), replay_memory()]
+        out["replay_memory"] = mem
+        print("\nReplay memory (MMM2, 5000 episodes of 60 steps, then of the full 180)")
+        print(table(mem, list(mem[0])))
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / args.out
-    if args.skip_loop and path.exists():  # keep the training-loop table measured earlier
+    if path.exists():  # keep the tables of the sections skipped this time
         earlier = json.loads(path.read_text())
-        if "training_loop" in earlier:
-            out["training_loop"] = earlier["training_loop"]
+        for section, skipped in (("training_loop", args.skip_loop), ("replay_memory", args.skip_memory)):
+            if skipped and section in earlier:
+                out[section] = earlier[section]
     path.write_text(json.dumps(out, indent=2))
     print(f"\nwrote {path}")
 
