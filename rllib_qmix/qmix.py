@@ -20,6 +20,7 @@ epsilon) to the env runners.
 from __future__ import annotations
 
 import math
+import pathlib
 import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
@@ -55,6 +56,7 @@ from rllib_qmix.reward_stats import RunningMeanStd
 from rllib_qmix.team import TeamSpec
 
 REPLAY_BUFFER_STATE = "qmix_replay_buffer"
+REPLAY_BUFFER_DIR = "qmix_replay_buffer"  # in a local checkpoint directory: streamed raw arrays
 REWARD_STATS_STATE = "qmix_reward_stats"
 REWARD_MEAN = "reward_standardize_mean"
 REWARD_STD = "reward_standardize_std"
@@ -510,9 +512,27 @@ class QMIX(Algorithm):
         }
         if self.reward_stats is not None:
             state[REWARD_STATS_STATE] = self.reward_stats.get_state()
-        if self.config.store_replay_buffer_in_checkpoints:
+        if self.config.store_replay_buffer_in_checkpoints and not self._replay_saved_beside:
             state[REPLAY_BUFFER_STATE] = self.replay_buffer.get_state()
         return state
+
+    # A local checkpoint keeps the replay in its own files, written an episode at a time,
+    # instead of in the pickled state, which needs the whole buffer packed (and maybe copied
+    # again) in memory while saving and loading.
+    _replay_saved_beside = False
+
+    @override(Algorithm)
+    def save_to_path(self, path=None, *, state=None, filesystem=None, use_msgpack=False) -> str:
+        beside = (self.config.store_replay_buffer_in_checkpoints and state is None and path is not None
+                  and is_local_checkpoint(path, filesystem))
+        self._replay_saved_beside = beside
+        try:
+            path = super().save_to_path(path, state=state, filesystem=filesystem, use_msgpack=use_msgpack)
+        finally:
+            self._replay_saved_beside = False
+        if beside:
+            self.replay_buffer.save_to_dir(pathlib.Path(path) / REPLAY_BUFFER_DIR)
+        return path
 
     @override(Algorithm)
     def set_state(self, state: dict) -> None:
@@ -545,3 +565,7 @@ class QMIX(Algorithm):
             check_qmix_checkpoint(path)
         with checkpoint_read_errors(path):
             super().restore_from_path(path, *args, **kwargs)
+            replay_dir = pathlib.Path(path) / REPLAY_BUFFER_DIR
+            if (not args and kwargs.get("component") is None and is_local_checkpoint(path, kwargs.get("filesystem"))
+                    and replay_dir.is_dir()):
+                self.replay_buffer.load_from_dir(replay_dir)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import mmap
 import os
+import pickle
+from pathlib import Path
 from typing import Iterable, Optional
 
 import numpy as np
@@ -190,6 +192,49 @@ class EpisodeReplayBuffer:
             "max_len": self.max_len,
             "rng": self.rng.bit_generator.state,
         }
+
+    def save_to_dir(self, directory: Path) -> None:
+        """Writes the stored episodes to ``directory``: one raw file per array with each
+        episode's real steps in turn, and ``meta.pkl`` with lengths, ring pointers and RNG.
+
+        Written an episode at a time, so saving needs no second copy of the buffer in memory
+        (``get_state`` packs one: a 1.1M-step MMM2 run at 8.4 GB RSS peaked at 20.6 GB while
+        pickling it).
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        n = self.size
+        for key, arr in self._data.items():
+            extra = int(key in (K.OBS, K.STATE, K.AVAIL_ACTIONS))
+            with open(directory / f"{key}.bin", "wb") as f:
+                for i in range(n):
+                    f.write(memoryview(arr[i, : self.lengths[i] + extra]).cast("B"))
+        meta = {"lengths": self.lengths[:n].copy(), "size": n, "next_idx": self.next_idx,
+                "num_added": self.num_added, "max_len": self.max_len, "rng": self.rng.bit_generator.state}
+        with open(directory / "meta.pkl", "wb") as f:
+            pickle.dump(meta, f)
+
+    def load_from_dir(self, directory: Path) -> None:
+        """Restores what ``save_to_dir`` wrote, reading each episode straight into place."""
+        directory = Path(directory)
+        with open(directory / "meta.pkl", "rb") as f:
+            meta = pickle.load(f)
+        if meta["max_len"] > self.max_len:
+            self._alloc(int(meta["max_len"]))
+        n = int(meta["size"])
+        if n > self.capacity:
+            raise ValueError(f"The checkpoint's replay holds {n} episodes, more than replay_capacity="
+                             f"{self.capacity}: restore with a replay_capacity of at least {n}.")
+        self.lengths[:n] = meta["lengths"]
+        for key, arr in self._data.items():
+            extra = int(key in (K.OBS, K.STATE, K.AVAIL_ACTIONS))
+            with open(directory / f"{key}.bin", "rb") as f:
+                for i in range(n):
+                    view = memoryview(arr[i, : self.lengths[i] + extra]).cast("B")
+                    if f.readinto(view) != view.nbytes:
+                        raise EOFError(f"{directory / f'{key}.bin'} is truncated")
+        self.size, self.next_idx, self.num_added = n, int(meta["next_idx"]), int(meta["num_added"])
+        self.rng.bit_generator.state = meta["rng"]
 
     def set_state(self, state: dict) -> None:
         """Restores what ``get_state`` returned (also the padded ``data`` of older checkpoints)."""

@@ -1,12 +1,16 @@
 """Checkpoints: save, restore in a fresh Python process, and keep training."""
 
 import json
+import pickle
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 from ray.rllib.core import DEFAULT_MODULE_ID
+
+from rllib_qmix.qmix import REPLAY_BUFFER_DIR, REPLAY_BUFFER_STATE
 
 from tests.test_qmix import two_step_config
 
@@ -53,6 +57,10 @@ def test_checkpoint_round_trip_in_fresh_process(ray_local, tmp_path):
         for _ in range(12):
             algo.train()
         path = algo.save(str(tmp_path / "ckpt")).checkpoint.path
+        # the replay sits beside the pickled state, in its own streamed files
+        assert (Path(path) / REPLAY_BUFFER_DIR / "meta.pkl").is_file()
+        with open(Path(path) / "algorithm_state.pkl", "rb") as f:
+            assert REPLAY_BUFFER_STATE not in pickle.load(f)
         module = algo.learner_group.get_state()["learner"]["rl_module"][DEFAULT_MODULE_ID]
         expected = {
             "iteration": algo.iteration,

@@ -97,6 +97,34 @@ def test_state_holds_real_steps_only_and_restores_every_episode_exactly():
     np.testing.assert_array_equal(buf.sample(4)[K.OBS], other.sample(4)[K.OBS])  # same sampling RNG
 
 
+def test_replay_directory_round_trip_restores_every_episode(tmp_path):
+    rng = np.random.default_rng(4)
+    buf = EpisodeReplayBuffer(SPEC, capacity=6, seed=1)
+    buf.add([_random_episode(rng, n) for n in [1, 6, 2, 40, 3, 5, 2, 9]])  # grows, wraps
+    buf.save_to_dir(tmp_path / "replay")
+    stored = buf.lengths[: len(buf)]
+    assert (tmp_path / "replay" / f"{K.REWARDS}.bin").stat().st_size == 4 * stored.sum()  # real steps only
+    other = EpisodeReplayBuffer(SPEC, capacity=6, seed=99)
+    other.load_from_dir(tmp_path / "replay")
+    a, b = buf.gather(np.arange(6)), other.gather(np.arange(6))
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert (other.size, other.next_idx, other.num_added) == (buf.size, buf.next_idx, buf.num_added)
+    np.testing.assert_array_equal(buf.sample(4)[K.OBS], other.sample(4)[K.OBS])  # same sampling RNG
+
+
+def test_truncated_replay_directory_is_an_error(tmp_path):
+    buf = EpisodeReplayBuffer(SPEC, capacity=4, seed=1)
+    buf.add([_random_episode(np.random.default_rng(5), n) for n in (3, 5)])
+    buf.save_to_dir(tmp_path)
+    data = (tmp_path / f"{K.OBS}.bin").read_bytes()
+    (tmp_path / f"{K.OBS}.bin").write_bytes(data[:-8])
+    with pytest.raises(EOFError, match="truncated"):
+        EpisodeReplayBuffer(SPEC, capacity=4).load_from_dir(tmp_path)
+    with pytest.raises(ValueError, match="replay_capacity of at least 2"):
+        EpisodeReplayBuffer(SPEC, capacity=1).load_from_dir(tmp_path)
+
+
 def test_state_of_older_checkpoints_with_padded_arrays_still_loads():
     rng = np.random.default_rng(1)
     buf = EpisodeReplayBuffer(SPEC, capacity=4, seed=1)
