@@ -79,6 +79,15 @@ def _random_episode(rng: np.random.Generator, length: int) -> TeamEpisode:
     )
 
 
+def _assert_same_replay(buf: EpisodeReplayBuffer, other: EpisodeReplayBuffer) -> None:
+    """Same episodes, ring pointers and sampling RNG."""
+    a, b = buf.gather(np.arange(len(buf))), other.gather(np.arange(len(buf)))
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert (other.size, other.next_idx, other.num_added) == (buf.size, buf.next_idx, buf.num_added)
+    np.testing.assert_array_equal(buf.sample(4)[K.OBS], other.sample(4)[K.OBS])
+
+
 def test_state_holds_real_steps_only_and_restores_every_episode_exactly():
     rng = np.random.default_rng(0)
     buf = EpisodeReplayBuffer(SPEC, capacity=6, seed=1)
@@ -90,11 +99,7 @@ def test_state_holds_real_steps_only_and_restores_every_episode_exactly():
     assert state["packed"][K.OBS].shape == (stored.sum() + len(buf), 2, 3)
     other = EpisodeReplayBuffer(SPEC, capacity=6, seed=99)
     other.set_state(state)
-    a, b = buf.gather(np.arange(6)), other.gather(np.arange(6))
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-    assert (other.size, other.next_idx, other.num_added) == (buf.size, buf.next_idx, buf.num_added)
-    np.testing.assert_array_equal(buf.sample(4)[K.OBS], other.sample(4)[K.OBS])  # same sampling RNG
+    _assert_same_replay(buf, other)
 
 
 def test_replay_directory_round_trip_restores_every_episode(tmp_path):
@@ -106,11 +111,7 @@ def test_replay_directory_round_trip_restores_every_episode(tmp_path):
     assert (tmp_path / "replay" / f"{K.REWARDS}.bin").stat().st_size == 4 * stored.sum()  # real steps only
     other = EpisodeReplayBuffer(SPEC, capacity=6, seed=99)
     other.load_from_dir(tmp_path / "replay")
-    a, b = buf.gather(np.arange(6)), other.gather(np.arange(6))
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-    assert (other.size, other.next_idx, other.num_added) == (buf.size, buf.next_idx, buf.num_added)
-    np.testing.assert_array_equal(buf.sample(4)[K.OBS], other.sample(4)[K.OBS])  # same sampling RNG
+    _assert_same_replay(buf, other)
 
 
 def test_truncated_replay_directory_is_an_error(tmp_path):
