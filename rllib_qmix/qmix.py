@@ -561,11 +561,11 @@ class QMIX(Algorithm):
     def restore_from_path(self, path, *args, **kwargs) -> None:
         """Restores a whole checkpoint (or a component); a damaged or foreign whole checkpoint
         raises a ``CheckpointError`` instead of failing deep inside RLlib."""
-        if not args and kwargs.get("component") is None and is_local_checkpoint(path, kwargs.get("filesystem")):
+        whole_local = not args and kwargs.get("component") is None and is_local_checkpoint(path, kwargs.get("filesystem"))
+        if whole_local:
             check_qmix_checkpoint(path)
         with checkpoint_read_errors(path):
             super().restore_from_path(path, *args, **kwargs)
             replay_dir = pathlib.Path(path) / REPLAY_BUFFER_DIR
-            if (not args and kwargs.get("component") is None and is_local_checkpoint(path, kwargs.get("filesystem"))
-                    and replay_dir.is_dir()):
+            if whole_local and replay_dir.is_dir():
                 self.replay_buffer.load_from_dir(replay_dir)

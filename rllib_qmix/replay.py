@@ -48,6 +48,12 @@ def shard_episode_batch(batch: dict[str, np.ndarray], num_shards: int) -> list[d
 
 
 _PAGE = mmap.PAGESIZE
+_FINAL_STEP_KEYS = (K.OBS, K.STATE, K.AVAIL_ACTIONS)  # arrays that also hold the step after the last
+
+
+def _extra_step(key: str) -> int:
+    """1 where the array under ``key`` holds one step more than the episode's length, else 0."""
+    return int(key in _FINAL_STEP_KEYS)
 
 
 def _lazy_zeros(shape: tuple, dtype: type) -> tuple[np.ndarray, Optional[mmap.mmap]]:
@@ -150,7 +156,7 @@ class EpisodeReplayBuffer:
         """The padded batch of the stored episodes ``idx``."""
         lens = self.lengths[idx]
         t = int(lens.max())
-        batch = {k: (v[idx, : t + 1] if v.ndim >= 2 and k in (K.OBS, K.STATE, K.AVAIL_ACTIONS) else v[idx, :t]) for k, v in self._data.items()}
+        batch = {k: v[idx, : t + _extra_step(k)] for k, v in self._data.items()}
         batch[K.MASK] = (np.arange(t)[None, :] < lens[:, None]).astype(np.float32)
         return batch
 
@@ -166,7 +172,7 @@ class EpisodeReplayBuffer:
             if mapping is None or not hasattr(mapping, "madvise"):
                 continue
             step = arr[0, 0].nbytes
-            keep = n + int(key in (K.OBS, K.STATE, K.AVAIL_ACTIONS))
+            keep = n + _extra_step(key)
             slot = i * arr.shape[1] * step
             lo = -(-(slot + keep * step) // _PAGE) * _PAGE
             hi = (slot + arr.shape[1] * step) // _PAGE * _PAGE
@@ -176,22 +182,32 @@ class EpisodeReplayBuffer:
     def _real_steps(self, n: int, key: str, t_len: Optional[int] = None) -> np.ndarray:
         """``[n, T(+1)]`` mask of the real steps of the first ``n`` stored episodes under ``key``
         (for a time axis of ``t_len`` steps; default: the current arrays')."""
-        per_step = key in (K.OBS, K.STATE, K.AVAIL_ACTIONS)  # these hold the final step too
         t = self._data[key].shape[1] if t_len is None else t_len
-        return np.arange(t)[None, :] < (self.lengths[:n] + int(per_step))[:, None]
+        return np.arange(t)[None, :] < (self.lengths[:n] + _extra_step(key))[:, None]
 
     def get_state(self) -> dict:
         """The stored episodes (real steps only, no padding) and ring pointers, for checkpoints."""
         n = self.size
-        return {
-            "packed": {k: v[:n][self._real_steps(n, k)] for k, v in self._data.items()},
-            "lengths": self.lengths[:n].copy(),
-            "size": n,
-            "next_idx": self.next_idx,
-            "num_added": self.num_added,
-            "max_len": self.max_len,
-            "rng": self.rng.bit_generator.state,
-        }
+        return {"packed": {k: v[:n][self._real_steps(n, k)] for k, v in self._data.items()}, **self._ring_state()}
+
+    def _ring_state(self) -> dict:
+        """Episode lengths, ring pointers, time axis and sampling RNG (everything but the data)."""
+        return {"lengths": self.lengths[: self.size].copy(), "size": self.size, "next_idx": self.next_idx,
+                "num_added": self.num_added, "max_len": self.max_len, "rng": self.rng.bit_generator.state}
+
+    def _restore_ring(self, ring: dict) -> int:
+        """Sets what ``_ring_state`` returned (growing the time axis if needed); returns the
+        number of stored episodes, whose data the caller then fills in."""
+        if ring["max_len"] > self.max_len:
+            self._alloc(int(ring["max_len"]))
+        n = int(ring["size"])
+        if n > self.capacity:
+            raise ValueError(f"The checkpoint's replay holds {n} episodes, more than replay_capacity="
+                             f"{self.capacity}: restore with a replay_capacity of at least {n}.")
+        self.lengths[:n] = ring["lengths"]
+        self.size, self.next_idx, self.num_added = n, int(ring["next_idx"]), int(ring["num_added"])
+        self.rng.bit_generator.state = ring["rng"]
+        return n
 
     def save_to_dir(self, directory: Path) -> None:
         """Writes the stored episodes to ``directory``: one raw file per array with each
@@ -203,45 +219,28 @@ class EpisodeReplayBuffer:
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        n = self.size
         for key, arr in self._data.items():
-            extra = int(key in (K.OBS, K.STATE, K.AVAIL_ACTIONS))
             with open(directory / f"{key}.bin", "wb") as f:
-                for i in range(n):
-                    f.write(memoryview(arr[i, : self.lengths[i] + extra]).cast("B"))
-        meta = {"lengths": self.lengths[:n].copy(), "size": n, "next_idx": self.next_idx,
-                "num_added": self.num_added, "max_len": self.max_len, "rng": self.rng.bit_generator.state}
+                for i in range(self.size):
+                    f.write(memoryview(arr[i, : self.lengths[i] + _extra_step(key)]).cast("B"))
         with open(directory / "meta.pkl", "wb") as f:
-            pickle.dump(meta, f)
+            pickle.dump(self._ring_state(), f)
 
     def load_from_dir(self, directory: Path) -> None:
         """Restores what ``save_to_dir`` wrote, reading each episode straight into place."""
         directory = Path(directory)
         with open(directory / "meta.pkl", "rb") as f:
-            meta = pickle.load(f)
-        if meta["max_len"] > self.max_len:
-            self._alloc(int(meta["max_len"]))
-        n = int(meta["size"])
-        if n > self.capacity:
-            raise ValueError(f"The checkpoint's replay holds {n} episodes, more than replay_capacity="
-                             f"{self.capacity}: restore with a replay_capacity of at least {n}.")
-        self.lengths[:n] = meta["lengths"]
+            n = self._restore_ring(pickle.load(f))
         for key, arr in self._data.items():
-            extra = int(key in (K.OBS, K.STATE, K.AVAIL_ACTIONS))
             with open(directory / f"{key}.bin", "rb") as f:
                 for i in range(n):
-                    view = memoryview(arr[i, : self.lengths[i] + extra]).cast("B")
+                    view = memoryview(arr[i, : self.lengths[i] + _extra_step(key)]).cast("B")
                     if f.readinto(view) != view.nbytes:
                         raise EOFError(f"{directory / f'{key}.bin'} is truncated")
-        self.size, self.next_idx, self.num_added = n, int(meta["next_idx"]), int(meta["num_added"])
-        self.rng.bit_generator.state = meta["rng"]
 
     def set_state(self, state: dict) -> None:
         """Restores what ``get_state`` returned (also the padded ``data`` of older checkpoints)."""
-        if state["max_len"] > self.max_len:
-            self._alloc(int(state["max_len"]))
-        n = int(state["size"])
-        self.lengths[:n] = state["lengths"]
+        n = self._restore_ring(state)
         if "packed" in state:
             for k, flat in state["packed"].items():
                 view = self._data[k][:n]
@@ -249,5 +248,3 @@ class EpisodeReplayBuffer:
         else:
             for k, v in state["data"].items():
                 self._data[k][:n, : v.shape[1]] = v
-        self.size, self.next_idx, self.num_added = n, int(state["next_idx"]), int(state["num_added"])
-        self.rng.bit_generator.state = state["rng"]
