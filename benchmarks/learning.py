@@ -21,7 +21,9 @@ Long runs (2M steps on 5m_vs_6m or MMM2 take hours on 2 cores) can span several 
 with the curve so far (under benchmarks/results/checkpoints/), and a later ``--resume``
 with the same arguments (``--max-steps`` may grow) continues each seed from its last
 evaluation exactly where it stopped. Minutes then count training time only, summed over
-the sessions; the run records the env steps at which it was resumed.
+the sessions; the run records the env steps at which it was resumed. A finished run's save
+is deleted unless ``--keep-checkpoint`` was given; with it, ``--resume --max-steps N``
+extends a finished run past its budget.
 
     python benchmarks/learning.py smac_5m_vs_6m --seeds 0 --merge --eval-every 50000 --checkpoint
     python benchmarks/learning.py smac_5m_vs_6m --seeds 0 --merge --eval-every 50000 --checkpoint --resume
@@ -258,8 +260,11 @@ def main() -> None:
                    help="save the algorithm (replay included) after every evaluation, for --resume")
     p.add_argument("--resume", action="store_true",
                    help="continue each seed from its checkpoint and partial curve (implies --checkpoint)")
+    p.add_argument("--keep-checkpoint", action="store_true",
+                   help="keep each seed's last save when its run finishes, so that --resume with a larger "
+                        "--max-steps can extend it (implies --checkpoint; an MMM2 save at 2M is about 6 GB)")
     args = p.parse_args()
-    args.checkpoint = args.checkpoint or args.resume
+    args.checkpoint = args.checkpoint or args.resume or args.keep_checkpoint
     if args.stop_at_target:
         missing = [e for e in args.examples if e not in TARGETS]
         if missing:
@@ -300,7 +305,7 @@ def main() -> None:
         rows.append(row)
         for seed in args.seeds:
             partial(seed).unlink(missing_ok=True)
-            if checkpoint_dir(seed) is not None:
+            if checkpoint_dir(seed) is not None and not args.keep_checkpoint:
                 shutil.rmtree(checkpoint_dir(seed), ignore_errors=True)
         final.write_text(json.dumps({"summary": row, "runs": runs}, indent=2, default=float))
         plot(example, runs, out / f"learning_{example}{suffix}.png")

@@ -127,3 +127,29 @@ def test_command_line_resume_without_a_save_says_what_to_do(tmp_path, monkeypatc
     monkeypatch.setattr(sys, "argv", ["learning.py", "smac", "--seeds", "0", "--resume"])
     with pytest.raises(SystemExit, match="start seed 0 with --checkpoint, not --resume"):
         learning.main()
+
+
+def test_kept_checkpoint_extends_a_finished_run(ray_local, tmp_path, monkeypatch):
+    """``--keep-checkpoint``: a finished run keeps its last save, and ``--resume`` with a larger
+    ``--max-steps`` continues it past the old budget."""
+    import sys
+
+    monkeypatch.setattr(learning, "RESULTS", tmp_path)
+    monkeypatch.setattr(learning, "CHECKPOINTS", tmp_path / "checkpoints")
+    monkeypatch.setattr(learning, "_init_ray", lambda: None)  # the fixture's Ray
+    sets = [a for k, v in _SMALL.items() for a in ("--set", f"{k}={v}")]
+    common = ["learning.py", "smac", "--seeds", "4", "--eval-every", "192", "--eval-episodes", "2", *sets, "--tag", "k"]
+    ckpt = learning.CHECKPOINTS / "learning_smac_k.seed4"
+
+    monkeypatch.setattr(sys, "argv", [*common, "--max-steps", "448", "--keep-checkpoint"])
+    learning.main()
+    assert (ckpt / learning.RUN_FILE).is_file()  # finished, and still there
+    first = json.loads((tmp_path / "learning_smac_k.json").read_text())["runs"][0]
+    assert first["finished"] is True and first["curve"][-1]["env_steps"] == 448
+
+    monkeypatch.setattr(sys, "argv", [*common, "--max-steps", "640", "--resume"])
+    learning.main()
+    (run,) = json.loads((tmp_path / "learning_smac_k.json").read_text())["runs"]
+    assert [p["env_steps"] for p in run["curve"]] == [64, 256, 448, 640]
+    assert run["resumed_at"] == [448]
+    assert not ckpt.exists()  # this time the run finished without --keep-checkpoint
