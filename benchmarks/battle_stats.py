@@ -27,14 +27,18 @@ _MODULE_SUBDIR = Path("learner_group") / "learner" / "rl_module" / "default_poli
 def module_dir(checkpoint: Path) -> Path:
     """The agent network's folder inside an algorithm checkpoint (or the folder itself)."""
     for cand in (checkpoint, checkpoint / _MODULE_SUBDIR):
-        if (cand / "module_state.pkl").is_file() or (cand / "module_state.pt").is_file():
+        if any(cand.glob("module_state.*")):  # .pkl, or .msgpack when saved with use_msgpack
             return cand
     raise SystemExit(f"no QMIX agent network in {checkpoint} (looked for module_state.* there and in "
                      f"{_MODULE_SUBDIR}); pass an algorithm checkpoint or its rl_module/default_policy folder")
 
 
-def play(module, map_name: str, episodes: int, seed: int, **env_kwargs) -> list[dict]:
-    """Plays ``episodes`` greedy battles side by side; one dict of statistics per battle."""
+def play(module, map_name: str, episodes: int, seed: int, **env_kwargs) -> tuple[list[dict], list[str]]:
+    """Plays ``episodes`` greedy battles side by side.
+
+    Returns:
+        One dict of statistics per battle, and the unit types (allies first, then enemies).
+    """
     import torch
 
     from rllib_qmix.envs.smac.engine import Engine
@@ -50,7 +54,7 @@ def play(module, map_name: str, episodes: int, seed: int, **env_kwargs) -> list[
     heal_kind = np.array([t == "medivac" for t in types[:A]])
     start_hp = np.stack([eng.units(e)["health"] + eng.units(e)["shield"] for e in range(E)])
     first_death = np.full((E, 2), -1)  # step of the first ally / enemy death
-    death_step = np.full((E, len(types)), -1)
+    dead = np.zeros((E, len(types)), bool)  # as of the last step
     actions_seen = [Counter() for _ in range(E)]
     targets_per_step = [[] for _ in range(E)]
     prev = torch.full((E, A), -1, dtype=torch.long)
@@ -67,7 +71,7 @@ def play(module, map_name: str, episodes: int, seed: int, **env_kwargs) -> list[
             act = q.argmax(-1)
             act[~active] = 0
             for e in np.flatnonzero(active):
-                alive = eng.units(e)["health"][:A] > 0
+                alive = ~dead[e, :A]
                 for a in np.flatnonzero(alive):
                     k = int(act[e, a])
                     kind = ("heal" if heal_kind[a] else "attack") if k >= 6 else \
@@ -80,30 +84,28 @@ def play(module, map_name: str, episodes: int, seed: int, **env_kwargs) -> list[
             ret[active] += rew[active]
             prev = torch.as_tensor(act, dtype=torch.long)
             for e in np.flatnonzero(active):
-                hp = eng.units(e)["health"]
-                newly = (hp <= 0) & (death_step[e] < 0)
-                death_step[e, newly] = eng.steps[e]
+                now = eng.units(e)["health"] <= 0
                 for side, sl in ((0, slice(0, A)), (1, slice(A, None))):
-                    if first_death[e, side] < 0 and newly[sl].any():
+                    if first_death[e, side] < 0 and now[sl].any():
                         first_death[e, side] = eng.steps[e]
+                dead[e] = now
             active &= ~term
     battles = []
     for e in range(E):
         u = eng.units(e)
         left = u["health"] + u["shield"]
-        dead = u["health"] <= 0
         battles.append({
             "won": bool(eng.won[e]), "timed_out": bool(eng.timed_out[e]), "length": int(eng.steps[e]),
             "return": float(ret[e]),
-            "ally_deaths": dict(Counter(types[:A][dead[:A]].tolist())),
-            "enemy_deaths": dict(Counter(types[A:][dead[A:]].tolist())),
+            "ally_deaths": dict(Counter(types[:A][dead[e, :A]].tolist())),
+            "enemy_deaths": dict(Counter(types[A:][dead[e, A:]].tolist())),
             "ally_hp_left": float(left[:A].sum() / start_hp[e, :A].sum()),
             "enemy_hp_left": float(left[A:].sum() / start_hp[e, A:].sum()),
             "first_ally_death": int(first_death[e, 0]), "first_enemy_death": int(first_death[e, 1]),
             "actions": dict(actions_seen[e]),
             "targets_per_step": float(np.mean(targets_per_step[e])) if targets_per_step[e] else 0.0,
         })
-    return battles
+    return battles, types.tolist()
 
 
 def summarize(battles: list[dict], ally_types: list[str], enemy_types: list[str]) -> dict:
@@ -114,7 +116,11 @@ def summarize(battles: list[dict], ally_types: list[str], enemy_types: list[str]
     for b in battles:
         acts.update(b["actions"])
     total = sum(acts.values()) or 1
-    firsts = lambda key: [b[key] for b in battles if b[key] >= 0]  # noqa: E731
+
+    def median_first(key: str) -> float | None:  # over the battles where that side lost a unit
+        steps = [b[key] for b in battles if b[key] >= 0]
+        return float(np.median(steps)) if steps else None
+
     return {
         "battles": n, "win_rate": mean("won"), "timeout_rate": mean("timed_out"),
         "defeat_rate": float(np.mean([not b["won"] and not b["timed_out"] for b in battles])),
@@ -122,8 +128,8 @@ def summarize(battles: list[dict], ally_types: list[str], enemy_types: list[str]
         "ally_deaths": {t: float(np.mean([b["ally_deaths"].get(t, 0) for b in battles])) for t in ally_types},
         "enemy_deaths": {t: float(np.mean([b["enemy_deaths"].get(t, 0) for b in battles])) for t in enemy_types},
         "ally_hp_left": mean("ally_hp_left"), "enemy_hp_left": mean("enemy_hp_left"),
-        "first_ally_death_step": float(np.median(firsts("first_ally_death"))) if firsts("first_ally_death") else None,
-        "first_enemy_death_step": float(np.median(firsts("first_enemy_death"))) if firsts("first_enemy_death") else None,
+        "first_ally_death_step": median_first("first_ally_death"),
+        "first_enemy_death_step": median_first("first_enemy_death"),
         "action_fractions": {k: acts[k] / total for k in ("attack", "heal", "move", "stop", "no-op")},
         "targets_per_step": mean("targets_per_step"),
     }
@@ -155,13 +161,11 @@ def main() -> None:
     from ray.rllib.core.rl_module.rl_module import RLModule
 
     import rllib_qmix  # noqa: F401  (the module class must be importable to unpickle)
-    from rllib_qmix.envs.smac.engine import Engine
 
     torch.set_num_threads(1)
     module = RLModule.from_checkpoint(str(module_dir(args.checkpoint)))
     module.eval()
-    battles = play(module, args.map, args.episodes, args.seed)
-    types = Engine(args.map, 1, [0]).units(0)["type"].tolist()
+    battles, types = play(module, args.map, args.episodes, args.seed)
     A = module.n_agents
     counts = {"allies": Counter(types[:A]), "enemies": Counter(types[A:])}
     summary = summarize(battles, list(counts["allies"]), list(counts["enemies"]))

@@ -161,8 +161,7 @@ def launch(example: str, arms: list[tuple[str, list[str]]], seeds: list[int], co
         if p.returncode not in (0, -signal.SIGTERM):
             print(f"screen: {name} seed {seed} exited with {p.returncode}; see {log.name}", flush=True)
         # A run stopped by the limit leaves a partial curve file; the log already holds the curve.
-        for f in RESULTS.glob(f"learning_{example}_screen_{name}.seed{seed}.partial.json"):
-            f.unlink()
+        (RESULTS / f"learning_{example}_screen_{name}.seed{seed}.partial.json").unlink(missing_ok=True)
 
 
 def main() -> None:
@@ -194,8 +193,8 @@ def main() -> None:
         arms = [parse_arm(a) for a in args.arm]
         if len({n for n, _ in arms}) != len(arms):
             raise SystemExit("--arm names must differ")
-        for item in args.common:
-            parse_arm(f"common:{item}")
+        if any("=" not in item for item in args.common):
+            raise SystemExit(f"--common expects KEY=VALUE, got {args.common!r}")
         log_dir = args.log_dir or RESULTS / f"screen_{args.example}{suffix}_logs"
         launch(args.example, arms, args.seeds, args.common, log_dir, args.wall_limit, args.eval_every,
                args.eval_episodes, args.max_steps)

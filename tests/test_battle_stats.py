@@ -35,8 +35,8 @@ def module_3m(tmp_path_factory):
 
 def test_every_battle_ends_once_and_counts_add_up(module_3m):
     module, _ = module_3m
-    battles = battle_stats.play(module, "3m", episodes=6, seed=0)
-    assert len(battles) == 6
+    battles, types = battle_stats.play(module, "3m", episodes=6, seed=0)
+    assert len(battles) == 6 and types == ["marine"] * 6
     for b in battles:
         assert 1 <= b["length"] <= 60
         assert not (b["won"] and b["timed_out"])
