@@ -27,6 +27,19 @@ extends a finished run past its budget.
 
     python benchmarks/learning.py smac_5m_vs_6m --seeds 0 --merge --eval-every 50000 --checkpoint
     python benchmarks/learning.py smac_5m_vs_6m --seeds 0 --merge --eval-every 50000 --checkpoint --resume
+
+``--branch-from DIR`` starts from a save that another run kept (``--keep-checkpoint``) and
+trains on with changed settings (``--set``, results under ``--tag``): the branch keeps the
+saved curve up to the branch point and records where it came from. Starting several branches
+from one state tests which change moves a run that is stuck there (a seed's run is
+reproducible on one machine with 0 env runners, so the unchanged branch repeats the original).
+Settings the learner or the env runners read while training take effect at the branch point
+(``td_lambda``, ``gamma``, ``epsilon_*``, ``target_update_interval``, ``episode_batch_size``;
+``lr`` from the first update on); the network sizes must stay those of the save.
+
+    python benchmarks/learning.py smac_5m_vs_6m --seeds 1 --max-steps 500000 --eval-every 50000 --keep-checkpoint --tag stuck
+    python benchmarks/learning.py smac_5m_vs_6m --branch-from benchmarks/results/checkpoints/learning_smac_5m_vs_6m_stuck.seed1 \
+        --set epsilon_finish=0.2 --tag stuck_eps02 --max-steps 800000 --eval-every 50000
 """
 
 from __future__ import annotations
@@ -78,13 +91,15 @@ def example_config(example: str, seed: int, eval_episodes: int, overrides: dict 
 def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eval_episodes: int,
             overrides: dict | None = None, on_point: Callable[[dict], None] | None = None,
             stop_at_target: bool = False, checkpoint: Path | None = None,
-            resume_from: dict | None = None) -> dict:
+            resume_from: dict | None = None, restore_dir: Path | None = None) -> dict:
     """Trains one example with one seed (config keys in ``overrides`` replaced); returns its curve.
 
     ``on_point`` gets the run so far after every evaluation (to save partial results). With
     ``stop_at_target`` the run ends at the first evaluation that reaches ``TARGETS[example]``.
     With ``checkpoint`` (a directory) the algorithm, replay buffer included, is saved there after
     every evaluation; ``resume_from`` (the partial run saved with it) continues from that save.
+    ``restore_dir`` (default: ``checkpoint``) is where that save is read from: another run's
+    save for a branch, whose ``resume_from`` then carries a ``branched_from`` record.
     """
     target = TARGETS.get(example) if stop_at_target else None
     stopped_at_target = False
@@ -94,23 +109,26 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
         config.training(store_replay_buffer_in_checkpoints=True)
     budget = max_steps or int(spec.stop.get("num_env_steps_sampled_lifetime", 200_000))
     algo = config.build_algo()
-    curve, steps, minutes_before, resumed_at = [], 0, 0.0, []
+    curve, steps, minutes_before, resumed_at, branched_from = [], 0, 0.0, [], None
     if resume_from is not None:
-        if checkpoint is None or not checkpoint.is_dir():
-            raise SystemExit(f"--resume: no checkpoint at {checkpoint} for seed {seed}; run without --resume")
-        algo.restore_from_path(str(checkpoint))
+        source = restore_dir or checkpoint
+        if source is None or not source.is_dir():
+            raise SystemExit(f"--resume: no checkpoint at {source} for seed {seed}; run without --resume")
+        algo.restore_from_path(str(source))
+        branched_from = resume_from.get("branched_from")
         curve, resumed_at = list(resume_from["curve"]), list(resume_from.get("resumed_at", []))
         steps, minutes_before = int(curve[-1]["env_steps"]), float(curve[-1]["minutes"])
         restored = int(algo.metrics.peek(("env_runners", "num_env_steps_sampled_lifetime"), default=0))
         if restored != steps:
-            raise SystemExit(f"--resume: checkpoint {checkpoint} is at {restored} env steps, its curve at {steps}")
+            raise SystemExit(f"--resume: checkpoint {source} is at {restored} env steps, its curve at {steps}")
         resumed_at.append(steps)
         print(f"[{example} seed {seed}] resumed at {steps} env steps ({minutes_before:.1f} min so far)", flush=True)
     start, next_eval = time.perf_counter(), (steps + eval_every if curve else 0)
 
     def record(finished: bool) -> dict:
         return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve,
-                "finished": finished, "stopped_at_target": stopped_at_target, "resumed_at": resumed_at}
+                "finished": finished, "stopped_at_target": stopped_at_target, "resumed_at": resumed_at,
+                **({"branched_from": branched_from} if branched_from else {})}
 
     try:
         # A run saved at its last evaluation (budget or target reached) has nothing left to train.
@@ -180,6 +198,38 @@ def load_saved_run(path: Path, seed: int) -> dict:
     return json.loads(saved.read_text())
 
 
+#: Settings a branch cannot change: they shape the saved networks, optimizer, replay or env.
+FIXED_IN_A_BRANCH = ("env_config", "mixer", "mixing_embed_dim", "hypernet_layers", "hypernet_embed",
+                     "agent_hidden_dim", "obs_agent_id", "obs_last_action", "optimizer", "replay_capacity")
+
+
+def branch_start(source: Path, seeds: list[int] | None, overrides: dict, tag: str | None,
+                 max_steps: int | None) -> dict:
+    """The saved run at ``source`` (a kept ``--checkpoint`` save), prepared as the start of a
+    branch: its curve, its overrides with ``overrides`` on top (the branch's settings), and a
+    ``branched_from`` record of where it came from."""
+    if not tag:
+        raise SystemExit("--branch-from: give --tag NAME so the branch does not overwrite the run it starts from")
+    if not (source / RUN_FILE).exists():
+        raise SystemExit(f"--branch-from: {source} is not a save of learning.py (no {RUN_FILE}); "
+                         "keep one with --keep-checkpoint")
+    saved = json.loads((source / RUN_FILE).read_text())
+    before = saved.get("overrides", {})
+    fixed = sorted(k for k in overrides if k in FIXED_IN_A_BRANCH and overrides[k] != before.get(k, object()))
+    if fixed:
+        raise SystemExit(f"--branch-from: {', '.join(fixed)} cannot change in a branch (the save's networks, "
+                         "optimizer, replay and env are restored as they are); start a new run for that")
+    if seeds is not None and seeds != [saved["seed"]]:
+        raise SystemExit(f"--branch-from: {source} is seed {saved['seed']}'s run; drop --seeds or pass --seeds {saved['seed']}")
+    steps = int(saved["curve"][-1]["env_steps"])
+    if max_steps is not None and max_steps <= steps:
+        raise SystemExit(f"--branch-from: the save is at {steps:,} env steps; give a larger --max-steps")
+    record = {"checkpoint": str(source), "env_steps": steps, "overrides": before}
+    if saved.get("branched_from"):  # a branch of a branch: keep the chain
+        record["source_branched_from"] = saved["branched_from"]
+    return {**saved, "overrides": {**before, **overrides}, "resumed_at": [], "branched_from": record}
+
+
 def reached(point: dict, win_rate: float) -> bool:
     """Whether an evaluation point's greedy win rate reached ``win_rate`` (a JSON-safe bool)."""
     return bool(point.get("eval_win_rate") is not None and float(point["eval_win_rate"]) >= win_rate)
@@ -245,7 +295,7 @@ def _init_ray() -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("examples", nargs="+", help="tuned example names (file stems in tuned_examples/)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 1 2 (with --branch-from: its seed)")
     p.add_argument("--max-steps", type=int, default=None, help="override the example's env-step budget")
     p.add_argument("--eval-every", type=int, default=20_000)
     p.add_argument("--eval-episodes", type=int, default=32)
@@ -263,6 +313,9 @@ def main() -> None:
     p.add_argument("--keep-checkpoint", action="store_true",
                    help="keep each seed's last save when its run finishes, so that --resume with a larger "
                         "--max-steps can extend it (implies --checkpoint; an MMM2 save at 2M is about 6 GB)")
+    p.add_argument("--branch-from", type=Path, default=None, metavar="DIR",
+                   help="start from this kept save of one seed's run and train on with the --set changes "
+                        "(needs --tag; with --checkpoint the branch saves under its own tag, for --resume)")
     args = p.parse_args()
     args.checkpoint = args.checkpoint or args.resume or args.keep_checkpoint
     if args.stop_at_target:
@@ -273,6 +326,22 @@ def main() -> None:
     if overrides and not args.tag:
         raise SystemExit("--set changes the tuned example: give --tag NAME so the results do not overwrite its own")
     suffix = f"_{args.tag}" if args.tag else ""
+    branch = None
+    if args.branch_from is not None:
+        if args.resume:
+            raise SystemExit("--branch-from starts a new run from another run's save; to continue a branch, "
+                             "use --resume with its --tag and --set instead")
+        if len(args.examples) != 1:
+            raise SystemExit("--branch-from: give the one example the save belongs to")
+        branch = branch_start(args.branch_from, args.seeds, overrides, args.tag, args.max_steps)
+        if branch["example"] != args.examples[0]:
+            raise SystemExit(f"--branch-from: {args.branch_from} is a run of {branch['example']}, not {args.examples[0]}")
+        args.seeds, overrides = [branch["seed"]], branch["overrides"]
+        own = CHECKPOINTS / f"learning_{args.examples[0]}{suffix}.seed{branch['seed']}"
+        if own.resolve() == args.branch_from.resolve():
+            raise SystemExit(f"--branch-from: --tag {args.tag} is the tag of the run it starts from; "
+                             "give the branch its own tag, so that the save and its results stay as they are")
+    args.seeds = args.seeds if args.seeds is not None else [0, 1, 2]
     _init_ray()
     DOCS.mkdir(exist_ok=True)
     rows = []
@@ -290,13 +359,16 @@ def main() -> None:
             return CHECKPOINTS / f"learning_{example}{suffix}.seed{seed}" if args.checkpoint else None
 
         for seed in args.seeds:
-            ckpt, resume_from = checkpoint_dir(seed), None
+            ckpt, resume_from = checkpoint_dir(seed), branch
             if args.resume:
                 resume_from = load_saved_run(ckpt, seed)
+                if resume_from.get("branched_from"):  # a branch: its --set changes came on top of its source's
+                    overrides = {**resume_from["branched_from"]["overrides"], **overrides}
                 if resume_from.get("overrides", {}) != overrides:  # --max-steps may change: extend a run
                     raise SystemExit(f"--resume: {ckpt} was run with other --set overrides; use the same")
             runs.append(run_one(example, seed, args.max_steps, args.eval_every, args.eval_episodes, overrides,
-                                save_partial, args.stop_at_target, ckpt, resume_from))
+                                save_partial, args.stop_at_target, ckpt, resume_from,
+                                restore_dir=args.branch_from if branch is not None else None))
         final = out / f"learning_{example}{suffix}.json"
         if args.merge and final.exists():  # read at the end: another process may have added seeds
             runs = merge_runs(json.loads(final.read_text())["runs"], runs, overrides)

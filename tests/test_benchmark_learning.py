@@ -153,3 +153,89 @@ def test_kept_checkpoint_extends_a_finished_run(ray_local, tmp_path, monkeypatch
     assert [p["env_steps"] for p in run["curve"]] == [64, 256, 448, 640]
     assert run["resumed_at"] == [448]
     assert not ckpt.exists()  # this time the run finished without --keep-checkpoint
+
+
+def test_branch_starts_from_a_kept_save_with_changed_settings(ray_local, tmp_path, monkeypatch):
+    """``--branch-from``: keeps the saved curve, restores the saved state exactly (an unchanged
+    branch repeats the uninterrupted run) and applies its --set changes from the branch point."""
+    import sys
+
+    monkeypatch.setattr(learning, "RESULTS", tmp_path)
+    monkeypatch.setattr(learning, "CHECKPOINTS", tmp_path / "checkpoints")
+    monkeypatch.setattr(learning, "_init_ray", lambda: None)  # the fixture's Ray
+    sets = [a for k, v in _SMALL.items() for a in ("--set", f"{k}={v}")]
+    common = ["learning.py", "smac", "--eval-every", "192", "--eval-episodes", "2"]
+    monkeypatch.setattr(sys, "argv", [*common, "--seeds", "5", *sets, "--tag", "src", "--max-steps", "448",
+                                      "--keep-checkpoint"])
+    learning.main()
+    source = learning.CHECKPOINTS / "learning_smac_src.seed5"
+    whole = learning.run_one("smac", 5, 640, 192, 2, _SMALL)  # the source run, uninterrupted
+
+    # Unchanged branch: the seed comes from the save, the settings are the save's.
+    monkeypatch.setattr(sys, "argv", [*common, "--branch-from", str(source), "--tag", "same", "--max-steps", "640"])
+    learning.main()
+    (same,) = json.loads((tmp_path / "learning_smac_same.json").read_text())["runs"]
+    assert same["seed"] == 5 and same["overrides"] == _SMALL
+    assert same["branched_from"] == {"checkpoint": str(source), "env_steps": 448, "overrides": _SMALL}
+    assert [p["env_steps"] for p in same["curve"]] == [64, 256, 448, 640]
+    for key in ("eval_return", "train_return", "epsilon"):
+        np.testing.assert_allclose([p[key] for p in same["curve"]], [p[key] for p in whole["curve"]],
+                                   atol=1e-6, err_msg=key)
+
+    # Changed branch: epsilon annealed over 100 steps is at its floor from the branch point on.
+    monkeypatch.setattr(sys, "argv", [*common, "--branch-from", str(source), "--set", "epsilon_anneal_steps=100",
+                                      "--set", "epsilon_finish=0.3", "--tag", "eps", "--max-steps", "640"])
+    learning.main()
+    (eps,) = json.loads((tmp_path / "learning_smac_eps.json").read_text())["runs"]
+    assert eps["overrides"] == {**_SMALL, "epsilon_anneal_steps": 100, "epsilon_finish": 0.3}
+    assert [p["epsilon"] for p in eps["curve"][:3]] == [p["epsilon"] for p in whole["curve"][:3]]
+    assert whole["curve"][3]["epsilon"] > 0.9 and eps["curve"][3]["epsilon"] == pytest.approx(0.3)
+    assert source.is_dir()  # a branch never touches the save it started from
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--tag", "b", "--set", "agent_hidden_dim=32"], "agent_hidden_dim cannot change in a branch"),
+    (["--set", "td_lambda=0.3"], "give --tag NAME"),
+    (["--tag", "b", "--seeds", "2"], "seed 7's run; drop --seeds or pass --seeds 7"),
+    (["--tag", "b", "--max-steps", "300"], "the save is at 448 env steps; give a larger --max-steps"),
+    (["--tag", "b", "--resume"], "to continue a branch, use --resume"),
+    (["--tag", "a"], "--tag a is the tag of the run it starts from"),
+])
+def test_branch_refuses_what_it_cannot_do(tmp_path, monkeypatch, argv, message):
+    import sys
+
+    monkeypatch.setattr(learning, "CHECKPOINTS", tmp_path)
+    source = tmp_path / "learning_smac_a.seed7"
+    source.mkdir()
+    run = {"example": "smac", "seed": 7, "overrides": {"agent_hidden_dim": 16}, "curve": [{"env_steps": 448, "minutes": 1.0}]}
+    (source / learning.RUN_FILE).write_text(json.dumps(run))
+    monkeypatch.setattr(learning, "_init_ray", lambda: pytest.fail("must refuse before starting Ray"))
+    monkeypatch.setattr(sys, "argv", ["learning.py", "smac", "--branch-from", str(source), *argv])
+    with pytest.raises(SystemExit, match=message):
+        learning.main()
+
+
+def test_a_checkpointed_branch_resumes_with_its_own_changes(ray_local, tmp_path, monkeypatch):
+    """A branch saved with --checkpoint continues with ``--resume`` and the same --set changes
+    (not its source's settings repeated), and keeps its branch record."""
+    import sys
+
+    monkeypatch.setattr(learning, "RESULTS", tmp_path)
+    monkeypatch.setattr(learning, "CHECKPOINTS", tmp_path / "checkpoints")
+    monkeypatch.setattr(learning, "_init_ray", lambda: None)
+    sets = [a for k, v in _SMALL.items() for a in ("--set", f"{k}={v}")]
+    common = ["learning.py", "smac", "--eval-every", "192", "--eval-episodes", "2"]
+    monkeypatch.setattr(sys, "argv", [*common, "--seeds", "6", *sets, "--tag", "src", "--max-steps", "256",
+                                      "--keep-checkpoint"])
+    learning.main()
+    source = learning.CHECKPOINTS / "learning_smac_src.seed6"
+    branch = ["--set", "td_lambda=0.3", "--tag", "lam"]
+    monkeypatch.setattr(sys, "argv", [*common, "--branch-from", str(source), *branch, "--max-steps", "448",
+                                      "--keep-checkpoint"])
+    learning.main()
+    monkeypatch.setattr(sys, "argv", [*common, "--seeds", "6", *branch, "--max-steps", "640", "--resume"])
+    learning.main()
+    (run,) = json.loads((tmp_path / "learning_smac_lam.json").read_text())["runs"]
+    assert [p["env_steps"] for p in run["curve"]] == [64, 256, 448, 640]
+    assert run["overrides"] == {**_SMALL, "td_lambda": 0.3} and run["resumed_at"] == [256, 448]
+    assert run["branched_from"]["env_steps"] == 256 and run["branched_from"]["checkpoint"] == str(source)
