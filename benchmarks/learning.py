@@ -328,6 +328,7 @@ def main() -> None:
     suffix = f"_{args.tag}" if args.tag else ""
     branch = None
     if args.branch_from is not None:
+        args.branch_from = args.branch_from.resolve()  # RLlib restores from absolute paths or URIs only
         if args.resume:
             raise SystemExit("--branch-from starts a new run from another run's save; to continue a branch, "
                              "use --resume with its --tag and --set instead")

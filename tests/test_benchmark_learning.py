@@ -171,12 +171,15 @@ def test_branch_starts_from_a_kept_save_with_changed_settings(ray_local, tmp_pat
     source = learning.CHECKPOINTS / "learning_smac_src.seed5"
     whole = learning.run_one("smac", 5, 640, 192, 2, _SMALL)  # the source run, uninterrupted
 
-    # Unchanged branch: the seed comes from the save, the settings are the save's.
-    monkeypatch.setattr(sys, "argv", [*common, "--branch-from", str(source), "--tag", "same", "--max-steps", "640"])
+    # Unchanged branch: the seed comes from the save, the settings are the save's. The path is
+    # relative, as a user types it (RLlib itself restores only from absolute paths).
+    monkeypatch.chdir(tmp_path)
+    relative = source.relative_to(tmp_path)
+    monkeypatch.setattr(sys, "argv", [*common, "--branch-from", str(relative), "--tag", "same", "--max-steps", "640"])
     learning.main()
     (same,) = json.loads((tmp_path / "learning_smac_same.json").read_text())["runs"]
     assert same["seed"] == 5 and same["overrides"] == _SMALL
-    assert same["branched_from"] == {"checkpoint": str(source), "env_steps": 448, "overrides": _SMALL}
+    assert same["branched_from"] == {"checkpoint": str(source.resolve()), "env_steps": 448, "overrides": _SMALL}
     assert [p["env_steps"] for p in same["curve"]] == [64, 256, 448, 640]
     for key in ("eval_return", "train_return", "epsilon"):
         np.testing.assert_allclose([p[key] for p in same["curve"]], [p[key] for p in whole["curve"]],
