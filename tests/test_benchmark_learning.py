@@ -155,9 +155,9 @@ def test_kept_checkpoint_extends_a_finished_run(ray_local, tmp_path, monkeypatch
     assert not ckpt.exists()  # this time the run finished without --keep-checkpoint
 
 
-def test_branch_starts_from_a_kept_save_with_changed_settings(ray_local, tmp_path, monkeypatch):
-    """``--branch-from``: keeps the saved curve, restores the saved state exactly (an unchanged
-    branch repeats the uninterrupted run) and applies its --set changes from the branch point."""
+def _kept_source_run(tmp_path, monkeypatch, seed: int, max_steps: int) -> tuple[list[str], Path]:
+    """Runs the small 3m config for ``seed`` on the command line with --keep-checkpoint (results
+    and saves under ``tmp_path``); returns the common argv of later calls and the kept save."""
     import sys
 
     monkeypatch.setattr(learning, "RESULTS", tmp_path)
@@ -165,10 +165,18 @@ def test_branch_starts_from_a_kept_save_with_changed_settings(ray_local, tmp_pat
     monkeypatch.setattr(learning, "_init_ray", lambda: None)  # the fixture's Ray
     sets = [a for k, v in _SMALL.items() for a in ("--set", f"{k}={v}")]
     common = ["learning.py", "smac", "--eval-every", "192", "--eval-episodes", "2"]
-    monkeypatch.setattr(sys, "argv", [*common, "--seeds", "5", *sets, "--tag", "src", "--max-steps", "448",
-                                      "--keep-checkpoint"])
+    monkeypatch.setattr(sys, "argv", [*common, "--seeds", str(seed), *sets, "--tag", "src",
+                                      "--max-steps", str(max_steps), "--keep-checkpoint"])
     learning.main()
-    source = learning.CHECKPOINTS / "learning_smac_src.seed5"
+    return common, learning.CHECKPOINTS / f"learning_smac_src.seed{seed}"
+
+
+def test_branch_starts_from_a_kept_save_with_changed_settings(ray_local, tmp_path, monkeypatch):
+    """``--branch-from``: keeps the saved curve, restores the saved state exactly (an unchanged
+    branch repeats the uninterrupted run) and applies its --set changes from the branch point."""
+    import sys
+
+    common, source = _kept_source_run(tmp_path, monkeypatch, seed=5, max_steps=448)
     whole = learning.run_one("smac", 5, 640, 192, 2, _SMALL)  # the source run, uninterrupted
 
     # Unchanged branch: the seed comes from the save, the settings are the save's. The path is
@@ -223,15 +231,7 @@ def test_a_checkpointed_branch_resumes_with_its_own_changes(ray_local, tmp_path,
     (not its source's settings repeated), and keeps its branch record."""
     import sys
 
-    monkeypatch.setattr(learning, "RESULTS", tmp_path)
-    monkeypatch.setattr(learning, "CHECKPOINTS", tmp_path / "checkpoints")
-    monkeypatch.setattr(learning, "_init_ray", lambda: None)
-    sets = [a for k, v in _SMALL.items() for a in ("--set", f"{k}={v}")]
-    common = ["learning.py", "smac", "--eval-every", "192", "--eval-episodes", "2"]
-    monkeypatch.setattr(sys, "argv", [*common, "--seeds", "6", *sets, "--tag", "src", "--max-steps", "256",
-                                      "--keep-checkpoint"])
-    learning.main()
-    source = learning.CHECKPOINTS / "learning_smac_src.seed6"
+    common, source = _kept_source_run(tmp_path, monkeypatch, seed=6, max_steps=256)
     branch = ["--set", "td_lambda=0.3", "--tag", "lam"]
     monkeypatch.setattr(sys, "argv", [*common, "--branch-from", str(source), *branch, "--max-steps", "448",
                                       "--keep-checkpoint"])
