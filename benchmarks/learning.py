@@ -35,7 +35,9 @@ from one state tests which change moves a run that is stuck there (a seed's run 
 reproducible on one machine with 0 env runners, so the unchanged branch repeats the original).
 Settings the learner or the env runners read while training take effect at the branch point
 (``td_lambda``, ``gamma``, ``epsilon_*``, ``target_update_interval``, ``episode_batch_size``;
-``lr`` from the first update on); the network sizes must stay those of the save.
+``lr`` from the first update on); the network sizes must stay those of the save. A branch
+reads the tuned example's YAML as it is now (plus the save's overrides): if the YAML changed
+since the save, pass the old value with ``--set``.
 
     python benchmarks/learning.py smac_5m_vs_6m --seeds 1 --max-steps 500000 --eval-every 50000 --keep-checkpoint --tag stuck
     python benchmarks/learning.py smac_5m_vs_6m --branch-from benchmarks/results/checkpoints/learning_smac_5m_vs_6m_stuck.seed1 \
