@@ -35,9 +35,10 @@ from one state tests which change moves a run that is stuck there (a seed's run 
 reproducible on one machine with 0 env runners, so the unchanged branch repeats the original).
 Settings the learner or the env runners read while training take effect at the branch point
 (``td_lambda``, ``gamma``, ``epsilon_*``, ``target_update_interval``, ``episode_batch_size``;
-``lr`` from the first update on); the network sizes must stay those of the save. A branch
-reads the tuned example's YAML as it is now (plus the save's overrides): if the YAML changed
-since the save, pass the old value with ``--set``.
+``lr`` from the first update on); the network sizes must stay those of the save. A save
+records the example's settings, and ``--resume`` and ``--branch-from`` run those (plus
+``--set``), not the YAML as it is now; saves made before 2026-11-26 did not record them and
+read the YAML.
 
     python benchmarks/learning.py smac_5m_vs_6m --seeds 1 --max-steps 500000 --eval-every 50000 --keep-checkpoint --tag stuck
     python benchmarks/learning.py smac_5m_vs_6m --branch-from benchmarks/results/checkpoints/learning_smac_5m_vs_6m_stuck.seed1 \
@@ -75,8 +76,11 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
-def example_config(example: str, seed: int, eval_episodes: int, overrides: dict | None = None):
+def example_config(example: str, seed: int, eval_episodes: int, overrides: dict | None = None,
+                   settings: dict | None = None):
     """The tuned example's config (``overrides`` replacing keys), seeded, evaluating on demand.
+    ``settings`` replaces the YAML's config section (a saved run's, so a resume or a branch runs
+    what the save ran even when the YAML has changed since).
 
     Returns:
         ``(config, spec)``: the AlgorithmConfig and the parsed experiment (for its stop).
@@ -84,7 +88,8 @@ def example_config(example: str, seed: int, eval_episodes: int, overrides: dict 
     from rllib_qmix.cli_experiment import build_config, load_experiments
 
     spec = load_experiments(str(ROOT / "tuned_examples" / f"{example}.yaml"))[0]
-    config = build_config(spec.algo_cls, {**spec.param_space, **(overrides or {})}, spec.algo_name)
+    base = spec.param_space if settings is None else settings
+    config = build_config(spec.algo_cls, {**base, **(overrides or {})}, spec.algo_name)
     config = config.copy(copy_frozen=False).debugging(seed=seed)
     config.evaluation(evaluation_interval=None, evaluation_duration=eval_episodes, evaluation_duration_unit="episodes")
     return config, spec
@@ -101,11 +106,14 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
     With ``checkpoint`` (a directory) the algorithm, replay buffer included, is saved there after
     every evaluation; ``resume_from`` (the partial run saved with it) continues from that save.
     ``restore_dir`` (default: ``checkpoint``) is where that save is read from: another run's
-    save for a branch, whose ``resume_from`` then carries a ``branched_from`` record.
+    save for a branch, whose ``resume_from`` then carries a ``branched_from`` record. A saved run
+    records the example's settings; continuing it uses those, not the YAML as it is now.
     """
     target = TARGETS.get(example) if stop_at_target else None
     stopped_at_target = False
-    config, spec = example_config(example, seed, eval_episodes, overrides)
+    saved_settings = resume_from.get("example_settings") if resume_from is not None else None
+    config, spec = example_config(example, seed, eval_episodes, overrides, saved_settings)
+    settings = spec.param_space if saved_settings is None else saved_settings
     if checkpoint is not None:
         # Only what a checkpoint holds changes, not the algorithm: an exact resume needs the replay.
         config.training(store_replay_buffer_in_checkpoints=True)
@@ -130,7 +138,7 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
     def record(finished: bool) -> dict:
         return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve,
                 "finished": finished, "stopped_at_target": stopped_at_target, "resumed_at": resumed_at,
-                **({"branched_from": branched_from} if branched_from else {})}
+                "example_settings": settings, **({"branched_from": branched_from} if branched_from else {})}
 
     try:
         # A run saved at its last evaluation (budget or target reached) has nothing left to train.
@@ -217,7 +225,8 @@ def branch_start(source: Path, seeds: list[int] | None, overrides: dict, tag: st
                          "keep one with --keep-checkpoint")
     saved = json.loads((source / RUN_FILE).read_text())
     before = saved.get("overrides", {})
-    fixed = sorted(k for k in overrides if k in FIXED_IN_A_BRANCH and overrides[k] != before.get(k, object()))
+    ran = {**saved.get("example_settings", {}), **before}  # what the save ran (settings unknown in old saves)
+    fixed = sorted(k for k in overrides if k in FIXED_IN_A_BRANCH and overrides[k] != ran.get(k, object()))
     if fixed:
         raise SystemExit(f"--branch-from: {', '.join(fixed)} cannot change in a branch (the save's networks, "
                          "optimizer, replay and env are restored as they are); start a new run for that")
@@ -341,7 +350,7 @@ def main() -> None:
             raise SystemExit(f"--branch-from: {args.branch_from} is a run of {branch['example']}, not {args.examples[0]}")
         args.seeds, overrides = [branch["seed"]], branch["overrides"]
         own = CHECKPOINTS / f"learning_{args.examples[0]}{suffix}.seed{branch['seed']}"
-        if own.resolve() == args.branch_from.resolve():
+        if own.resolve() == args.branch_from:
             raise SystemExit(f"--branch-from: --tag {args.tag} is the tag of the run it starts from; "
                              "give the branch its own tag, so that the save and its results stay as they are")
     args.seeds = args.seeds if args.seeds is not None else [0, 1, 2]
@@ -370,8 +379,7 @@ def main() -> None:
                 if resume_from.get("overrides", {}) != overrides:  # --max-steps may change: extend a run
                     raise SystemExit(f"--resume: {ckpt} was run with other --set overrides; use the same")
             runs.append(run_one(example, seed, args.max_steps, args.eval_every, args.eval_episodes, overrides,
-                                save_partial, args.stop_at_target, ckpt, resume_from,
-                                restore_dir=args.branch_from if branch is not None else None))
+                                save_partial, args.stop_at_target, ckpt, resume_from, restore_dir=args.branch_from))
         final = out / f"learning_{example}{suffix}.json"
         if args.merge and final.exists():  # read at the end: another process may have added seeds
             runs = merge_runs(json.loads(final.read_text())["runs"], runs, overrides)

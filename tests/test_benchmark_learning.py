@@ -176,8 +176,15 @@ def test_branch_starts_from_a_kept_save_with_changed_settings(ray_local, tmp_pat
     branch repeats the uninterrupted run) and applies its --set changes from the branch point."""
     import sys
 
+    root = tmp_path / "root"  # a copy of the tuned example, to change it after the save
+    (root / "tuned_examples").mkdir(parents=True)
+    yaml_path = root / "tuned_examples" / "smac.yaml"
+    yaml_path.write_text((learning.ROOT / "tuned_examples" / "smac.yaml").read_text())
+    monkeypatch.setattr(learning, "ROOT", root)
     common, source = _kept_source_run(tmp_path, monkeypatch, seed=5, max_steps=448)
     whole = learning.run_one("smac", 5, 640, 192, 2, _SMALL)  # the source run, uninterrupted
+    # The example changes after the save; branches still run what the save ran (plus --set).
+    yaml_path.write_text(yaml_path.read_text().replace("    td_lambda: 0.6\n", "    td_lambda: 0.6\n    epsilon_start: 0.5\n"))
 
     # Unchanged branch: the seed comes from the save, the settings are the save's. The path is
     # relative, as a user types it (RLlib itself restores only from absolute paths).
