@@ -1,4 +1,4 @@
-"""Learning benchmark: runs tuned examples over seeds and reports greedy win rates.
+r"""Learning benchmark: runs tuned examples over seeds and reports greedy win rates.
 
 For each tuned example and seed: trains with the example's config (the same YAML the CLI
 runs), evaluates greedily on ``--eval-episodes`` battles every ``--eval-every`` env steps,
