@@ -48,6 +48,7 @@ read the YAML.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import statistics
@@ -83,13 +84,15 @@ def example_config(example: str, seed: int, eval_episodes: int, overrides: dict 
     what the save ran even when the YAML has changed since).
 
     Returns:
-        ``(config, spec)``: the AlgorithmConfig and the parsed experiment (for its stop).
+        ``(config, spec)``: the AlgorithmConfig and the parsed experiment (for its stop), whose
+        ``param_space`` is the config section that ran (``settings`` where given).
     """
     from rllib_qmix.cli_experiment import build_config, load_experiments
 
     spec = load_experiments(str(ROOT / "tuned_examples" / f"{example}.yaml"))[0]
-    base = spec.param_space if settings is None else settings
-    config = build_config(spec.algo_cls, {**base, **(overrides or {})}, spec.algo_name)
+    if settings is not None:
+        spec = dataclasses.replace(spec, param_space=settings)
+    config = build_config(spec.algo_cls, {**spec.param_space, **(overrides or {})}, spec.algo_name)
     config = config.copy(copy_frozen=False).debugging(seed=seed)
     config.evaluation(evaluation_interval=None, evaluation_duration=eval_episodes, evaluation_duration_unit="episodes")
     return config, spec
@@ -113,7 +116,6 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
     stopped_at_target = False
     saved_settings = resume_from.get("example_settings") if resume_from is not None else None
     config, spec = example_config(example, seed, eval_episodes, overrides, saved_settings)
-    settings = spec.param_space if saved_settings is None else saved_settings
     if checkpoint is not None:
         # Only what a checkpoint holds changes, not the algorithm: an exact resume needs the replay.
         config.training(store_replay_buffer_in_checkpoints=True)
@@ -138,7 +140,7 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
     def record(finished: bool) -> dict:
         return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve,
                 "finished": finished, "stopped_at_target": stopped_at_target, "resumed_at": resumed_at,
-                "example_settings": settings, **({"branched_from": branched_from} if branched_from else {})}
+                "example_settings": spec.param_space, **({"branched_from": branched_from} if branched_from else {})}
 
     try:
         # A run saved at its last evaluation (budget or target reached) has nothing left to train.
