@@ -6,7 +6,7 @@ VENV ?= .venv
 PIP_CONSTRAINTS ?= -c constraints-cpu.txt
 PYTEST_ARGS ?=
 
-.PHONY: install train test
+.PHONY: install train test lint
 
 install: $(VENV)/.installed
 
@@ -21,3 +21,7 @@ train: install
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

@@ -6,11 +6,12 @@ embedded simulator and reports, over the battles: how they end (win, defeat, tim
 unit types die on each side and when, the health left on each side, what the agents choose
 (attack, heal, move, stop) and how focused their fire is (distinct enemies shot per step).
 
-    python benchmarks/battle_stats.py benchmarks/results/checkpoints/learning_smac_mmm2.seed1 --map MMM2
+    python benchmarks/battle_stats.py results/checkpoints/learning_smac_mmm2.seed1 --map MMM2
     python benchmarks/battle_stats.py CHECKPOINT --map MMM2 --episodes 128 --json out.json
 
 ``CHECKPOINT`` is an algorithm checkpoint or its ``.../rl_module/default_policy`` folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,10 @@ def module_dir(checkpoint: Path) -> Path:
     for cand in (checkpoint, checkpoint / _MODULE_SUBDIR):
         if any(cand.glob("module_state.*")):  # .pkl, or .msgpack when saved with use_msgpack
             return cand
-    raise SystemExit(f"no QMIX agent network in {checkpoint} (looked for module_state.* there and in "
-                     f"{_MODULE_SUBDIR}); pass an algorithm checkpoint or its rl_module/default_policy folder")
+    raise SystemExit(
+        f"no QMIX agent network in {checkpoint} (looked for module_state.* there and in "
+        f"{_MODULE_SUBDIR}); pass an algorithm checkpoint or its rl_module/default_policy folder"
+    )
 
 
 def play(module, map_name: str, episodes: int, seed: int, **env_kwargs) -> tuple[list[dict], list[str]]:
@@ -39,15 +42,15 @@ def play(module, map_name: str, episodes: int, seed: int, **env_kwargs) -> tuple
     Returns:
         One dict of statistics per battle, and the unit types (allies first, then enemies).
     """
-    import torch
-
     from rllib_qmix.envs.smac.engine import Engine
-    from rllib_qmix.modules import PREV_ACTIONS, Q_VALUES, STATE_IN, STATE_OUT
+    from rllib_qmix.sampling.acting import TeamActor
 
     eng = Engine(map_name, episodes, [seed + i for i in range(episodes)], **env_kwargs)
     if module.n_agents != eng.n_agents or module.n_actions != eng.n_actions:
-        raise SystemExit(f"the checkpoint's network is for {module.n_agents} agents x {module.n_actions} actions, "
-                         f"{map_name} has {eng.n_agents} x {eng.n_actions}: pass the map it was trained on (--map)")
+        raise SystemExit(
+            f"the checkpoint's network is for {module.n_agents} agents x {module.n_actions} actions, "
+            f"{map_name} has {eng.n_agents} x {eng.n_actions}: pass the map it was trained on (--map)"
+        )
     eng.reset()
     A, E = eng.n_agents, episodes
     types = eng.units(0)["type"]
@@ -57,54 +60,50 @@ def play(module, map_name: str, episodes: int, seed: int, **env_kwargs) -> tuple
     dead = np.zeros((E, len(types)), bool)  # as of the last step
     actions_seen = [Counter() for _ in range(E)]
     targets_per_step = [[] for _ in range(E)]
-    prev = torch.full((E, A), -1, dtype=torch.long)
-    h = module.initial_hidden(E)
+    actor = TeamActor(module, E, np.random.default_rng(seed))
     active = np.ones(E, bool)
     ret = np.zeros(E)
-    with torch.no_grad():
-        while active.any():
-            obs = torch.as_tensor(eng.obs(), dtype=torch.float32)
-            out = module._forward({"obs": obs, PREV_ACTIONS: prev, STATE_IN: h})
-            h = out[STATE_OUT]
-            q = out[Q_VALUES].numpy().copy()
-            q[eng.avail == 0] = -np.inf
-            act = q.argmax(-1)
-            act[~active] = 0
-            for e in np.flatnonzero(active):
-                alive = ~dead[e, :A]
-                for a in np.flatnonzero(alive):
-                    k = int(act[e, a])
-                    kind = ("heal" if heal_kind[a] else "attack") if k >= 6 else \
-                        {0: "no-op", 1: "stop"}.get(k, "move")
-                    actions_seen[e][kind] += 1
-                shot = {int(act[e, a]) for a in np.flatnonzero(alive & ~heal_kind) if act[e, a] >= 6}
-                if shot:
-                    targets_per_step[e].append(len(shot))
-            rew, term = eng.step(act, active)
-            ret[active] += rew[active]
-            prev = torch.as_tensor(act, dtype=torch.long)
-            for e in np.flatnonzero(active):
-                now = eng.units(e)["health"] <= 0
-                for side, sl in ((0, slice(0, A)), (1, slice(A, None))):
-                    if first_death[e, side] < 0 and now[sl].any():
-                        first_death[e, side] = eng.steps[e]
-                dead[e] = now
-            active &= ~term
+    while active.any():
+        act = actor.act(eng.obs(), eng.avail, epsilon=0.0)
+        act[~active] = 0
+        for e in np.flatnonzero(active):
+            alive = ~dead[e, :A]
+            for a in np.flatnonzero(alive):
+                k = int(act[e, a])
+                kind = ("heal" if heal_kind[a] else "attack") if k >= 6 else {0: "no-op", 1: "stop"}.get(k, "move")
+                actions_seen[e][kind] += 1
+            shot = {int(act[e, a]) for a in np.flatnonzero(alive & ~heal_kind) if act[e, a] >= 6}
+            if shot:
+                targets_per_step[e].append(len(shot))
+        rew, term = eng.step(act, active)
+        ret[active] += rew[active]
+        for e in np.flatnonzero(active):
+            now = eng.units(e)["health"] <= 0
+            for side, sl in ((0, slice(0, A)), (1, slice(A, None))):
+                if first_death[e, side] < 0 and now[sl].any():
+                    first_death[e, side] = eng.steps[e]
+            dead[e] = now
+        active &= ~term
     battles = []
     for e in range(E):
         u = eng.units(e)
         left = u["health"] + u["shield"]
-        battles.append({
-            "won": bool(eng.won[e]), "timed_out": bool(eng.timed_out[e]), "length": int(eng.steps[e]),
-            "return": float(ret[e]),
-            "ally_deaths": dict(Counter(types[:A][dead[e, :A]].tolist())),
-            "enemy_deaths": dict(Counter(types[A:][dead[e, A:]].tolist())),
-            "ally_hp_left": float(left[:A].sum() / start_hp[e, :A].sum()),
-            "enemy_hp_left": float(left[A:].sum() / start_hp[e, A:].sum()),
-            "first_ally_death": int(first_death[e, 0]), "first_enemy_death": int(first_death[e, 1]),
-            "actions": dict(actions_seen[e]),
-            "targets_per_step": float(np.mean(targets_per_step[e])) if targets_per_step[e] else 0.0,
-        })
+        battles.append(
+            {
+                "won": bool(eng.won[e]),
+                "timed_out": bool(eng.timed_out[e]),
+                "length": int(eng.steps[e]),
+                "return": float(ret[e]),
+                "ally_deaths": dict(Counter(types[:A][dead[e, :A]].tolist())),
+                "enemy_deaths": dict(Counter(types[A:][dead[e, A:]].tolist())),
+                "ally_hp_left": float(left[:A].sum() / start_hp[e, :A].sum()),
+                "enemy_hp_left": float(left[A:].sum() / start_hp[e, A:].sum()),
+                "first_ally_death": int(first_death[e, 0]),
+                "first_enemy_death": int(first_death[e, 1]),
+                "actions": dict(actions_seen[e]),
+                "targets_per_step": float(np.mean(targets_per_step[e])) if targets_per_step[e] else 0.0,
+            }
+        )
     return battles, types.tolist()
 
 
@@ -122,12 +121,16 @@ def summarize(battles: list[dict], ally_types: list[str], enemy_types: list[str]
         return float(np.median(steps)) if steps else None
 
     return {
-        "battles": n, "win_rate": mean("won"), "timeout_rate": mean("timed_out"),
+        "battles": n,
+        "win_rate": mean("won"),
+        "timeout_rate": mean("timed_out"),
         "defeat_rate": float(np.mean([not b["won"] and not b["timed_out"] for b in battles])),
-        "return": mean("return"), "length": mean("length"),
+        "return": mean("return"),
+        "length": mean("length"),
         "ally_deaths": {t: float(np.mean([b["ally_deaths"].get(t, 0) for b in battles])) for t in ally_types},
         "enemy_deaths": {t: float(np.mean([b["enemy_deaths"].get(t, 0) for b in battles])) for t in enemy_types},
-        "ally_hp_left": mean("ally_hp_left"), "enemy_hp_left": mean("enemy_hp_left"),
+        "ally_hp_left": mean("ally_hp_left"),
+        "enemy_hp_left": mean("enemy_hp_left"),
         "first_ally_death_step": median_first("first_ally_death"),
         "first_enemy_death_step": median_first("first_enemy_death"),
         "action_fractions": {k: acts[k] / total for k in ("attack", "heal", "move", "stop", "no-op")},
@@ -136,15 +139,22 @@ def summarize(battles: list[dict], ally_types: list[str], enemy_types: list[str]
 
 
 def print_summary(s: dict, counts: dict[str, Counter]) -> None:
-    print(f"battles {s['battles']}: won {s['win_rate']:.1%}, lost {s['defeat_rate']:.1%}, "
-          f"timed out {s['timeout_rate']:.1%}; return {s['return']:.2f}, length {s['length']:.1f} steps")
+    print(
+        f"battles {s['battles']}: won {s['win_rate']:.1%}, lost {s['defeat_rate']:.1%}, "
+        f"timed out {s['timeout_rate']:.1%}; return {s['return']:.2f}, length {s['length']:.1f} steps"
+    )
     for side, key in (("allies", "ally_deaths"), ("enemies", "enemy_deaths")):
         cells = ", ".join(f"{t} {v:.2f}/{counts[side][t]}" for t, v in s[key].items())
         print(f"  {side:8s} dead per battle: {cells}")
-    print(f"  health left: allies {s['ally_hp_left']:.1%}, enemies {s['enemy_hp_left']:.1%}; "
-          f"first death (median step): ally {s['first_ally_death_step']}, enemy {s['first_enemy_death_step']}")
-    print("  actions of alive agents: " + ", ".join(f"{k} {v:.1%}" for k, v in s["action_fractions"].items())
-          + f"; distinct enemies shot per step {s['targets_per_step']:.2f}")
+    print(
+        f"  health left: allies {s['ally_hp_left']:.1%}, enemies {s['enemy_hp_left']:.1%}; "
+        f"first death (median step): ally {s['first_ally_death_step']}, enemy {s['first_enemy_death_step']}"
+    )
+    print(
+        "  actions of alive agents: "
+        + ", ".join(f"{k} {v:.1%}" for k, v in s["action_fractions"].items())
+        + f"; distinct enemies shot per step {s['targets_per_step']:.2f}"
+    )
 
 
 def main() -> None:
@@ -171,8 +181,11 @@ def main() -> None:
     summary = summarize(battles, list(counts["allies"]), list(counts["enemies"]))
     print_summary(summary, counts)
     if args.json:
-        args.json.write_text(json.dumps({"checkpoint": str(args.checkpoint), "map": args.map, "summary": summary,
-                                         "battles": battles}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {"checkpoint": str(args.checkpoint), "map": args.map, "summary": summary, "battles": battles}, indent=2
+            )
+        )
         print(f"wrote {args.json}")
 
 

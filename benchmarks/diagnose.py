@@ -8,7 +8,7 @@ target that drifts away from the returns the policy actually gets is over-estima
     python benchmarks/diagnose.py mpe_spread --max-steps 300000
     python benchmarks/diagnose.py mpe_spread --set lr=0.0001 --tag lr1e-4
 
-Writes benchmarks/results/diagnose_<example>[_<tag>].json.
+Writes diagnose_<example>[_<tag>].json into results/ (``--out DIR`` to choose).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import math
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import add_out_argument, out_dir
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
@@ -34,6 +35,7 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, default=300_000)
     p.add_argument("--every", type=int, default=25_000, help="env steps between evaluations (default 25k)")
     p.add_argument("--eval-episodes", type=int, default=32)
+    add_out_argument(p)
     args = p.parse_args()
     overrides = parse_overrides(args.set)
 
@@ -43,7 +45,16 @@ def main() -> None:
     config, _ = example_config(args.example, args.seed, args.eval_episodes, overrides)
     algo = config.build_algo()
     rows, next_eval = [], 0
-    cols = ["env_steps", "eval_return", "eval_win_rate", "train_return", "q_taken_mean", "target_mean", "td_error_abs", "epsilon"]
+    cols = [
+        "env_steps",
+        "eval_return",
+        "eval_win_rate",
+        "train_return",
+        "q_taken_mean",
+        "target_mean",
+        "td_error_abs",
+        "epsilon",
+    ]
     print("  ".join(f"{c:>13}" for c in cols), flush=True)
     try:
         while True:
@@ -53,19 +64,35 @@ def main() -> None:
             if steps >= next_eval or steps >= args.max_steps:
                 ev = algo.evaluate()["env_runners"]
                 learner = result.get("learners", {}).get("default_policy", {})
-                row = {"env_steps": steps, "eval_return": ev.get("episode_return_mean"), "eval_win_rate": ev.get("battle_won_mean"),
-                       "train_return": runners.get("episode_return_mean"), "q_taken_mean": learner.get("q_taken_mean"),
-                       "target_mean": learner.get("target_mean"), "td_error_abs": learner.get("td_error_abs"),
-                       "epsilon": runners.get("epsilon")}
+                row = {
+                    "env_steps": steps,
+                    "eval_return": ev.get("episode_return_mean"),
+                    "eval_win_rate": ev.get("battle_won_mean"),
+                    "train_return": runners.get("episode_return_mean"),
+                    "q_taken_mean": learner.get("q_taken_mean"),
+                    "target_mean": learner.get("target_mean"),
+                    "td_error_abs": learner.get("td_error_abs"),
+                    "epsilon": runners.get("epsilon"),
+                }
                 rows.append(row)
-                print("  ".join(f"{'-' if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, '13.4g')}".rjust(13) for v in row.values()), flush=True)
+                print(
+                    "  ".join(
+                        f"{'-' if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, '13.4g')}".rjust(
+                            13
+                        )
+                        for v in row.values()
+                    ),
+                    flush=True,
+                )
                 next_eval = steps + args.every
             if steps >= args.max_steps:
                 break
     finally:
         algo.stop()
-        out = ROOT / "benchmarks" / "results" / f"diagnose_{args.example}{'_' + args.tag if args.tag else ''}.json"
-        out.write_text(json.dumps({"example": args.example, "seed": args.seed, "overrides": overrides, "rows": rows}, indent=2))
+        out = out_dir(args.out) / f"diagnose_{args.example}{'_' + args.tag if args.tag else ''}.json"
+        out.write_text(
+            json.dumps({"example": args.example, "seed": args.seed, "overrides": overrides, "rows": rows}, indent=2)
+        )
         print(f"wrote {out}")
 
 

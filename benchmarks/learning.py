@@ -4,8 +4,8 @@ For each tuned example and seed: trains with the example's config (the same YAML
 runs), evaluates greedily on ``--eval-episodes`` battles every ``--eval-every`` env steps,
 and stops at the example's env-step budget (or ``--max-steps``). Prints a table (median and
 range over seeds of the final and best evaluation win rate / return, env steps and minutes
-to reach the target), writes docs/learning_<example>.json and a learning-curve PNG per
-example into docs/.
+to reach the target), and writes learning_<example>[_<tag>].json and a learning-curve PNG
+per example into results/ (git-ignored; ``--out DIR`` to choose).
 
     python benchmarks/learning.py smac --seeds 0 1 2          # 3m: target 95% within 200k steps
     python benchmarks/learning.py smac_8m smac_2s3z --seeds 0
@@ -18,7 +18,7 @@ that reaches the example's target (steps-to-target is then measured, the final w
 
 Long runs (2M steps on 5m_vs_6m or MMM2 take hours on 2 cores) can span several sessions:
 ``--checkpoint`` saves the whole algorithm, replay buffer included, after every evaluation
-with the curve so far (under benchmarks/results/checkpoints/), and a later ``--resume``
+with the curve so far (under results/checkpoints/), and a later ``--resume``
 with the same arguments (``--max-steps`` may grow) continues each seed from its last
 evaluation exactly where it stopped. Minutes then count training time only, summed over
 the sessions; the run records the env steps at which it was resumed. A finished run's save
@@ -37,12 +37,12 @@ Settings the learner or the env runners read while training take effect at the b
 (``td_lambda``, ``gamma``, ``epsilon_*``, ``target_update_interval``, ``episode_batch_size``;
 ``lr`` from the first update on); the network sizes must stay those of the save. A save
 records the example's settings, and ``--resume`` and ``--branch-from`` run those (plus
-``--set``), not the YAML as it is now; saves made before 2026-11-26 did not record them and
-read the YAML.
+``--set``), not the YAML as it is now.
 
-    python benchmarks/learning.py smac_5m_vs_6m --seeds 1 --max-steps 500000 --eval-every 50000 --keep-checkpoint --tag stuck
-    python benchmarks/learning.py smac_5m_vs_6m --branch-from benchmarks/results/checkpoints/learning_smac_5m_vs_6m_stuck.seed1 \
-        --set epsilon_finish=0.2 --tag stuck_eps02 --max-steps 800000 --eval-every 50000
+    python benchmarks/learning.py smac_5m_vs_6m --seeds 1 --max-steps 500000 --eval-every 50000 \
+        --keep-checkpoint --tag stuck
+    python benchmarks/learning.py smac_5m_vs_6m --set epsilon_finish=0.2 --tag stuck_eps02 \
+        --branch-from results/checkpoints/learning_smac_5m_vs_6m_stuck.seed1 --max-steps 800000 --eval-every 50000
 """
 
 from __future__ import annotations
@@ -53,13 +53,12 @@ import json
 import shutil
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"  # results of the tuned examples
-RESULTS = ROOT / "benchmarks" / "results"  # results of variants (--set ... --tag)
-CHECKPOINTS = RESULTS / "checkpoints"  # --checkpoint saves (git-ignored)
+from _common import RESULTS, ROOT, add_out_argument, out_dir
+
+CHECKPOINTS = RESULTS / "checkpoints"  # --checkpoint saves (git-ignored, like all of results/)
 #: Targets of the learning issue: (greedy win rate, within env steps); None = report only.
 TARGETS = {"smac": (0.95, 200_000), "smac_8m": (0.95, 1_000_000), "smac_2s3z": (0.90, 1_000_000)}
 
@@ -77,8 +76,9 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
-def example_config(example: str, seed: int, eval_episodes: int, overrides: dict | None = None,
-                   settings: dict | None = None):
+def example_config(
+    example: str, seed: int, eval_episodes: int, overrides: dict | None = None, settings: dict | None = None
+):
     """The tuned example's config (``overrides`` replacing keys), seeded, evaluating on demand.
     ``settings`` replaces the YAML's config section (a saved run's, so a resume or a branch runs
     what the save ran even when the YAML has changed since).
@@ -87,7 +87,7 @@ def example_config(example: str, seed: int, eval_episodes: int, overrides: dict 
         ``(config, spec)``: the AlgorithmConfig and the parsed experiment (for its stop), whose
         ``param_space`` is the config section that ran (``settings`` where given).
     """
-    from rllib_qmix.cli_experiment import build_config, load_experiments
+    from rllib_qmix.cli.experiment import build_config, load_experiments
 
     spec = load_experiments(str(ROOT / "tuned_examples" / f"{example}.yaml"))[0]
     if settings is not None:
@@ -98,10 +98,19 @@ def example_config(example: str, seed: int, eval_episodes: int, overrides: dict 
     return config, spec
 
 
-def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eval_episodes: int,
-            overrides: dict | None = None, on_point: Callable[[dict], None] | None = None,
-            stop_at_target: bool = False, checkpoint: Path | None = None,
-            resume_from: dict | None = None, restore_dir: Path | None = None) -> dict:
+def run_one(
+    example: str,
+    seed: int,
+    max_steps: int | None,
+    eval_every: int,
+    eval_episodes: int,
+    overrides: dict | None = None,
+    on_point: Callable[[dict], None] | None = None,
+    stop_at_target: bool = False,
+    checkpoint: Path | None = None,
+    resume_from: dict | None = None,
+    restore_dir: Path | None = None,
+) -> dict:
     """Trains one example with one seed (config keys in ``overrides`` replaced); returns its curve.
 
     ``on_point`` gets the run so far after every evaluation (to save partial results). With
@@ -138,9 +147,18 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
     start, next_eval = time.perf_counter(), (steps + eval_every if curve else 0)
 
     def record(finished: bool) -> dict:
-        return {"example": example, "seed": seed, "budget": budget, "overrides": overrides or {}, "curve": curve,
-                "finished": finished, "stopped_at_target": stopped_at_target, "resumed_at": resumed_at,
-                "example_settings": spec.param_space, **({"branched_from": branched_from} if branched_from else {})}
+        return {
+            "example": example,
+            "seed": seed,
+            "budget": budget,
+            "overrides": overrides or {},
+            "curve": curve,
+            "finished": finished,
+            "stopped_at_target": stopped_at_target,
+            "resumed_at": resumed_at,
+            "example_settings": spec.param_space,
+            **({"branched_from": branched_from} if branched_from else {}),
+        }
 
     try:
         # A run saved at its last evaluation (budget or target reached) has nothing left to train.
@@ -169,7 +187,11 @@ def run_one(example: str, seed: int, max_steps: int | None, eval_every: int, eva
                     save_checkpoint(algo, checkpoint, run)
                 if on_point is not None:
                     on_point(run)
-                print(f"[{example} seed {seed}] " + "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()), flush=True)
+                print(
+                    f"[{example} seed {seed}] "
+                    + "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items()),
+                    flush=True,
+                )
                 next_eval = steps + eval_every
             if last or stopped_at_target:
                 break
@@ -211,29 +233,45 @@ def load_saved_run(path: Path, seed: int) -> dict:
 
 
 #: Settings a branch cannot change: they shape the saved networks, optimizer, replay or env.
-FIXED_IN_A_BRANCH = ("env_config", "mixer", "mixing_embed_dim", "hypernet_layers", "hypernet_embed",
-                     "agent_hidden_dim", "obs_agent_id", "obs_last_action", "optimizer", "replay_capacity")
+FIXED_IN_A_BRANCH = (
+    "env_config",
+    "mixer",
+    "mixing_embed_dim",
+    "hypernet_layers",
+    "hypernet_embed",
+    "agent_hidden_dim",
+    "obs_agent_id",
+    "obs_last_action",
+    "optimizer",
+    "replay_capacity",
+)
 
 
-def branch_start(source: Path, seeds: list[int] | None, overrides: dict, tag: str | None,
-                 max_steps: int | None) -> dict:
+def branch_start(
+    source: Path, seeds: list[int] | None, overrides: dict, tag: str | None, max_steps: int | None
+) -> dict:
     """The saved run at ``source`` (a kept ``--checkpoint`` save), prepared as the start of a
     branch: its curve, its overrides with ``overrides`` on top (the branch's settings), and a
     ``branched_from`` record of where it came from."""
     if not tag:
         raise SystemExit("--branch-from: give --tag NAME so the branch does not overwrite the run it starts from")
     if not (source / RUN_FILE).exists():
-        raise SystemExit(f"--branch-from: {source} is not a save of learning.py (no {RUN_FILE}); "
-                         "keep one with --keep-checkpoint")
+        raise SystemExit(
+            f"--branch-from: {source} is not a save of learning.py (no {RUN_FILE}); keep one with --keep-checkpoint"
+        )
     saved = json.loads((source / RUN_FILE).read_text())
     before = saved.get("overrides", {})
-    ran = {**saved.get("example_settings", {}), **before}  # what the save ran (settings unknown in old saves)
+    ran = {**saved["example_settings"], **before}  # what the save ran
     fixed = sorted(k for k in overrides if k in FIXED_IN_A_BRANCH and overrides[k] != ran.get(k, object()))
     if fixed:
-        raise SystemExit(f"--branch-from: {', '.join(fixed)} cannot change in a branch (the save's networks, "
-                         "optimizer, replay and env are restored as they are); start a new run for that")
+        raise SystemExit(
+            f"--branch-from: {', '.join(fixed)} cannot change in a branch (the save's networks, "
+            "optimizer, replay and env are restored as they are); start a new run for that"
+        )
     if seeds is not None and seeds != [saved["seed"]]:
-        raise SystemExit(f"--branch-from: {source} is seed {saved['seed']}'s run; drop --seeds or pass --seeds {saved['seed']}")
+        raise SystemExit(
+            f"--branch-from: {source} is seed {saved['seed']}'s run; drop --seeds or pass --seeds {saved['seed']}"
+        )
     steps = int(saved["curve"][-1]["env_steps"])
     if max_steps is not None and max_steps <= steps:
         raise SystemExit(f"--branch-from: the save is at {steps:,} env steps; give a larger --max-steps")
@@ -261,12 +299,19 @@ def summarize(example: str, runs: list[dict]) -> dict:
     key = "eval_win_rate" if runs[0]["curve"][-1]["eval_win_rate"] is not None else "eval_return"
     finals = [r["curve"][-1][key] for r in runs]
     bests = [max(p[key] for p in r["curve"]) for r in runs]
-    row = {"example": example, "metric": key, "seeds": len(runs), "budget": runs[0]["budget"],
-           "final_median": statistics.median(finals), "final_range": [min(finals), max(finals)],
-           "best_median": statistics.median(bests), "best_range": [min(bests), max(bests)],
-           "minutes_median": statistics.median(r["curve"][-1]["minutes"] for r in runs),
-           # Runs ended by --stop-at-target: their "final" is the evaluation that hit the target.
-           "stopped_at_target": [bool(r.get("stopped_at_target")) for r in runs]}
+    row = {
+        "example": example,
+        "metric": key,
+        "seeds": len(runs),
+        "budget": runs[0]["budget"],
+        "final_median": statistics.median(finals),
+        "final_range": [min(finals), max(finals)],
+        "best_median": statistics.median(bests),
+        "best_range": [min(bests), max(bests)],
+        "minutes_median": statistics.median(r["curve"][-1]["minutes"] for r in runs),
+        # Runs ended by --stop-at-target: their "final" is the evaluation that hit the target.
+        "stopped_at_target": [bool(r.get("stopped_at_target")) for r in runs],
+    }
     target = TARGETS.get(example)
     if target is not None:
         hit = [next((p for p in r["curve"] if reached(p, target[0])), None) for r in runs]
@@ -312,23 +357,49 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, default=None, help="override the example's env-step budget")
     p.add_argument("--eval-every", type=int, default=20_000)
     p.add_argument("--eval-episodes", type=int, default=32)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key of the example (repeatable); results go to learning_<example>_<tag>")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key of the example (repeatable); results go to learning_<example>_<tag>",
+    )
     p.add_argument("--tag", default=None, help="suffix of the output files (required with --set)")
-    p.add_argument("--merge", action="store_true",
-                   help="keep the runs of other seeds already in the output JSON (same settings only)")
-    p.add_argument("--stop-at-target", action="store_true",
-                   help="end each run at its first evaluation that reaches the example's target")
-    p.add_argument("--checkpoint", action="store_true",
-                   help="save the algorithm (replay included) after every evaluation, for --resume")
-    p.add_argument("--resume", action="store_true",
-                   help="continue each seed from its checkpoint and partial curve (implies --checkpoint)")
-    p.add_argument("--keep-checkpoint", action="store_true",
-                   help="keep each seed's last save when its run finishes, so that --resume with a larger "
-                        "--max-steps can extend it (implies --checkpoint; an MMM2 save at 2M is about 6 GB)")
-    p.add_argument("--branch-from", type=Path, default=None, metavar="DIR",
-                   help="start from this kept save of one seed's run and train on with the --set changes "
-                        "(needs --tag; with --checkpoint the branch saves under its own tag, for --resume)")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the runs of other seeds already in the output JSON (same settings only)",
+    )
+    p.add_argument(
+        "--stop-at-target",
+        action="store_true",
+        help="end each run at its first evaluation that reaches the example's target",
+    )
+    p.add_argument(
+        "--checkpoint",
+        action="store_true",
+        help="save the algorithm (replay included) after every evaluation, for --resume",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue each seed from its checkpoint and partial curve (implies --checkpoint)",
+    )
+    p.add_argument(
+        "--keep-checkpoint",
+        action="store_true",
+        help="keep each seed's last save when its run finishes, so that --resume with a larger "
+        "--max-steps can extend it (implies --checkpoint; an MMM2 save at 2M is about 6 GB)",
+    )
+    p.add_argument(
+        "--branch-from",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="start from this kept save of one seed's run and train on with the --set changes "
+        "(needs --tag; with --checkpoint the branch saves under its own tag, for --resume)",
+    )
+    add_out_argument(p)
     args = p.parse_args()
     args.checkpoint = args.checkpoint or args.resume or args.keep_checkpoint
     if args.stop_at_target:
@@ -343,34 +414,40 @@ def main() -> None:
     if args.branch_from is not None:
         args.branch_from = args.branch_from.resolve()  # RLlib restores from absolute paths or URIs only
         if args.resume:
-            raise SystemExit("--branch-from starts a new run from another run's save; to continue a branch, "
-                             "use --resume with its --tag and --set instead")
+            raise SystemExit(
+                "--branch-from starts a new run from another run's save; to continue a branch, "
+                "use --resume with its --tag and --set instead"
+            )
         if len(args.examples) != 1:
             raise SystemExit("--branch-from: give the one example the save belongs to")
         branch = branch_start(args.branch_from, args.seeds, overrides, args.tag, args.max_steps)
         if branch["example"] != args.examples[0]:
-            raise SystemExit(f"--branch-from: {args.branch_from} is a run of {branch['example']}, not {args.examples[0]}")
+            raise SystemExit(
+                f"--branch-from: {args.branch_from} is a run of {branch['example']}, not {args.examples[0]}"
+            )
         args.seeds, overrides = [branch["seed"]], branch["overrides"]
         own = CHECKPOINTS / f"learning_{args.examples[0]}{suffix}.seed{branch['seed']}"
         if own.resolve() == args.branch_from:
-            raise SystemExit(f"--branch-from: --tag {args.tag} is the tag of the run it starts from; "
-                             "give the branch its own tag, so that the save and its results stay as they are")
+            raise SystemExit(
+                f"--branch-from: --tag {args.tag} is the tag of the run it starts from; "
+                "give the branch its own tag, so that the save and its results stay as they are"
+            )
     args.seeds = args.seeds if args.seeds is not None else [0, 1, 2]
     _init_ray()
-    DOCS.mkdir(exist_ok=True)
+    out = out_dir(args.out if args.out is not None else RESULTS)
     rows = []
     for example in args.examples:
-        out = DOCS if not args.tag else RESULTS
         runs: list[dict] = []
+        stem = f"learning_{example}{suffix}"
 
-        def partial(seed: int) -> Path:  # a cut-short run still leaves its curve (one file per seed)
-            return out / f"learning_{example}{suffix}.seed{seed}.partial.json"
+        def partial(seed: int, stem: str = stem) -> Path:  # a cut-short run still leaves its curve (a file per seed)
+            return out / f"{stem}.seed{seed}.partial.json"
 
-        def save_partial(current: dict) -> None:
+        def save_partial(current: dict, partial=partial) -> None:
             partial(current["seed"]).write_text(json.dumps({"runs": [current]}, indent=2, default=float))
 
-        def checkpoint_dir(seed: int) -> Path | None:
-            return CHECKPOINTS / f"learning_{example}{suffix}.seed{seed}" if args.checkpoint else None
+        def checkpoint_dir(seed: int, stem: str = stem) -> Path | None:
+            return CHECKPOINTS / f"{stem}.seed{seed}" if args.checkpoint else None
 
         for seed in args.seeds:
             ckpt, resume_from = checkpoint_dir(seed), branch
@@ -380,8 +457,21 @@ def main() -> None:
                     overrides = {**resume_from["branched_from"]["overrides"], **overrides}
                 if resume_from.get("overrides", {}) != overrides:  # --max-steps may change: extend a run
                     raise SystemExit(f"--resume: {ckpt} was run with other --set overrides; use the same")
-            runs.append(run_one(example, seed, args.max_steps, args.eval_every, args.eval_episodes, overrides,
-                                save_partial, args.stop_at_target, ckpt, resume_from, restore_dir=args.branch_from))
+            runs.append(
+                run_one(
+                    example,
+                    seed,
+                    args.max_steps,
+                    args.eval_every,
+                    args.eval_episodes,
+                    overrides,
+                    save_partial,
+                    args.stop_at_target,
+                    ckpt,
+                    resume_from,
+                    restore_dir=args.branch_from,
+                )
+            )
         final = out / f"learning_{example}{suffix}.json"
         if args.merge and final.exists():  # read at the end: another process may have added seeds
             runs = merge_runs(json.loads(final.read_text())["runs"], runs, overrides)
@@ -394,12 +484,27 @@ def main() -> None:
                 shutil.rmtree(checkpoint_dir(seed), ignore_errors=True)
         final.write_text(json.dumps({"summary": row, "runs": runs}, indent=2, default=float))
         plot(example, runs, out / f"learning_{example}{suffix}.png")
-    print("\n" + "  ".join(f"{c:>22}" for c in ["example", "metric", "final median [range]", "best median [range]", "min", "target hit"]))
+    print(
+        "\n"
+        + "  ".join(
+            f"{c:>22}"
+            for c in ["example", "metric", "final median [range]", "best median [range]", "min", "target hit"]
+        )
+    )
     for r in rows:
-        print("  ".join(f"{c:>22}" for c in [
-            r["example"], r["metric"], f"{r['final_median']:.3g} [{r['final_range'][0]:.3g}, {r['final_range'][1]:.3g}]",
-            f"{r['best_median']:.3g} [{r['best_range'][0]:.3g}, {r['best_range'][1]:.3g}]", f"{r['minutes_median']:.1f}",
-            f"{r.get('seeds_reaching_target', '-')}/{r['seeds']}" if "target" in r else "-"]))
+        print(
+            "  ".join(
+                f"{c:>22}"
+                for c in [
+                    r["example"],
+                    r["metric"],
+                    f"{r['final_median']:.3g} [{r['final_range'][0]:.3g}, {r['final_range'][1]:.3g}]",
+                    f"{r['best_median']:.3g} [{r['best_range'][0]:.3g}, {r['best_range'][1]:.3g}]",
+                    f"{r['minutes_median']:.1f}",
+                    f"{r.get('seeds_reaching_target', '-')}/{r['seeds']}" if "target" in r else "-",
+                ]
+            )
+        )
 
 
 if __name__ == "__main__":

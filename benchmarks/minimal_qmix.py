@@ -1,6 +1,6 @@
 """A minimal single-process QMIX loop in plain torch: the lower bound of overhead.
 
-The same networks (``rllib_qmix.networks``), replay, targets, batch and update schedule as
+The same networks (``rllib_qmix.models.networks``), replay, targets, batch and update schedule as
 the RLlib path, with no Ray: E envs stepped in lock-step, one forward pass per step, whole
 episodes into the replay, ``updates_per_episode`` updates per finished episode. Used by
 ``benchmarks/throughput.py`` to measure what RLlib's machinery costs.
@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rllib_qmix.envs.smac_rllib import make_smac_env
-from rllib_qmix.networks import AgentRNN, QMixer, agent_input_dim, build_agent_inputs
-from rllib_qmix.replay import EpisodeReplayBuffer
-from rllib_qmix.targets import masked_mse, td_lambda_targets
-from rllib_qmix.team import SMACTeamEnv
 from rllib_qmix import keys as K
+from rllib_qmix.envs.smac_rllib import make_smac_env
+from rllib_qmix.envs.team import SMACTeamEnv
+from rllib_qmix.learning.replay import EpisodeReplayBuffer
+from rllib_qmix.learning.targets import masked_mse, td_lambda_targets
+from rllib_qmix.models.networks import AgentRNN, QMixer, agent_input_dim, build_agent_inputs
 
 
 @dataclass
@@ -51,7 +51,9 @@ class MinimalQMIX:
         self.s = s
         torch.manual_seed(s.seed)
         self.rng = np.random.default_rng(s.seed)
-        self.envs = [SMACTeamEnv(make_smac_env({"map_name": s.map_name, "seed": s.seed + i})) for i in range(s.num_envs)]
+        self.envs = [
+            SMACTeamEnv(make_smac_env({"map_name": s.map_name, "seed": s.seed + i})) for i in range(s.num_envs)
+        ]
         spec = self.spec = self.envs[0].spec
         in_dim = agent_input_dim(spec.obs_dim, spec.n_agents, spec.n_actions, True, True)
         self.agent = AgentRNN(in_dim, spec.n_actions)
@@ -85,7 +87,9 @@ class MinimalQMIX:
             tq = self._unroll(self.target_agent, x)[:, 1:]
             best = q.detach()[:, 1:].masked_fill(~avail[:, 1:], -np.inf).argmax(-1, keepdim=True)
             nxt = self.target_mixer(tq.gather(-1, best).squeeze(-1), batch[K.STATE][:, 1:])
-            y = td_lambda_targets(batch[K.REWARDS], batch[K.TERMINATED], batch[K.MASK], nxt, self.s.gamma, self.s.td_lambda)
+            y = td_lambda_targets(
+                batch[K.REWARDS], batch[K.TERMINATED], batch[K.MASK], nxt, self.s.gamma, self.s.td_lambda
+            )
         loss = masked_mse(self.mixer(q_taken, batch[K.STATE][:, :-1]), y, batch[K.MASK])
         self.opt.zero_grad()
         loss.backward()
@@ -110,7 +114,9 @@ class MinimalQMIX:
             t0 = time.perf_counter()
             with torch.no_grad():
                 o = torch.from_numpy(np.stack([x.obs for x in obs]))
-                onehot = torch.nn.functional.one_hot(prev.clamp(min=0), spec.n_actions).float() * (prev >= 0).unsqueeze(-1)
+                onehot = torch.nn.functional.one_hot(prev.clamp(min=0), spec.n_actions).float() * (prev >= 0).unsqueeze(
+                    -1
+                )
                 x = build_agent_inputs(o.unsqueeze(1), onehot.unsqueeze(1), True).reshape(e * spec.n_agents, 1, -1)
                 q, h = self.agent(x, h)
             avail = np.stack([x.avail for x in obs])
@@ -122,17 +128,29 @@ class MinimalQMIX:
             for i, env in enumerate(self.envs):
                 st = env.step(acts[i])
                 ep = eps[i]
-                ep["a"].append(acts[i]); ep["r"].append(st.reward)
-                ep["o"].append(st.obs.obs); ep["s"].append(st.obs.state); ep["v"].append(st.obs.avail)
+                ep["a"].append(acts[i])
+                ep["r"].append(st.reward)
+                ep["o"].append(st.obs.obs)
+                ep["s"].append(st.obs.state)
+                ep["v"].append(st.obs.avail)
                 obs[i] = st.obs
                 if st.terminated or st.truncated:
-                    from rllib_qmix.episode import TeamEpisode
+                    from rllib_qmix.sampling.episode import TeamEpisode
 
-                    finished.append(TeamEpisode(np.stack(ep["o"]), np.stack(ep["s"]), np.stack(ep["v"]), np.stack(ep["a"]),
-                                                np.asarray(ep["r"], np.float32), st.terminated, st.truncated))
+                    finished.append(
+                        TeamEpisode(
+                            np.stack(ep["o"]),
+                            np.stack(ep["s"]),
+                            np.stack(ep["v"]),
+                            np.stack(ep["a"]),
+                            np.asarray(ep["r"], np.float32),
+                            st.terminated,
+                            st.truncated,
+                        )
+                    )
                     obs[i] = env.reset()
                     eps[i] = {"o": [obs[i].obs], "s": [obs[i].state], "v": [obs[i].avail], "a": [], "r": []}
-                    h[i * spec.n_agents:(i + 1) * spec.n_agents] = 0
+                    h[i * spec.n_agents : (i + 1) * spec.n_agents] = 0
                     prev[i] = -1
             steps += e
             self.timers["sample"] += time.perf_counter() - t0
@@ -145,9 +163,14 @@ class MinimalQMIX:
                     credit -= 1
                     self.update()
         wall = time.perf_counter() - start
-        return {"env_steps": steps, "wall_s": wall, "env_steps_per_s": steps / wall,
-                "updates": self.num_updates, "updates_per_s": self.num_updates / max(self.timers["learn"], 1e-9),
-                **{f"{k}_s": v for k, v in self.timers.items()}}
+        return {
+            "env_steps": steps,
+            "wall_s": wall,
+            "env_steps_per_s": steps / wall,
+            "updates": self.num_updates,
+            "updates_per_s": self.num_updates / max(self.timers["learn"], 1e-9),
+            **{f"{k}_s": v for k, v in self.timers.items()},
+        }
 
 
 def main() -> None:

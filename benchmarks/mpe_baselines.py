@@ -11,7 +11,7 @@ return is the sum of the agents' rewards over the episode.
 
     python benchmarks/mpe_baselines.py --episodes 200
 
-Prints a table and writes benchmarks/results/mpe_baselines.json.
+Prints a table and writes mpe_baselines.json into results/ (``--out DIR`` to choose).
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ import argparse
 import itertools
 import json
 import statistics
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
+from _common import out_dir
 
-RESULTS = Path(__file__).resolve().parent / "results"
 N_AGENTS = 3
 # mpe2's discrete actions: 0 no-op, 1 -x, 2 +x, 3 -y, 4 +y.
 _AXIS_ACTIONS = ((1, 2), (3, 4))
@@ -44,8 +43,10 @@ def assignment_action(obs: np.ndarray, index: int, brake: float = 0.5, tolerance
     """The scripted policy's action for agent ``index`` (its place among the agents)."""
     vel, landmarks, others = parse_obs(obs)
     agents = np.insert(others, index, np.zeros(2), axis=0)  # every agent, relative to this one
-    best = min(itertools.permutations(range(N_AGENTS)),
-               key=lambda p: sum(np.linalg.norm(agents[a] - landmarks[p[a]]) for a in range(N_AGENTS)))
+    best = min(
+        itertools.permutations(range(N_AGENTS)),
+        key=lambda p: sum(np.linalg.norm(agents[a] - landmarks[p[a]]) for a in range(N_AGENTS)),
+    )
     delta = landmarks[best[index]] - brake * vel  # aim where braking for the velocity leads
     if np.abs(delta).max() < tolerance:
         return 0
@@ -87,13 +88,22 @@ def main() -> None:
     rows = []
     for name, policy in (("random", random_policy), ("assignment", scripted_policy)):
         returns = team_returns(policy, args.episodes, args.seed)
-        rows.append({"policy": name, "episodes": len(returns), "mean": statistics.fmean(returns),
-                     "std": statistics.pstdev(returns), "min": min(returns), "max": max(returns)})
+        rows.append(
+            {
+                "policy": name,
+                "episodes": len(returns),
+                "mean": statistics.fmean(returns),
+                "std": statistics.pstdev(returns),
+                "min": min(returns),
+                "max": max(returns),
+            }
+        )
     print(f"{'policy':>12} {'episodes':>9} {'mean':>8} {'std':>7} {'min':>8} {'max':>8}")
     for r in rows:
-        print(f"{r['policy']:>12} {r['episodes']:>9} {r['mean']:>8.1f} {r['std']:>7.1f} {r['min']:>8.1f} {r['max']:>8.1f}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "mpe_baselines.json").write_text(json.dumps({"seed": args.seed, "rows": rows}, indent=2))
+        print(
+            f"{r['policy']:>12} {r['episodes']:>9} {r['mean']:>8.1f} {r['std']:>7.1f} {r['min']:>8.1f} {r['max']:>8.1f}"
+        )
+    (out_dir(args.out) / "mpe_baselines.json").write_text(json.dumps({"seed": args.seed, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

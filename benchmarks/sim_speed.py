@@ -3,17 +3,18 @@
 Random available actions; every step also fetches observations, state and action masks
 (what a learner's env loop does). Prints a table and writes JSON.
 
-    python benchmarks/sim_speed.py [--seconds 1.5] [--batch 256 1024] [--out PATH]
+    python benchmarks/sim_speed.py [--seconds 1.5] [--batch 256 1024] [--out DIR]   # writes sim_speed.json
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
+from _common import add_out_argument, out_dir
 
 from rllib_qmix.envs.smac import MAP_NAMES, BatchedStarCraft2Env, StarCraft2Env
 
@@ -76,7 +77,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=1.5, help="timing per map")
     ap.add_argument("--maps", nargs="*", default=list(MAP_NAMES))
     ap.add_argument("--batch", nargs="*", type=int, default=[256, 1024])
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "sim_speed.json"))
+    add_out_argument(ap)
     args = ap.parse_args()
     rows = []
     print(f"{'map':<18}{'steps/s':>10}{'target':>10}  result")
@@ -94,13 +95,24 @@ def main() -> None:
         r = bench_batched("3m", n, args.seconds)
         r["target"], r["pass"] = BATCH_TARGET, bool(r["env_steps_per_s"] >= BATCH_TARGET)
         brows.append(r)
-        print(f"{'3m':<18}{n:>8}{r['env_steps_per_s']:>14.0f}{BATCH_TARGET:>10}  "
-              f"{'PASS' if r['pass'] else 'FAIL'}", flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"single": rows, "batched": brows, "seconds": args.seconds,
-                               "machine": platform.platform(), "python": platform.python_version(),
-                               "smaclite_reference": SMACLITE}, indent=2))
+        print(
+            f"{'3m':<18}{n:>8}{r['env_steps_per_s']:>14.0f}{BATCH_TARGET:>10}  {'PASS' if r['pass'] else 'FAIL'}",
+            flush=True,
+        )
+    out = out_dir(args.out) / "sim_speed.json"
+    out.write_text(
+        json.dumps(
+            {
+                "single": rows,
+                "batched": brows,
+                "seconds": args.seconds,
+                "machine": platform.platform(),
+                "python": platform.python_version(),
+                "smaclite_reference": SMACLITE,
+            },
+            indent=2,
+        )
+    )
     print(f"\nwrote {out}")
 
 

@@ -1,7 +1,7 @@
 """Yardsticks for the SMAC win rates: a random policy and a scripted focus-fire team.
 
 Plays each map of the embedded simulator with two fixed policies and prints a table of win
-rate, return and episode length (and writes benchmarks/results/smac_baselines.json):
+rate, return and episode length (and writes smac_baselines.json into results/, ``--out DIR`` to choose):
 
 - random: a uniformly random available action for every agent;
 - focus fire: the team picks one target, the enemy that most of its shooters can hit now
@@ -23,15 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
+from _common import add_out_argument, out_dir
 
 from rllib_qmix.envs.smac import StarCraft2Env
 from rllib_qmix.envs.smac.units import P_HP, P_SH
 
-RESULTS = Path(__file__).resolve().parent / "results"
 NOOP, STOP, NORTH, SOUTH, EAST, WEST = range(6)
 N_MOVE_AND_STOP = 6  # actions before the first target action
 Policy = Callable[[StarCraft2Env, np.random.Generator], list]
@@ -64,8 +63,12 @@ def focus_fire_policy(env: StarCraft2Env, rng: np.random.Generator) -> list:
     # The team's target: the enemy that the most shooters can hit now, the weakest of those.
     shooters = [a for a in range(n) if u["type"][a] != "medivac"]
     n_enemy_slots = min(env.n_actions - N_MOVE_AND_STOP, len(life) - n)
-    in_range = avail[shooters, N_MOVE_AND_STOP:N_MOVE_AND_STOP + n_enemy_slots].sum(0) if shooters else np.zeros(n_enemy_slots)
-    team_target = int(np.lexsort((life[n:n + n_enemy_slots], -in_range))[0])
+    in_range = (
+        avail[shooters, N_MOVE_AND_STOP : N_MOVE_AND_STOP + n_enemy_slots].sum(0)
+        if shooters
+        else np.zeros(n_enemy_slots)
+    )
+    team_target = int(np.lexsort((life[n : n + n_enemy_slots], -in_range))[0])
     actions = []
     for a in range(n):
         av = avail[a]
@@ -112,9 +115,13 @@ def evaluate(map_name: str, policy: Policy, episodes: int, seed: int = 0) -> dic
         lengths.append(steps)
         wins += bool(info.get("battle_won"))
     env.close()
-    return {"win_rate": wins / episodes, "return_mean": float(np.mean(returns)),
-            "return_std": float(np.std(returns)), "length_mean": float(np.mean(lengths)),
-            "episodes": episodes}
+    return {
+        "win_rate": wins / episodes,
+        "return_mean": float(np.mean(returns)),
+        "return_std": float(np.std(returns)),
+        "length_mean": float(np.mean(lengths)),
+        "episodes": episodes,
+    }
 
 
 def main() -> None:
@@ -122,7 +129,7 @@ def main() -> None:
     p.add_argument("--maps", nargs="+", default=["3m", "8m", "2s3z", "5m_vs_6m", "MMM2"])
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="smac_baselines.json", help="file name under benchmarks/results/")
+    add_out_argument(p)
     args = p.parse_args()
     rows = []
     print(f"{'map':>9}  {'policy':>10}  {'win rate':>8}  {'return':>13}  {'length':>6}  {'s':>5}")
@@ -132,10 +139,12 @@ def main() -> None:
             r = {"map": m, "policy": name, **evaluate(m, policy, args.episodes, args.seed)}
             r["seconds"] = time.perf_counter() - t0
             rows.append(r)
-            print(f"{m:>9}  {name:>10}  {r['win_rate']:8.1%}  {r['return_mean']:6.2f} ± {r['return_std']:4.2f}"
-                  f"  {r['length_mean']:6.1f}  {r['seconds']:5.1f}", flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / args.out
+            print(
+                f"{m:>9}  {name:>10}  {r['win_rate']:8.1%}  {r['return_mean']:6.2f} ± {r['return_std']:4.2f}"
+                f"  {r['length_mean']:6.1f}  {r['seconds']:5.1f}",
+                flush=True,
+            )
+    path = out_dir(args.out) / "smac_baselines.json"
     path.write_text(json.dumps({"episodes": args.episodes, "seed": args.seed, "rows": rows}, indent=2))
     print(f"wrote {path}")
 

@@ -6,7 +6,7 @@ bytes of its arrays. After every iteration it asserts that the replay never hold
 its capacity (in episodes and in array rows). A small ``--capacity`` fills the replay early,
 so that the rest of the run shows whether RSS stays flat once the replay is full.
 
-Prints a table, and writes benchmarks/results/soak_<map>.json and soak_<map>.png (RSS curve).
+Prints a table, and writes soak_<map>.json and soak_<map>.png (RSS curve) into results/ (``--out DIR``).
 
     python benchmarks/soak.py                                 # 30 min on MMM2
     python benchmarks/soak.py --minutes 4 --capacity 64       # a short check
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import add_out_argument, out_dir
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MB = 1024.0 * 1024.0
 
 
@@ -47,7 +47,9 @@ def replay_check(replay: Any) -> None:
     """Asserts the replay holds no more than its capacity, in episodes and in array rows."""
     assert 0 <= len(replay) <= replay.capacity, f"replay holds {len(replay)} > capacity {replay.capacity}"
     for key, arr in replay._data.items():
-        assert arr.shape[0] == replay.capacity, f"replay array {key} has {arr.shape[0]} rows, capacity {replay.capacity}"
+        assert arr.shape[0] == replay.capacity, (
+            f"replay array {key} has {arr.shape[0]} rows, capacity {replay.capacity}"
+        )
     assert 0 <= replay.next_idx < replay.capacity
 
 
@@ -107,11 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--map", default="MMM2", help="SMAC map (default MMM2)")
     parser.add_argument("--capacity", type=int, default=500, help="replay capacity in episodes (default 500)")
     parser.add_argument("--batch", type=int, default=8, help="episodes per learner update (default 8)")
-    parser.add_argument("--updates-per-episode", type=float, default=0.25, help="learner updates per new episode (default 0.25)")
+    parser.add_argument(
+        "--updates-per-episode", type=float, default=0.25, help="learner updates per new episode (default 0.25)"
+    )
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between RSS samples (default 10)")
     parser.add_argument("--num-env-runners", type=int, default=0, help="remote env runners (default 0)")
     parser.add_argument("--num-envs", type=int, default=4, help="envs per env runner (default 4)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="output folder (default benchmarks/results)")
+    add_out_argument(parser)
     args = parser.parse_args(argv)
 
     import ray
@@ -122,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     config = (
         QMIXConfig()
         .environment("smac", env_config={"map_name": args.map})
-        .env_runners(num_env_runners=args.num_env_runners, num_envs_per_env_runner=args.num_envs, rollout_fragment_length=32)
+        .env_runners(
+            num_env_runners=args.num_env_runners, num_envs_per_env_runner=args.num_envs, rollout_fragment_length=32
+        )
         .training(
             replay_capacity=args.capacity,
             episode_batch_size=args.batch,
@@ -193,23 +199,37 @@ def main(argv: list[str] | None = None) -> int:
         "driver_rss_when_full": flat_stats(samples, "driver_rss_mb"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"soak_{args.map}"
+    stem = out_dir(args.out) / f"soak_{args.map}"
     stem.with_suffix(".json").write_text(json.dumps({"summary": summary, "samples": samples}, indent=1))
-    plot(samples, args.capacity, stem.with_suffix(".png"), f"QMIX soak on {args.map}: replay capacity {args.capacity} episodes")
+    plot(
+        samples,
+        args.capacity,
+        stem.with_suffix(".png"),
+        f"QMIX soak on {args.map}: replay capacity {args.capacity} episodes",
+    )
 
-    print(f"\nSoak on {args.map}: {args.minutes:g} min, replay capacity {args.capacity} episodes, "
-          f"{iterations} iterations, {summary['env_steps']} env steps, {summary['learner_updates']} updates, "
-          f"{summary['episodes_added']} episodes added (replay max {summary['replay_max_episodes']})")
-    print(f"{'min':>6} {'iter':>6} {'env steps':>10} {'replay':>7} {'replay MiB':>10} {'driver MiB':>10} {'runners MiB':>11} {'total MiB':>10}")
+    print(
+        f"\nSoak on {args.map}: {args.minutes:g} min, replay capacity {args.capacity} episodes, "
+        f"{iterations} iterations, {summary['env_steps']} env steps, {summary['learner_updates']} updates, "
+        f"{summary['episodes_added']} episodes added (replay max {summary['replay_max_episodes']})"
+    )
+    print(
+        f"{'min':>6} {'iter':>6} {'env steps':>10} {'replay':>7} {'replay MiB':>10} "
+        f"{'driver MiB':>10} {'runners MiB':>11} {'total MiB':>10}"
+    )
     for s in samples:
-        print(f"{s['t_s'] / 60:6.2f} {s['iteration']:6d} {s['env_steps']:10d} {s['replay_episodes']:7d} "
-              f"{s['replay_array_mb']:10.1f} {s['driver_rss_mb']:10.1f} {sum(s['runner_rss_mb']):11.1f} {s['total_rss_mb']:10.1f}")
+        print(
+            f"{s['t_s'] / 60:6.2f} {s['iteration']:6d} {s['env_steps']:10d} {s['replay_episodes']:7d} "
+            f"{s['replay_array_mb']:10.1f} {s['driver_rss_mb']:10.1f} {sum(s['runner_rss_mb']):11.1f} "
+            f"{s['total_rss_mb']:10.1f}"
+        )
     full = summary["total_rss_when_full"]
     if "slope_mb_per_min" in full:
-        print(f"\nOnce full (after {summary['replay_full_after_s']:.0f} s, {full['minutes_full']:.1f} min, "
-              f"{full['samples_when_full']} samples): total RSS {full['first_mb']:.1f} -> {full['last_mb']:.1f} MiB "
-              f"(min {full['min_mb']:.1f}, max {full['max_mb']:.1f}), slope {full['slope_mb_per_min']:+.2f} MiB/min")
+        print(
+            f"\nOnce full (after {summary['replay_full_after_s']:.0f} s, {full['minutes_full']:.1f} min, "
+            f"{full['samples_when_full']} samples): total RSS {full['first_mb']:.1f} -> {full['last_mb']:.1f} MiB "
+            f"(min {full['min_mb']:.1f}, max {full['max_mb']:.1f}), slope {full['slope_mb_per_min']:+.2f} MiB/min"
+        )
     else:
         print("\nThe replay did not fill up: raise --minutes or lower --capacity.")
     print(f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.png')}")

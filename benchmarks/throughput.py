@@ -1,6 +1,6 @@
 """Training throughput of QMIX on the embedded SMAC simulator, against a minimal plain-torch loop.
 
-Prints tables and writes benchmarks/results/throughput.json:
+Prints tables and writes throughput.json into results/ (``--out DIR`` to choose):
 1. env steps/s of the whole training loop and learner updates/s, per map and env-runner
    setting, with the time split into sampling, replay and learner;
 2. the same schedule in benchmarks/minimal_qmix.py (no Ray) as the lower bound of overhead;
@@ -9,7 +9,7 @@ Prints tables and writes benchmarks/results/throughput.json:
 
     python benchmarks/throughput.py                 # all sections (~10 min on 2 cores)
     python benchmarks/throughput.py --quick         # fewer steps, 3m only
-    python benchmarks/throughput.py --torch-threads 1 --out throughput_1thread.json
+    python benchmarks/throughput.py --torch-threads 1 --out results/1thread
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from _common import add_out_argument, out_dir
+
 # The common schedule of both loops: 8 envs, 1 update of 32 episodes per finished episode.
 # Both explore with a fixed epsilon of 0.5, so that episodes (and so updates) per env step match.
 SCHEDULE = {"episode_batch_size": 32, "learning_starts": 32, "updates_per_episode": 1.0}
@@ -42,9 +43,8 @@ def rllib_throughput(map_name: str, runners: int, envs: int, steps: int, learner
     The time split is exact: the difference of QMIX's running phase totals
     (``timers/<phase>_time_total_s``) between the first and last timed iteration.
     """
-    import ray
     from rllib_qmix import QMIXConfig
-    from rllib_qmix.qmix import PHASE_LEARNER, PHASE_REPLAY, PHASE_SAMPLING, PHASE_SYNC
+    from rllib_qmix.algorithm.qmix import PHASE_LEARNER, PHASE_REPLAY, PHASE_SAMPLING, PHASE_SYNC
 
     config = (
         QMIXConfig()
@@ -64,7 +64,11 @@ def rllib_throughput(map_name: str, runners: int, envs: int, steps: int, learner
         while algo.train().get("num_learner_updates_lifetime", 0) < 1:  # warm up: replay filled
             pass
         r0 = algo.train()
-        s0, u0, t0 = r0["env_runners"]["num_env_steps_sampled_lifetime"], r0["num_learner_updates_lifetime"], time.perf_counter()
+        s0, u0, t0 = (
+            r0["env_runners"]["num_env_steps_sampled_lifetime"],
+            r0["num_learner_updates_lifetime"],
+            time.perf_counter(),
+        )
         while True:
             r = algo.train()
             if r["env_runners"]["num_env_steps_sampled_lifetime"] - s0 >= steps:
@@ -76,8 +80,14 @@ def rllib_throughput(map_name: str, runners: int, envs: int, steps: int, learner
         timers = {k: after[k] - before[k] for k in phases}
     finally:
         algo.stop()
-    return {"env_steps": n_steps, "updates": n_upd, "wall_s": wall, "env_steps_per_s": n_steps / wall, "updates_per_s": n_upd / wall,
-            "split_s": timers}
+    return {
+        "env_steps": n_steps,
+        "updates": n_upd,
+        "wall_s": wall,
+        "env_steps_per_s": n_steps / wall,
+        "updates_per_s": n_upd / wall,
+        "split_s": timers,
+    }
 
 
 def minimal_throughput(map_name: str, steps: int) -> dict:
@@ -111,9 +121,10 @@ def learner_update_time(map_name: str, device: str, repeats: int = 10) -> dict:
     from ray.rllib.core import DEFAULT_MODULE_ID
     from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 
-    from rllib_qmix import QMIXConfig, keys as K
+    from rllib_qmix import QMIXConfig
+    from rllib_qmix import keys as K
     from rllib_qmix.envs.smac import StarCraft2Env
-    from rllib_qmix.team import SMACTeamEnv
+    from rllib_qmix.envs.team import SMACTeamEnv
 
     spec = SMACTeamEnv(StarCraft2Env(map_name)).spec
     cfg = QMIXConfig().learners(num_gpus_per_learner=1 if device == "cuda" else 0)
@@ -138,7 +149,13 @@ def learner_update_time(map_name: str, device: str, repeats: int = 10) -> dict:
     if device == "cuda":
         torch.cuda.synchronize()
     dev = torch.cuda.get_device_name(0) if device == "cuda" else f"{cpu_name()}, {torch.get_num_threads()} threads"
-    return {"map": map_name, "device": device, "device_name": dev, "episode_len": t, "s_per_update": (time.perf_counter() - t0) / repeats}
+    return {
+        "map": map_name,
+        "device": device,
+        "device_name": dev,
+        "episode_len": t,
+        "s_per_update": (time.perf_counter() - t0) / repeats,
+    }
 
 
 def _resident_mb() -> float:
@@ -153,26 +170,39 @@ def _resident_mb() -> float:
 def replay_memory(map_name: str = "MMM2", capacity: int = 5000, episode_len: int | None = None) -> dict:
     """Fills a replay with ``capacity`` episodes of ``episode_len`` steps (default: the limit);
     bytes per stored step, the memory the filled buffer holds, and this process's peak RSS."""
-    from rllib_qmix.episode import TeamEpisode
     from rllib_qmix.envs.smac import StarCraft2Env
-    from rllib_qmix.replay import EpisodeReplayBuffer
-    from rllib_qmix.team import SMACTeamEnv
+    from rllib_qmix.envs.team import SMACTeamEnv
+    from rllib_qmix.learning.replay import EpisodeReplayBuffer
+    from rllib_qmix.sampling.episode import TeamEpisode
 
     spec = SMACTeamEnv(StarCraft2Env(map_name)).spec
     t = episode_len or spec.episode_limit
     rss0 = _resident_mb()
     buf = EpisodeReplayBuffer(spec, capacity)
-    ep = TeamEpisode(np.ones((t + 1, spec.n_agents, spec.obs_dim), np.float32), np.ones((t + 1, spec.state_dim), np.float32),
-                     np.ones((t + 1, spec.n_agents, spec.n_actions), bool), np.zeros((t, spec.n_agents), np.int64),
-                     np.zeros(t, np.float32), True, False)
+    ep = TeamEpisode(
+        np.ones((t + 1, spec.n_agents, spec.obs_dim), np.float32),
+        np.ones((t + 1, spec.state_dim), np.float32),
+        np.ones((t + 1, spec.n_agents, spec.n_actions), bool),
+        np.zeros((t, spec.n_agents), np.int64),
+        np.zeros(t, np.float32),
+        True,
+        False,
+    )
     for _ in range(capacity):
         buf.add([ep])
     held = _resident_mb() - rss0
     per_step = buf.bytes_per_step()
-    out = {"map": map_name, "capacity_episodes": capacity, "episode_limit": spec.episode_limit, "episode_len": t,
-           "bytes_per_step": per_step, "real_steps_mb": round(per_step * capacity * (t + 1) / 2**20),
-           "padded_arrays_mb": round(per_step * capacity * (spec.episode_limit + 1) / 2**20), "resident_mb_held": round(held),
-           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    out = {
+        "map": map_name,
+        "capacity_episodes": capacity,
+        "episode_limit": spec.episode_limit,
+        "episode_len": t,
+        "bytes_per_step": per_step,
+        "real_steps_mb": round(per_step * capacity * (t + 1) / 2**20),
+        "padded_arrays_mb": round(per_step * capacity * (spec.episode_limit + 1) / 2**20),
+        "resident_mb_held": round(held),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
     del buf
     return out
 
@@ -188,14 +218,31 @@ def main() -> None:
     p.add_argument("--maps", default="3m,8m,MMM2")
     p.add_argument("--steps", type=int, default=10000, help="env steps timed per setting")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--out", default="throughput.json", help="file name under benchmarks/results/")
-    p.add_argument("--skip-loop", action="store_true", help="leave out the training-loop section (an existing --out file keeps its table)")
-    p.add_argument("--skip-memory", action="store_true", help="leave out the replay-memory section (an existing --out file keeps its table)")
-    p.add_argument("--learner-gpus", type=int, default=0, choices=(0, 1),
-                   help="1: the RLlib rows' learner on the GPU (the minimal loop stays on the CPU)")
-    p.add_argument("--torch-threads", type=int, default=None,
-                   help="torch threads of this process (both loops' learner; default: torch's, one per core). "
-                        "Env runner actors get Ray's default of one per CPU they reserve either way.")
+    add_out_argument(p)
+    p.add_argument(
+        "--skip-loop",
+        action="store_true",
+        help="leave out the training-loop section (an existing --out file keeps its table)",
+    )
+    p.add_argument(
+        "--skip-memory",
+        action="store_true",
+        help="leave out the replay-memory section (an existing --out file keeps its table)",
+    )
+    p.add_argument(
+        "--learner-gpus",
+        type=int,
+        default=0,
+        choices=(0, 1),
+        help="1: the RLlib rows' learner on the GPU (the minimal loop stays on the CPU)",
+    )
+    p.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="torch threads of this process (both loops' learner; default: torch's, one per core). "
+        "Env runner actors get Ray's default of one per CPU they reserve either way.",
+    )
     args = p.parse_args()
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
@@ -203,41 +250,79 @@ def main() -> None:
     steps = 2000 if args.quick else args.steps
     import ray
 
-    out: dict = {"machine": {"cpus": os.cpu_count(), "cpu": cpu_name(), "platform": platform.platform(), "torch_threads": torch.get_num_threads(),
-                          "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, "learner_gpus": args.learner_gpus}, "schedule": SCHEDULE}
+    out: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpu": cpu_name(),
+            "platform": platform.platform(),
+            "torch_threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "learner_gpus": args.learner_gpus,
+        },
+        "schedule": SCHEDULE,
+    }
     rows = []
     if not args.skip_loop:
         ray.init(num_cpus=max(2, os.cpu_count() or 2), include_dashboard=False, log_to_driver=False)
         for m in maps:
             mini = minimal_throughput(m, steps)
-            rows.append({"map": m, "setting": "minimal torch loop", "env_steps/s": round(mini["env_steps_per_s"]), "updates/s": round(mini["updates_per_s"], 1),
-                         "wall_s": round(mini["wall_s"], 1), "sample_s": round(mini["sample_s"], 1), "replay_s": round(mini["replay_s"], 2),
-                         "learn_s": round(mini["learn_s"], 1), "sync_s": 0.0})
+            rows.append(
+                {
+                    "map": m,
+                    "setting": "minimal torch loop",
+                    "env_steps/s": round(mini["env_steps_per_s"]),
+                    "updates/s": round(mini["updates_per_s"], 1),
+                    "wall_s": round(mini["wall_s"], 1),
+                    "sample_s": round(mini["sample_s"], 1),
+                    "replay_s": round(mini["replay_s"], 2),
+                    "learn_s": round(mini["learn_s"], 1),
+                    "sync_s": 0.0,
+                }
+            )
             for name, runners, envs in SETTINGS:
                 res = rllib_throughput(m, runners, envs, steps, args.learner_gpus)
                 split = res["split_s"]
-                rows.append({"map": m, "setting": f"RLlib {name}" + (", GPU learner" if args.learner_gpus else ""), "env_steps/s": round(res["env_steps_per_s"]), "updates/s": round(res["updates_per_s"], 1),
-                             "wall_s": round(res["wall_s"], 1), "sample_s": round(split["sample"], 1), "replay_s": round(split["replay"], 2),
-                             "learn_s": round(split["learn"], 1), "sync_s": round(split["sync"], 2)})
+                rows.append(
+                    {
+                        "map": m,
+                        "setting": f"RLlib {name}" + (", GPU learner" if args.learner_gpus else ""),
+                        "env_steps/s": round(res["env_steps_per_s"]),
+                        "updates/s": round(res["updates_per_s"], 1),
+                        "wall_s": round(res["wall_s"], 1),
+                        "sample_s": round(split["sample"], 1),
+                        "replay_s": round(split["replay"], 2),
+                        "learn_s": round(split["learn"], 1),
+                        "sync_s": round(split["sync"], 2),
+                    }
+                )
                 print(table(rows[-1:], list(rows[-1])), flush=True)
         ray.shutdown()
         out["training_loop"] = rows
         print(f"\nTraining loop (same schedule: batch 32 episodes, 1 update per finished episode, epsilon {EPSILON})")
-        print(table(rows, ["map", "setting", "env_steps/s", "updates/s", "wall_s", "sample_s", "replay_s", "learn_s", "sync_s"]))
+        print(
+            table(
+                rows,
+                ["map", "setting", "env_steps/s", "updates/s", "wall_s", "sample_s", "replay_s", "learn_s", "sync_s"],
+            )
+        )
     updates = [learner_update_time(m, "cpu") for m in ("8m", "MMM2")]
     if torch.cuda.is_available():
         updates += [learner_update_time(m, "cuda") for m in ("8m", "MMM2")]
     out["learner_update"] = updates
     print("\nOne learner update, 32 full-length episodes")
-    print(table([{**u, "ms_per_update": round(1000 * u["s_per_update"], 1)} for u in updates], ["map", "device", "device_name", "episode_len", "ms_per_update"]))
+    print(
+        table(
+            [{**u, "ms_per_update": round(1000 * u["s_per_update"], 1)} for u in updates],
+            ["map", "device", "device_name", "episode_len", "ms_per_update"],
+        )
+    )
     if not args.skip_memory:
         # Short episodes first: peak RSS is a high-water mark, so the full-length row shows the peak.
         mem = [replay_memory(episode_len=60), replay_memory()]
         out["replay_memory"] = mem
         print("\nReplay memory (MMM2, 5000 episodes of 60 steps, then of the full 180)")
         print(table(mem, list(mem[0])))
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / args.out
+    path = out_dir(args.out) / "throughput.json"
     if path.exists():  # keep the tables of the sections skipped this time
         earlier = json.loads(path.read_text())
         for section, skipped in (("training_loop", args.skip_loop), ("replay_memory", args.skip_memory)):

@@ -8,10 +8,10 @@ Importing the package registers the algorithm "QMIX" and the envs "smac",
 
 from ray.tune.registry import register_env, register_trainable
 
+from rllib_qmix.algorithm.qmix import QMIX, QMIXConfig
 from rllib_qmix.envs.matrix import TwoStepGame
 from rllib_qmix.envs.mpe import make_simple_spread
 from rllib_qmix.envs.smac_rllib import SMACMultiAgentEnv
-from rllib_qmix.qmix import QMIX, QMIXConfig
 
 __all__ = ["QMIX", "QMIXConfig", "SMACMultiAgentEnv", "TwoStepGame"]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Batch keys shared by the env runner, the replay buffer, the RLModule and the learner.
+"""Every batch key shared by the env runner, the replay buffer, the RLModule and the learner.
 
 Episode-major layout: ``[B, T+1, ...]`` for per-step inputs (the extra step holds the final
 observation), ``[B, T]`` for per-transition values.
@@ -19,3 +19,13 @@ LOSS_SCALE = "loss_scale"
 Q_TAKEN_TOT = "q_taken_tot"  # [B, T] (mixed) or [B, T, N] (no mixer)
 TARGET_NEXT_TOT = "target_next_tot"  # [B, T] or [B, T, N], target value of the next step
 Q_TAKEN = "q_taken"  # [B, T, N] chosen per-agent Q-values
+
+# Acting step of the QMIX RLModule (``_forward``), one step of E teams.
+Q_VALUES = "q_values"  # [E, N, n_actions] out
+PREV_ACTIONS = "prev_actions"  # [E, N] int64 in, -1 at an episode's first step
+STATE_IN = "state_in"  # [E * N, hidden] GRU state in
+STATE_OUT = "state_out"  # [E * N, hidden] GRU state out
+
+# Extra entry of the env runner's ``get_spaces()``: the team's sizes and episode limit
+# (``rllib_qmix.envs.team.TeamSpec``), so the algorithm learns them with the spaces.
+TEAM_SPEC = "qmix_team_spec"

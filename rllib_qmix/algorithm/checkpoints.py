@@ -3,7 +3,7 @@
 ``QMIX.from_checkpoint`` and ``QMIX.restore_from_path`` (which ``Algorithm.from_checkpoint``,
 ``algo.restore()`` and Tune's restore end in) run ``check_qmix_checkpoint`` first, and turn
 read errors of the state files (truncated or garbled pickles, missing files) into a
-``CheckpointError`` that names the checkpoint. ``load_qmix(path)`` is the one-call form.
+``CheckpointError`` that names the checkpoint.
 
 A QMIX checkpoint directory (RLlib 2.60's layout) holds::
 
@@ -19,7 +19,8 @@ import io
 import json
 import pathlib
 import pickle
-from typing import Any, Iterator, Union
+from collections.abc import Iterator
+from typing import Any, Union
 
 PathLike = Union[str, pathlib.Path]
 
@@ -44,8 +45,12 @@ def is_local_checkpoint(path: PathLike, filesystem: Any = None) -> bool:
     return local_fs and "://" not in str(path)
 
 
-def check_qmix_checkpoint(path: PathLike) -> pathlib.Path:
-    """Checks that ``path`` is a complete QMIX checkpoint directory (cheap: no state is loaded).
+def check_qmix_checkpoint(path: PathLike, algo_cls: type) -> pathlib.Path:
+    """Checks that ``path`` is a complete checkpoint of ``algo_cls`` (cheap: no state is loaded).
+
+    Args:
+        path: The checkpoint directory.
+        algo_cls: The algorithm class the checkpoint must hold (``QMIX`` or a subclass).
 
     Returns:
         The checkpoint directory.
@@ -54,8 +59,6 @@ def check_qmix_checkpoint(path: PathLike) -> pathlib.Path:
         CheckpointError: ``path`` is not a directory, is not an RLlib checkpoint, was written
             by another algorithm, or misses one of its files.
     """
-    from rllib_qmix.qmix import QMIX
-
     root = pathlib.Path(path).expanduser()
     if not root.is_dir():
         raise CheckpointError(f"No checkpoint directory at {root}.")
@@ -75,7 +78,7 @@ def check_qmix_checkpoint(path: PathLike) -> pathlib.Path:
             f"The checkpoint at {root} was written by a class this installation can't import ({e}); "
             "it comes from another version or package."
         ) from e
-    if not (isinstance(stored_cls, type) and issubclass(stored_cls, QMIX)):
+    if not (isinstance(stored_cls, type) and issubclass(stored_cls, algo_cls)):
         name = getattr(stored_cls, "__name__", repr(stored_cls))
         raise CheckpointError(
             f"The checkpoint at {root} is a {name} checkpoint, not a QMIX one. Restore it with "
@@ -87,15 +90,15 @@ def check_qmix_checkpoint(path: PathLike) -> pathlib.Path:
     empty = [f for f in REQUIRED_FILES if (root / f).is_file() and (root / f).stat().st_size == 0]
     if missing or empty:
         what = ", ".join([f"missing {f}" for f in missing] + [f"empty {f}" for f in empty])
-        raise CheckpointError(
-            f"The QMIX checkpoint at {root} is damaged ({what}); restore an earlier checkpoint."
-        )
+        raise CheckpointError(f"The QMIX checkpoint at {root} is damaged ({what}); restore an earlier checkpoint.")
     return root
 
 
 def _damaged(root: pathlib.Path, error: BaseException) -> str:
     detail = " ".join(str(error).split()) or type(error).__name__
-    return f"The QMIX checkpoint at {root} is damaged ({type(error).__name__}: {detail}); restore an earlier checkpoint."
+    return (
+        f"The QMIX checkpoint at {root} is damaged ({type(error).__name__}: {detail}); restore an earlier checkpoint."
+    )
 
 
 @contextlib.contextmanager
@@ -109,11 +112,4 @@ def checkpoint_read_errors(path: PathLike) -> Iterator[None]:
         raise CheckpointError(_damaged(pathlib.Path(path), e)) from e
 
 
-def load_qmix(path: PathLike, **kwargs: Any) -> Any:
-    """Restores a QMIX algorithm from a checkpoint directory (``QMIX.from_checkpoint``)."""
-    from rllib_qmix.qmix import QMIX
-
-    return QMIX.from_checkpoint(path, **kwargs)
-
-
-__all__ = ["CheckpointError", "check_qmix_checkpoint", "checkpoint_read_errors", "is_local_checkpoint", "load_qmix"]
+__all__ = ["CheckpointError", "check_qmix_checkpoint", "checkpoint_read_errors", "is_local_checkpoint"]

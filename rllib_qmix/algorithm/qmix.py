@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 import pathlib
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import ray
 from ray.rllib.algorithms.algorithm import Algorithm
@@ -37,6 +38,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.metrics import (
     ENV_RUNNER_RESULTS,
     ENV_RUNNER_SAMPLING_TIMER,
+    EVALUATION_RESULTS,
     LEARNER_RESULTS,
     LEARNER_UPDATE_TIMER,
     NUM_ENV_STEPS_SAMPLED_LIFETIME,
@@ -47,13 +49,14 @@ from ray.rllib.utils.metrics import (
 )
 
 from rllib_qmix import keys as K
-from rllib_qmix.checkpoints import check_qmix_checkpoint, checkpoint_read_errors, is_local_checkpoint
-from rllib_qmix.env_runner import QMIXEnvRunner
-from rllib_qmix.learner import QMIXTorchLearner
-from rllib_qmix.modules import QMIXTorchRLModule
-from rllib_qmix.replay import EpisodeReplayBuffer, shard_episode_batch
-from rllib_qmix.reward_stats import RunningMeanStd
-from rllib_qmix.team import TeamSpec
+from rllib_qmix.algorithm.checkpoints import check_qmix_checkpoint, checkpoint_read_errors, is_local_checkpoint
+from rllib_qmix.envs.creator import make_team_env
+from rllib_qmix.envs.team import TeamSpec
+from rllib_qmix.learning.learner import QMIXTorchLearner
+from rllib_qmix.learning.replay import EpisodeReplayBuffer, shard_episode_batch
+from rllib_qmix.learning.reward_stats import RunningMeanStd
+from rllib_qmix.models.rl_module import DEFAULT_MODEL_CONFIG, QMIXTorchRLModule
+from rllib_qmix.sampling.env_runner import QMIXEnvRunner
 
 REPLAY_BUFFER_STATE = "qmix_replay_buffer"
 REPLAY_BUFFER_DIR = "qmix_replay_buffer"  # in a local checkpoint directory: streamed raw arrays
@@ -83,6 +86,7 @@ def _sample_and_metrics(runner: Any, state: Optional[dict] = None) -> tuple[list
         runner.set_state(state)
     return runner.sample(), runner.get_metrics()
 
+
 _OPTIMIZERS = ("rmsprop", "adam")
 
 
@@ -109,14 +113,16 @@ class QMIXConfig(AlgorithmConfig):
         self.target_update_interval = 200
         self.target_update_tau: Optional[float] = None
         self.td_lambda = 0.0
-        self.double_q = True
-        self.mixer: Optional[str] = "qmix"
-        self.mixing_embed_dim = 32
-        self.hypernet_layers = 2
-        self.hypernet_embed = 64
-        self.agent_hidden_dim = 64
-        self.obs_agent_id = True
-        self.obs_last_action = True
+        # The networks: one source of their defaults (the RLModule's).
+        model = DEFAULT_MODEL_CONFIG
+        self.double_q: bool = model["double_q"]
+        self.mixer: Optional[str] = model["mixer"]
+        self.mixing_embed_dim: int = model["mixing_embed_dim"]
+        self.hypernet_layers: int = model["hypernet_layers"]
+        self.hypernet_embed: int = model["hypernet_embed"]
+        self.agent_hidden_dim: int = model["hidden_dim"]
+        self.obs_agent_id: bool = model["obs_agent_id"]
+        self.obs_last_action: bool = model["obs_last_action"]
         self.epsilon_start = 1.0
         self.epsilon_finish = 0.05
         self.epsilon_anneal_steps = 50_000
@@ -165,7 +171,7 @@ class QMIXConfig(AlgorithmConfig):
         max_episode_len: Optional[int] = NotProvided,
         async_sampling: Optional[bool] = NotProvided,
         **kwargs: Any,
-    ) -> "QMIXConfig":
+    ) -> QMIXConfig:
         """Sets QMIX's training options (and RLlib's: ``lr``, ``gamma``, ``grad_clip`` ...).
 
         Args:
@@ -206,9 +212,58 @@ class QMIXConfig(AlgorithmConfig):
             This config object.
         """
         super().training(**kwargs)
-        for name, value in locals().items():
-            if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
-                setattr(self, name, value)
+        if optimizer is not NotProvided:
+            self.optimizer = optimizer
+        if optim_alpha is not NotProvided:
+            self.optim_alpha = optim_alpha
+        if optim_eps is not NotProvided:
+            self.optim_eps = optim_eps
+        if episode_batch_size is not NotProvided:
+            self.episode_batch_size = episode_batch_size
+        if replay_capacity is not NotProvided:
+            self.replay_capacity = replay_capacity
+        if learning_starts is not NotProvided:
+            self.learning_starts = learning_starts
+        if updates_per_episode is not NotProvided:
+            self.updates_per_episode = updates_per_episode
+        if target_update_interval is not NotProvided:
+            self.target_update_interval = target_update_interval
+        if target_update_tau is not NotProvided:
+            self.target_update_tau = target_update_tau
+        if td_lambda is not NotProvided:
+            self.td_lambda = td_lambda
+        if double_q is not NotProvided:
+            self.double_q = double_q
+        if mixer is not NotProvided:
+            self.mixer = mixer
+        if mixing_embed_dim is not NotProvided:
+            self.mixing_embed_dim = mixing_embed_dim
+        if hypernet_layers is not NotProvided:
+            self.hypernet_layers = hypernet_layers
+        if hypernet_embed is not NotProvided:
+            self.hypernet_embed = hypernet_embed
+        if agent_hidden_dim is not NotProvided:
+            self.agent_hidden_dim = agent_hidden_dim
+        if obs_agent_id is not NotProvided:
+            self.obs_agent_id = obs_agent_id
+        if obs_last_action is not NotProvided:
+            self.obs_last_action = obs_last_action
+        if epsilon_start is not NotProvided:
+            self.epsilon_start = epsilon_start
+        if epsilon_finish is not NotProvided:
+            self.epsilon_finish = epsilon_finish
+        if epsilon_anneal_steps is not NotProvided:
+            self.epsilon_anneal_steps = epsilon_anneal_steps
+        if state_from_obs is not NotProvided:
+            self.state_from_obs = state_from_obs
+        if standardize_rewards is not NotProvided:
+            self.standardize_rewards = standardize_rewards
+        if store_replay_buffer_in_checkpoints is not NotProvided:
+            self.store_replay_buffer_in_checkpoints = store_replay_buffer_in_checkpoints
+        if max_episode_len is not NotProvided:
+            self.max_episode_len = max_episode_len
+        if async_sampling is not NotProvided:
+            self.async_sampling = async_sampling
         return self
 
     @override(AlgorithmConfig)
@@ -239,7 +294,10 @@ class QMIXConfig(AlgorithmConfig):
                 f"({self.episode_batch_size}) episodes.",
             ),
             (self.updates_per_episode > 0, f"`updates_per_episode` must be > 0, got {self.updates_per_episode}."),
-            (self.target_update_interval >= 1, f"`target_update_interval` must be >= 1, got {self.target_update_interval}."),
+            (
+                self.target_update_interval >= 1,
+                f"`target_update_interval` must be >= 1, got {self.target_update_interval}.",
+            ),
             (
                 self.target_update_tau is None or 0.0 < self.target_update_tau <= 1.0,
                 f"`target_update_tau` must be None or in (0, 1], got {self.target_update_tau}.",
@@ -282,23 +340,10 @@ class QMIXConfig(AlgorithmConfig):
         }
 
 
-
-def _env_creation_error(config: AlgorithmConfig) -> Optional[Exception]:
+def _env_creation_error(config: AlgorithmConfig, creator: Any) -> Optional[Exception]:
     """The error that creating one team env in this process raises, or None if it works."""
-    from ray.rllib.env.env_context import EnvContext
-    from ray.tune.registry import ENV_CREATOR, _global_registry
-
-    from rllib_qmix.team import as_team_env
-
-    env = config.env
     try:
-        if isinstance(env, str) and _global_registry.contains(ENV_CREATOR, env):
-            made = _global_registry.get(ENV_CREATOR, env)(EnvContext(config.env_config, worker_index=0))
-        elif isinstance(env, type):
-            made = env(EnvContext(config.env_config, worker_index=0))
-        else:
-            return None
-        as_team_env(made, state_from_obs=config.state_from_obs).close()
+        make_team_env(config, creator=creator).close()
     except Exception as e:  # noqa: BLE001 - any failure is the answer
         return e
     return None
@@ -320,7 +365,7 @@ class QMIX(Algorithm):
             # RLlib only logs env runners that fail in their constructor (restart_failed_env_runners
             # is on by default) and then fails reading their spaces (an IndexError): raise the
             # env's own error (unknown map, no global state, ...) instead.
-            env_error = _env_creation_error(config)
+            env_error = _env_creation_error(config, self.env_creator)
             if env_error is not None:
                 raise env_error from error
             raise
@@ -334,14 +379,8 @@ class QMIX(Algorithm):
         self.reward_stats: Optional[RunningMeanStd] = RunningMeanStd() if self.config.standardize_rewards else None
 
     def _team_spec(self) -> TeamSpec:
-        """The team sizes, read from the module spaces and one env runner's env."""
-        obs_space, _ = self.spaces[DEFAULT_MODULE_ID]
-        n, obs_dim = obs_space["obs"].shape
-        remote = self.env_runner_group.healthy_worker_ids()[:1]
-        limit = self.env_runner_group.foreach_env_runner(
-            lambda r: r.spec.episode_limit, remote_worker_ids=remote, local_env_runner=not remote
-        )[0]
-        return TeamSpec(n, obs_dim, obs_space["state"].shape[0], obs_space["action_mask"].shape[1], limit)
+        """The team's sizes and episode limit, as the env runner reported them with the spaces."""
+        return self.spaces[K.TEAM_SPEC]
 
     @override(Algorithm)
     def training_step(self) -> None:
@@ -486,20 +525,24 @@ class QMIX(Algorithm):
         return restored
 
     @override(Algorithm)
-    def evaluate(self, *args, **kwargs) -> dict:
-        """RLlib's evaluation, greedy unless ``evaluation_config`` says ``explore=True``.
+    def _evaluate_on_local_env_runner(self, env_runner: Any) -> tuple:
+        """Evaluation on a local env runner, greedy unless ``evaluation_config.explore``.
 
-        Without evaluation env runners RLlib evaluates on the training env runner, which
-        would explore; this makes it follow ``evaluation_config.explore`` for the call.
+        Without evaluation env runners RLlib evaluates on the training env runner, whose
+        config explores; the evaluation's ``explore`` is passed to its ``sample`` call.
         """
-        runner = self.env_runner if self.eval_env_runner_group is None else None
-        if runner is None:
-            return super().evaluate(*args, **kwargs)
-        runner.default_explore = bool(self.evaluation_config.explore)
-        try:
-            return super().evaluate(*args, **kwargs)
-        finally:
-            runner.default_explore = None
+        if self.config.evaluation_parallel_to_training:
+            return super()._evaluate_on_local_env_runner(env_runner)
+        unit, duration = self.config.evaluation_duration_unit, self.config.evaluation_duration
+        episodes = env_runner.sample(
+            num_timesteps=duration if unit == "timesteps" else None,
+            num_episodes=duration if unit == "episodes" else None,
+            explore=bool(self.evaluation_config.explore),
+        )
+        self.metrics.aggregate([env_runner.get_metrics()], key=(EVALUATION_RESULTS, ENV_RUNNER_RESULTS))
+        env_steps = sum(e.env_steps() for e in episodes)
+        agent_steps = sum(e.agent_steps() for e in episodes)
+        return None, env_steps, agent_steps, []
 
     # ------------------------------------------------------------- checkpoints
     @override(Algorithm)
@@ -523,8 +566,12 @@ class QMIX(Algorithm):
 
     @override(Algorithm)
     def save_to_path(self, path=None, *, state=None, filesystem=None, use_msgpack=False) -> str:
-        beside = (self.config.store_replay_buffer_in_checkpoints and state is None and path is not None
-                  and is_local_checkpoint(path, filesystem))
+        beside = (
+            self.config.store_replay_buffer_in_checkpoints
+            and state is None
+            and path is not None
+            and is_local_checkpoint(path, filesystem)
+        )
         self._replay_saved_beside = beside
         try:
             path = super().save_to_path(path, state=state, filesystem=filesystem, use_msgpack=use_msgpack)
@@ -550,20 +597,22 @@ class QMIX(Algorithm):
 
     @classmethod
     @override(Algorithm)
-    def from_checkpoint(cls, path, filesystem=None, **kwargs) -> "QMIX":
+    def from_checkpoint(cls, path, filesystem=None, **kwargs) -> QMIX:
         """``Algorithm.from_checkpoint`` that refuses another algorithm's or a damaged checkpoint
         with one ``CheckpointError`` (checked before anything is built)."""
         if is_local_checkpoint(path, filesystem):
-            check_qmix_checkpoint(path)
+            check_qmix_checkpoint(path, QMIX)
         return super().from_checkpoint(path, filesystem=filesystem, **kwargs)
 
     @override(Algorithm)
     def restore_from_path(self, path, *args, **kwargs) -> None:
         """Restores a whole checkpoint (or a component); a damaged or foreign whole checkpoint
         raises a ``CheckpointError`` instead of failing deep inside RLlib."""
-        whole_local = not args and kwargs.get("component") is None and is_local_checkpoint(path, kwargs.get("filesystem"))
+        whole_local = (
+            not args and kwargs.get("component") is None and is_local_checkpoint(path, kwargs.get("filesystem"))
+        )
         if whole_local:
-            check_qmix_checkpoint(path)
+            check_qmix_checkpoint(path, QMIX)
         with checkpoint_read_errors(path):
             super().restore_from_path(path, *args, **kwargs)
             replay_dir = pathlib.Path(path) / REPLAY_BUFFER_DIR

@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Optional, Union
 
 import yaml
 
@@ -26,10 +26,23 @@ class CLIError(Exception):
 
 # Keys of one experiment entry in the classic YAML format.
 EXPERIMENT_KEYS = {
-    "run", "algo", "env", "env_config", "stop", "config", "checkpoint_freq",
-    "checkpoint_at_end", "num_samples", "storage_path", "local_dir",
-    "keep_checkpoints_num", "checkpoint_score_attr", "max_failures",
-    "resources_per_trial", "trial_name_creator", "trial_dirname_creator",
+    "run",
+    "algo",
+    "env",
+    "env_config",
+    "stop",
+    "config",
+    "checkpoint_freq",
+    "checkpoint_at_end",
+    "num_samples",
+    "storage_path",
+    "local_dir",
+    "keep_checkpoints_num",
+    "checkpoint_score_attr",
+    "max_failures",
+    "resources_per_trial",
+    "trial_name_creator",
+    "trial_dirname_creator",
 }
 
 # Old-stack result names -> their names in Ray 2.60's (new API stack) results.
@@ -53,8 +66,8 @@ class ExperimentSpec:
     algo_name: str
     trainable: Union[str, type]
     algo_cls: type
-    param_space: Dict[str, Any]
-    stop: Dict[str, float] = field(default_factory=dict)
+    param_space: dict[str, Any]
+    stop: dict[str, float] = field(default_factory=dict)
     checkpoint_freq: int = 0
     checkpoint_at_end: bool = True
     num_samples: int = 1
@@ -70,7 +83,7 @@ def _closest(word: str, options) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
-def parse_json_arg(text: Optional[str], what: str) -> Dict[str, Any]:
+def parse_json_arg(text: Optional[str], what: str) -> dict[str, Any]:
     """Parses a JSON object given on the command line (``--config``/``--stop``)."""
     if not text:
         return {}
@@ -83,7 +96,7 @@ def parse_json_arg(text: Optional[str], what: str) -> Dict[str, Any]:
     return value
 
 
-def load_yaml(path: str) -> Dict[str, Dict[str, Any]]:
+def load_yaml(path: str) -> dict[str, dict[str, Any]]:
     """Reads an experiment YAML file: ``{experiment name: {run, env, ...}}``."""
     if not os.path.isfile(path):
         raise CLIError(f"experiment file not found: {path}")
@@ -97,25 +110,24 @@ def load_yaml(path: str) -> Dict[str, Dict[str, Any]]:
         raise CLIError(f"malformed YAML in {path}{where}: {problem}") from None
     if not isinstance(data, dict) or not data:
         raise CLIError(
-            f"{path} must map experiment names to experiment settings "
-            "({name: {run: ..., env: ..., config: ...}})"
+            f"{path} must map experiment names to experiment settings ({{name: {{run: ..., env: ..., config: ...}}}})"
         )
     for name, entry in data.items():
         if not isinstance(entry, dict):
-            raise CLIError(f"{path}: experiment '{name}' must be a mapping, "
-                           f"got {type(entry).__name__}")
+            raise CLIError(f"{path}: experiment '{name}' must be a mapping, got {type(entry).__name__}")
     return data
 
 
 # --------------------------------------------------------------------------- algos
-def _registered_trainables() -> List[str]:
+def _registered_trainables() -> list[str]:
     """Names known to Tune's registry plus RLlib's built-in algorithms."""
     from ray.rllib.algorithms.registry import ALGORITHMS
     from ray.tune.registry import TRAINABLE_CLASS, _global_registry
 
     names = set(ALGORITHMS)
-    names.update(k.decode() if isinstance(k, bytes) else k
-                 for (cat, k) in _global_registry._registered if cat == TRAINABLE_CLASS)
+    names.update(
+        k.decode() if isinstance(k, bytes) else k for (cat, k) in _global_registry._registered if cat == TRAINABLE_CLASS
+    )
     return sorted(str(n) for n in names)
 
 
@@ -133,20 +145,20 @@ def _import_object(path: str, what: str) -> Any:
     try:
         return getattr(module, attr)
     except AttributeError:
-        raise CLIError(f"cannot import {what} '{path}': module '{module_name}' "
-                       f"has no attribute '{attr}'") from None
+        raise CLIError(f"cannot import {what} '{path}': module '{module_name}' has no attribute '{attr}'") from None
 
 
-def resolve_algorithm(name: str) -> Tuple[type, type]:
+def resolve_algorithm(name: str) -> tuple[type, type]:
     """Returns (what to give Tune, the Algorithm class) for a ``run:`` value.
 
     Accepts a name in Tune's registry (QMIX, once ``rllib_qmix`` is imported), a
     built-in RLlib algorithm (PPO, DQN, ...) or an import path ``pkg.mod:Class``.
     """
-    import rllib_qmix  # noqa: F401  (registers QMIX and the smac env)
     from ray.rllib.algorithms.algorithm import Algorithm
     from ray.rllib.algorithms.registry import ALGORITHMS
     from ray.tune.registry import TRAINABLE_CLASS, _global_registry
+
+    import rllib_qmix  # noqa: F401  (registers QMIX and the smac env)
 
     if not isinstance(name, str) or not name:
         raise CLIError(f"'run' must be an algorithm name or import path, got {name!r}")
@@ -157,8 +169,7 @@ def resolve_algorithm(name: str) -> Tuple[type, type]:
     elif name in ALGORITHMS:  # built-in: import only this one, not all of RLlib's
         cls = ALGORITHMS[name]()[0]
     else:
-        raise CLIError(f"unknown algorithm '{name}'"
-                       f"{_closest(name, _registered_trainables())}")
+        raise CLIError(f"unknown algorithm '{name}'{_closest(name, _registered_trainables())}")
     if not (inspect.isclass(cls) and issubclass(cls, Algorithm)):
         raise CLIError(f"'{name}' is not an RLlib Algorithm class")
     # Tune gets the class itself: resolving a name there would import every
@@ -169,8 +180,9 @@ def resolve_algorithm(name: str) -> Tuple[type, type]:
 # ---------------------------------------------------------------------------- envs
 def check_env(env: Any) -> None:
     """Raises CLIError unless `env` is a Tune env name, a gymnasium id or a class path."""
-    import rllib_qmix  # noqa: F401
     from ray.tune.registry import ENV_CREATOR, _global_registry
+
+    import rllib_qmix  # noqa: F401
 
     if env is None or not isinstance(env, str):
         return
@@ -191,7 +203,8 @@ def check_env(env: Any) -> None:
             pass
     known = list(gym.envs.registry) + [
         k.decode() if isinstance(k, bytes) else str(k)
-        for (cat, k) in _global_registry._registered if cat == ENV_CREATOR
+        for (cat, k) in _global_registry._registered
+        if cat == ENV_CREATOR
     ]
     raise CLIError(
         f"unknown environment '{env}': not a registered Tune env, a gymnasium id "
@@ -211,7 +224,7 @@ def first_of_search_spaces(value: Any) -> Any:
     return value
 
 
-def build_config(algo_cls: type, config_dict: Dict[str, Any], algo_name: str = ""):
+def build_config(algo_cls: type, config_dict: dict[str, Any], algo_name: str = ""):
     """Builds and validates `algo_cls`'s AlgorithmConfig from a config dict.
 
     Flags keys that are no setting of the config class (with the closest name).
@@ -221,8 +234,9 @@ def build_config(algo_cls: type, config_dict: Dict[str, Any], algo_name: str = "
     config_dict = first_of_search_spaces(copy.deepcopy(config_dict))
     config = algo_cls.get_default_config()
     if not isinstance(config, AlgorithmConfig):
-        raise CLIError(f"{algo_name or algo_cls.__name__} has no AlgorithmConfig "
-                       "(old API stack algorithms are not supported)")
+        raise CLIError(
+            f"{algo_name or algo_cls.__name__} has no AlgorithmConfig (old API stack algorithms are not supported)"
+        )
     translate = AlgorithmConfig._translate_special_keys
     special = {"multiagent", "_enable_new_api_stack", "__trial_info__"}
     settings = [k for k in vars(config) if not k.startswith("_")]
@@ -233,8 +247,7 @@ def build_config(algo_cls: type, config_dict: Dict[str, Any], algo_name: str = "
         if attr in special:
             continue
         if is_method or not hasattr(config, attr):
-            raise CLIError(f"unknown config key '{key}' for {algo_name or algo_cls.__name__}"
-                           f"{_closest(key, settings)}")
+            raise CLIError(f"unknown config key '{key}' for {algo_name or algo_cls.__name__}{_closest(key, settings)}")
     try:
         config.update_from_dict(config_dict)
         config.validate()
@@ -246,15 +259,15 @@ def build_config(algo_cls: type, config_dict: Dict[str, Any], algo_name: str = "
     return config
 
 
-def normalize_stop(stop: Any) -> Dict[str, float]:
+def normalize_stop(stop: Any) -> dict[str, float]:
     """Flattens nested stop dicts to ``a/b`` keys and maps old-stack names."""
     if stop is None:
         return {}
     if not isinstance(stop, dict):
         raise CLIError(f"'stop' must be a mapping of metric -> value, got {stop!r}")
-    flat: Dict[str, float] = {}
+    flat: dict[str, float] = {}
 
-    def walk(prefix: str, d: Dict[str, Any]) -> None:
+    def walk(prefix: str, d: dict[str, Any]) -> None:
         for k, v in d.items():
             key = f"{prefix}/{k}" if prefix else str(k)
             if isinstance(v, dict):
@@ -270,17 +283,16 @@ def normalize_stop(stop: Any) -> Dict[str, float]:
 
 def experiment_from_dict(
     name: str,
-    entry: Dict[str, Any],
+    entry: dict[str, Any],
     *,
-    config_override: Optional[Dict[str, Any]] = None,
-    stop_override: Optional[Dict[str, Any]] = None,
+    config_override: Optional[dict[str, Any]] = None,
+    stop_override: Optional[dict[str, Any]] = None,
     storage_path: Optional[str] = None,
 ) -> ExperimentSpec:
     """Validates one classic experiment entry and returns an ExperimentSpec."""
     unknown = [k for k in entry if k not in EXPERIMENT_KEYS]
     if unknown:
-        raise CLIError(f"experiment '{name}': unknown key '{unknown[0]}'"
-                       f"{_closest(unknown[0], EXPERIMENT_KEYS)}")
+        raise CLIError(f"experiment '{name}': unknown key '{unknown[0]}'{_closest(unknown[0], EXPERIMENT_KEYS)}")
     algo = entry.get("run", entry.get("algo"))
     if algo is None:
         raise CLIError(f"experiment '{name}' names no algorithm (add 'run: PPO' or similar)")
@@ -324,10 +336,9 @@ def experiment_from_dict(
     )
 
 
-def load_experiments(path: str, **overrides: Any) -> List[ExperimentSpec]:
+def load_experiments(path: str, **overrides: Any) -> list[ExperimentSpec]:
     """Loads and validates every experiment in a YAML file."""
-    return [experiment_from_dict(name, entry, **overrides)
-            for name, entry in load_yaml(path).items()]
+    return [experiment_from_dict(name, entry, **overrides) for name, entry in load_yaml(path).items()]
 
 
 # --------------------------------------------------------------------------- run
@@ -350,7 +361,7 @@ def init_ray(address: Optional[str], verbose: int) -> None:
         _check_reachable(address)
     if ray.is_initialized():
         return
-    kwargs: Dict[str, Any] = dict(
+    kwargs: dict[str, Any] = dict(
         log_to_driver=verbose > 0,
         logging_level=logging.INFO if verbose else logging.ERROR,
     )
@@ -362,8 +373,9 @@ def init_ray(address: Optional[str], verbose: int) -> None:
         ray.init(**kwargs)
     except (ConnectionError, ValueError, RuntimeError) as e:
         msg = " ".join(str(e).split())
-        raise CLIError(f"cannot connect to Ray at '{address}': {msg}" if address
-                       else f"cannot start Ray: {msg}") from None
+        raise CLIError(
+            f"cannot connect to Ray at '{address}': {msg}" if address else f"cannot start Ray: {msg}"
+        ) from None
 
 
 def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = False) -> Any:
@@ -374,7 +386,7 @@ def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = Fal
     """
     from ray import tune
 
-    from rllib_qmix.cli_progress import CLIStopper, ProgressCallback
+    from rllib_qmix.cli.progress import CLIStopper, ProgressCallback
 
     # Save Tune's experiment state after every result (not every ~10 s), so that --resume after
     # a crash knows every trial checkpoint written before it; cheap for the few trials here.
@@ -398,12 +410,15 @@ def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = Fal
     if resume:
         path = experiment_dir(spec)
         if not tune.Tuner.can_restore(path):
-            raise CLIError(f"nothing to resume at {path}: no experiment was started there "
-                           "(run without --resume first, with the same --storage-path)")
+            raise CLIError(
+                f"nothing to resume at {path}: no experiment was started there "
+                "(run without --resume first, with the same --storage-path)"
+            )
         # Unfinished and crashed trials continue from their last checkpoint (iteration, env
         # steps, epsilon, weights, targets, optimizer; the replay if the config stores it).
-        tuner = tune.Tuner.restore(path, trainable=spec.trainable, resume_unfinished=True,
-                                   resume_errored=True, param_space=spec.param_space)
+        tuner = tune.Tuner.restore(
+            path, trainable=spec.trainable, resume_unfinished=True, resume_errored=True, param_space=spec.param_space
+        )
         return tuner.fit()
     tuner = tune.Tuner(
         spec.trainable,

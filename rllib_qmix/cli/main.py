@@ -12,9 +12,9 @@ import os
 import pickle
 import re
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Optional
 
-from rllib_qmix.cli_experiment import CLIError, init_ray
+from rllib_qmix.cli.experiment import CLIError, init_ray
 
 TRAIN_EPILOG = """\
 examples:
@@ -63,78 +63,98 @@ run did not log are marked "not logged".
 def _add_train_options(p: argparse.ArgumentParser, suppress: bool) -> None:
     """Options shared by ``train`` and ``train file`` (SUPPRESS avoids clobbering)."""
     d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
-    p.add_argument("--stop", default=d(None), metavar="JSON",
-                   help='stop criteria, e.g. \'{"training_iteration": 10}\' '
-                        "(merged over the YAML's)")
-    p.add_argument("--config", default=d(None), metavar="JSON",
-                   help="algorithm config as JSON (merged over the YAML's)")
-    p.add_argument("--ray-address", default=d(None), metavar="ADDR",
-                   help="join a running Ray cluster ('auto' or HOST:PORT); "
-                        "default: start a local Ray")
-    p.add_argument("--storage-path", default=d(None), metavar="DIR",
-                   help="where results and checkpoints go (default: the YAML's "
-                        "storage_path, else ~/ray_results)")
-    p.add_argument("--resume", action="store_true", default=d(False),
-                   help="continue the experiment already in the storage path (e.g. after a "
-                        "crash) from each trial's last checkpoint")
-    p.add_argument("-v", "--verbose", action="count", default=d(0),
-                   help="more output (-v: Tune status and worker logs, -vv: more)")
+    p.add_argument(
+        "--stop",
+        default=d(None),
+        metavar="JSON",
+        help="stop criteria, e.g. '{\"training_iteration\": 10}' (merged over the YAML's)",
+    )
+    p.add_argument(
+        "--config", default=d(None), metavar="JSON", help="algorithm config as JSON (merged over the YAML's)"
+    )
+    p.add_argument(
+        "--ray-address",
+        default=d(None),
+        metavar="ADDR",
+        help="join a running Ray cluster ('auto' or HOST:PORT); default: start a local Ray",
+    )
+    p.add_argument(
+        "--storage-path",
+        default=d(None),
+        metavar="DIR",
+        help="where results and checkpoints go (default: the YAML's storage_path, else ~/ray_results)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        default=d(False),
+        help="continue the experiment already in the storage path (e.g. after a "
+        "crash) from each trial's last checkpoint",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="count", default=d(0), help="more output (-v: Tune status and worker logs, -vv: more)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``rllib`` command."""
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
-        prog="rllib", formatter_class=fmt,
+        prog="rllib",
+        formatter_class=fmt,
         description="Train, evaluate and plot RLlib algorithms (including QMIX).",
         epilog="run `rllib COMMAND --help` for examples",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    train = sub.add_parser("train", formatter_class=fmt, epilog=TRAIN_EPILOG,
-                           help="train an algorithm (from a YAML file or flags)",
-                           description="Train with Ray Tune from an experiment YAML "
-                                       "file or from --algo/--env/--config.")
-    train.add_argument("--algo", "--run", dest="algo", help="algorithm, e.g. QMIX, PPO, "
-                       "or package.module:Class")
-    train.add_argument("--env", help="environment: Tune-registered name (smac), "
-                       "gymnasium id or class path")
+    train = sub.add_parser(
+        "train",
+        formatter_class=fmt,
+        epilog=TRAIN_EPILOG,
+        help="train an algorithm (from a YAML file or flags)",
+        description="Train with Ray Tune from an experiment YAML file or from --algo/--env/--config.",
+    )
+    train.add_argument("--algo", "--run", dest="algo", help="algorithm, e.g. QMIX, PPO, or package.module:Class")
+    train.add_argument("--env", help="environment: Tune-registered name (smac), gymnasium id or class path")
     train.add_argument("--name", help="experiment name (default: ALGO_ENV)")
-    train.add_argument("-f", "--file", dest="file_opt", metavar="PATH.yaml",
-                       help="same as `train file PATH.yaml`")
+    train.add_argument("-f", "--file", dest="file_opt", metavar="PATH.yaml", help="same as `train file PATH.yaml`")
     _add_train_options(train, suppress=False)
     train_sub = train.add_subparsers(dest="train_command", metavar="file")
-    tfile = train_sub.add_parser("file", formatter_class=fmt, epilog=FILE_EPILOG,
-                                 help="train every experiment in a YAML file",
-                                 description="Train every experiment in a classic "
-                                             "RLlib experiment YAML file.")
+    tfile = train_sub.add_parser(
+        "file",
+        formatter_class=fmt,
+        epilog=FILE_EPILOG,
+        help="train every experiment in a YAML file",
+        description="Train every experiment in a classic RLlib experiment YAML file.",
+    )
     tfile.add_argument("path", metavar="PATH.yaml", help="experiment YAML file")
     _add_train_options(tfile, suppress=True)
     train.set_defaults(func=cmd_train)
 
-    ev = sub.add_parser("evaluate", formatter_class=fmt, epilog=EVALUATE_EPILOG,
-                        help="run greedy episodes from a checkpoint",
-                        description="Restore a checkpoint and report return, win "
-                                    "rate and episode length over N episodes.")
-    ev.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint, trial or "
-                    "experiment directory")
-    ev.add_argument("--episodes", type=int, default=10, metavar="N",
-                    help="number of evaluation episodes (default 10)")
-    ev.add_argument("--render", metavar="OUT.gif", help="write one battle as an "
-                    "animated GIF (QMIX only)")
-    ev.add_argument("--explore", action="store_true",
-                    help="sample exploratory actions instead of greedy ones")
+    ev = sub.add_parser(
+        "evaluate",
+        formatter_class=fmt,
+        epilog=EVALUATE_EPILOG,
+        help="run greedy episodes from a checkpoint",
+        description="Restore a checkpoint and report return, win rate and episode length over N episodes.",
+    )
+    ev.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint, trial or experiment directory")
+    ev.add_argument("--episodes", type=int, default=10, metavar="N", help="number of evaluation episodes (default 10)")
+    ev.add_argument("--render", metavar="OUT.gif", help="write one battle as an animated GIF (QMIX only)")
+    ev.add_argument("--explore", action="store_true", help="sample exploratory actions instead of greedy ones")
     ev.add_argument("-v", "--verbose", action="count", default=0, help="more output")
     ev.set_defaults(func=cmd_evaluate)
 
-    pl = sub.add_parser("plot", formatter_class=fmt, epilog=PLOT_EPILOG,
-                        help="plot learning curves of a run as a PNG",
-                        description="Plot win rate, return, loss and epsilon "
-                                    "against env steps.")
+    pl = sub.add_parser(
+        "plot",
+        formatter_class=fmt,
+        epilog=PLOT_EPILOG,
+        help="plot learning curves of a run as a PNG",
+        description="Plot win rate, return, loss and epsilon against env steps.",
+    )
     pl.add_argument("run_dir", metavar="RUN_DIR", help="experiment or trial directory")
-    pl.add_argument("-o", "--output", metavar="OUT.png",
-                    help="output file (default: RUN_DIR/learning_curves.png)")
+    pl.add_argument("-o", "--output", metavar="OUT.png", help="output file (default: RUN_DIR/learning_curves.png)")
     pl.set_defaults(func=cmd_plot)
     return parser
 
@@ -155,22 +175,23 @@ def _quiet(verbose: int) -> None:
 # ------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
     """``rllib train``: validate every experiment, then run them one by one."""
-    from rllib_qmix.cli_experiment import (experiment_from_dict, load_experiments,
-                                           parse_json_arg, run_experiment)
-    from rllib_qmix.cli_progress import install_sigint_handler, interrupted
+    from rllib_qmix.cli.experiment import experiment_from_dict, load_experiments, parse_json_arg, run_experiment
+    from rllib_qmix.cli.progress import install_sigint_handler, interrupted
 
     _quiet(args.verbose)
     path = getattr(args, "path", None) or args.file_opt
-    overrides = dict(config_override=parse_json_arg(args.config, "--config"),
-                     stop_override=parse_json_arg(args.stop, "--stop"),
-                     storage_path=args.storage_path)
+    overrides = dict(
+        config_override=parse_json_arg(args.config, "--config"),
+        stop_override=parse_json_arg(args.stop, "--stop"),
+        storage_path=args.storage_path,
+    )
     if path:
         if args.algo or args.env:
             raise CLIError("give either an experiment file or --algo/--env, not both")
         specs = load_experiments(path, **overrides)
     elif args.algo:
         if not args.env and "env" not in overrides["config_override"]:
-            raise CLIError("--algo needs --env (or \"env\" in --config)")
+            raise CLIError('--algo needs --env (or "env" in --config)')
         entry = {"run": args.algo}
         if args.env:
             entry["env"] = args.env
@@ -178,15 +199,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         name = args.name or re.sub(r"[^\w.-]+", "_", f"{args.algo}_{env}")
         specs = [experiment_from_dict(name, entry, **overrides)]
     else:
-        raise CLIError("nothing to train: use `rllib train file PATH.yaml` or "
-                       "`rllib train --algo ALGO --env ENV`")
+        raise CLIError("nothing to train: use `rllib train file PATH.yaml` or `rllib train --algo ALGO --env ENV`")
 
     init_ray(args.ray_address, args.verbose)
     install_sigint_handler()
     status = 0
     for spec in specs:
-        print(f"== {spec.name}: {spec.algo_name} on {spec.param_space.get('env')}, "
-              f"stop {spec.stop or 'never (Ctrl-C to stop)'}", flush=True)
+        print(
+            f"== {spec.name}: {spec.algo_name} on {spec.param_space.get('env')}, "
+            f"stop {spec.stop or 'never (Ctrl-C to stop)'}",
+            flush=True,
+        )
         grid = run_experiment(spec, verbose=args.verbose, resume=bool(getattr(args, "resume", False)))
         status = max(status, _summarize(grid))
         if interrupted():
@@ -203,12 +226,12 @@ def _summarize(grid: Any) -> int:
         ckpt = result.checkpoint.path if result.checkpoint else "none"
         if result.error is not None:
             status = 1
-            print(f"error: trial failed: {_root_cause(result.error)} "
-                  f"(details: {result.path}/error.txt)", file=sys.stderr)
+            print(
+                f"error: trial failed: {_root_cause(result.error)} (details: {result.path}/error.txt)", file=sys.stderr
+            )
         print(f"final checkpoint: {ckpt}", flush=True)
     if exp_path:
-        print(f"results: {exp_path}  (tensorboard --logdir {exp_path} | "
-              f"rllib plot {exp_path})", flush=True)
+        print(f"results: {exp_path}  (tensorboard --logdir {exp_path} | rllib plot {exp_path})", flush=True)
     return status
 
 
@@ -236,7 +259,7 @@ def find_checkpoint(path: str) -> str:
         raise CLIError(f"not a checkpoint (not a directory): {path}")
     if os.path.isfile(os.path.join(path, _CKPT_FILE)):
         return path
-    found: List[str] = []
+    found: list[str] = []
     for root, dirs, files in os.walk(path):
         if _CKPT_FILE in files:
             found.append(root)
@@ -244,10 +267,8 @@ def find_checkpoint(path: str) -> str:
         elif root.count(os.sep) - path.count(os.sep) >= 2:
             dirs[:] = []
     if not found:
-        raise CLIError(f"not an RLlib checkpoint (no {_CKPT_FILE}) and no checkpoints "
-                       f"inside: {path}")
-    return max(found, key=lambda p: (os.path.getmtime(os.path.join(p, _CKPT_FILE)),
-                                     _checkpoint_index(p)))
+        raise CLIError(f"not an RLlib checkpoint (no {_CKPT_FILE}) and no checkpoints inside: {path}")
+    return max(found, key=lambda p: (os.path.getmtime(os.path.join(p, _CKPT_FILE)), _checkpoint_index(p)))
 
 
 def _is_qmix(algo_cls: type) -> bool:
@@ -270,12 +291,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except Exception as e:  # noqa: BLE001
         raise CLIError(f"cannot read checkpoint {path}: {' '.join(str(e).split())}") from None
     if args.render and not _is_qmix(algo_cls):
-        raise CLIError(f"--render is supported for QMIX only (this checkpoint is "
-                       f"{algo_cls.__name__})")
+        raise CLIError(f"--render is supported for QMIX only (this checkpoint is {algo_cls.__name__})")
     render_episode = None
     if args.render:
         try:
-            from rllib_qmix.evaluation import render_episode
+            from rllib_qmix.cli.render import render_episode
         except ImportError as e:
             raise CLIError(f"--render is not available: {e}") from None
 
@@ -286,23 +306,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     config = AlgorithmConfig.from_state(state) if isinstance(state, dict) else state
     config = config.copy(copy_frozen=False)
     # A number of parallel envs that divides N, so that N episodes means N.
-    num_envs = max(d for d in range(1, min(config.num_envs_per_env_runner, args.episodes) + 1)
-                   if args.episodes % d == 0)
+    num_envs = max(
+        d for d in range(1, min(config.num_envs_per_env_runner, args.episodes) + 1) if args.episodes % d == 0
+    )
     config.env_runners(num_env_runners=0, num_envs_per_env_runner=num_envs)
     config.learners(num_learners=0, num_gpus_per_learner=0)
     config.evaluation(
-        evaluation_interval=1, evaluation_duration=args.episodes,
-        evaluation_duration_unit="episodes", evaluation_num_env_runners=0,
+        evaluation_interval=1,
+        evaluation_duration=args.episodes,
+        evaluation_duration_unit="episodes",
+        evaluation_num_env_runners=0,
         evaluation_parallel_to_training=False,
         evaluation_config=AlgorithmConfig.overrides(
-            explore=args.explore,
-            metrics_num_episodes_for_smoothing=max(args.episodes, 1)),
+            explore=args.explore, metrics_num_episodes_for_smoothing=max(args.episodes, 1)
+        ),
     )
     try:
         algo = Algorithm.from_checkpoint(path, config=config)
     except Exception as e:  # noqa: BLE001
-        raise CLIError(f"cannot restore checkpoint {path}: "
-                       f"{' '.join(str(e).split())[:300]}") from None
+        raise CLIError(f"cannot restore checkpoint {path}: {' '.join(str(e).split())[:300]}") from None
     try:
         mode = "exploring" if args.explore else "greedy"
         print(f"checkpoint: {path}")
@@ -321,12 +343,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _fmt_stats(stats: Any) -> str:
     if not isinstance(stats, dict):
         return ""
-    return " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                    for k, v in stats.items())
+    return " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in stats.items())
 
 
-def _print_eval(m: Dict[str, Any]) -> None:
+def _print_eval(m: dict[str, Any]) -> None:
     """Prints the evaluation metrics a user cares about."""
+
     def num(key: str) -> Optional[float]:
         try:
             return float(m[key])
@@ -353,7 +375,7 @@ def _print_eval(m: Dict[str, Any]) -> None:
 # -------------------------------------------------------------------------- plot
 def cmd_plot(args: argparse.Namespace) -> int:
     """``rllib plot``: write the learning curves PNG."""
-    from rllib_qmix.plot import plot_run
+    from rllib_qmix.cli.plot import plot_run
 
     out = plot_run(args.run_dir, args.output)
     print(f"wrote {out}")
@@ -361,7 +383,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------------- main
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the ``rllib`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -6,12 +6,12 @@ import csv
 import json
 import math
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Optional
 
-from rllib_qmix.cli_experiment import CLIError
+from rllib_qmix.cli.experiment import CLIError
 
 STEP_KEYS = ("num_env_steps_sampled_lifetime", "env_runners/num_env_steps_sampled_lifetime")
-PANELS: List[Tuple[str, Tuple[str, ...]]] = [
+PANELS: list[tuple[str, tuple[str, ...]]] = [
     ("win rate", ("env_runners/battle_won_mean",)),
     ("episode return", ("env_runners/episode_return_mean",)),
     ("loss", ("learners/default_policy/td_loss", "*/total_loss")),
@@ -19,8 +19,8 @@ PANELS: List[Tuple[str, Tuple[str, ...]]] = [
 ]
 
 
-def _flatten(d: Dict, prefix: str = "") -> Dict[str, object]:
-    out: Dict[str, object] = {}
+def _flatten(d: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
     for k, v in d.items():
         key = f"{prefix}/{k}" if prefix else str(k)
         if isinstance(v, dict):
@@ -38,9 +38,9 @@ def _to_float(v: object) -> Optional[float]:
     return None if math.isnan(f) else f
 
 
-def read_results(trial_dir: str) -> List[Dict[str, object]]:
+def read_results(trial_dir: str) -> list[dict[str, object]]:
     """Rows of flattened results of one trial (result.json, else progress.csv)."""
-    rows: List[Dict[str, object]] = []
+    rows: list[dict[str, object]] = []
     result_json = os.path.join(trial_dir, "result.json")
     if os.path.isfile(result_json):
         with open(result_json) as f:
@@ -57,8 +57,9 @@ def read_results(trial_dir: str) -> List[Dict[str, object]]:
     return rows
 
 
-def find_trial_dirs(run_dir: str) -> List[str]:
+def find_trial_dirs(run_dir: str) -> list[str]:
     """The trial dirs of an experiment dir, or [run_dir] if it is a trial dir."""
+
     def is_trial(p: str) -> bool:
         return any(os.path.isfile(os.path.join(p, n)) for n in ("result.json", "progress.csv"))
 
@@ -66,15 +67,13 @@ def find_trial_dirs(run_dir: str) -> List[str]:
         raise CLIError(f"run directory not found: {run_dir}")
     if is_trial(run_dir):
         return [run_dir]
-    trials = sorted(os.path.join(run_dir, d) for d in os.listdir(run_dir)
-                    if is_trial(os.path.join(run_dir, d)))
+    trials = sorted(os.path.join(run_dir, d) for d in os.listdir(run_dir) if is_trial(os.path.join(run_dir, d)))
     if not trials:
-        raise CLIError(f"no results (result.json or progress.csv) in {run_dir} "
-                       "or its subdirectories")
+        raise CLIError(f"no results (result.json or progress.csv) in {run_dir} or its subdirectories")
     return trials
 
 
-def _series(rows: List[Dict[str, object]], keys: Tuple[str, ...]) -> Tuple[str, List, List]:
+def _series(rows: list[dict[str, object]], keys: tuple[str, ...]) -> tuple[str, list, list]:
     """(metric name, x, y) for the first of `keys` that was logged; '*' matches a prefix."""
     for key in keys:
         names = [key]
@@ -87,8 +86,7 @@ def _series(rows: List[Dict[str, object]], keys: Tuple[str, ...]) -> Tuple[str, 
                 y = _to_float(r.get(name))
                 if y is None:
                     continue
-                x = next((_to_float(r.get(s)) for s in STEP_KEYS
-                          if _to_float(r.get(s)) is not None), None)
+                x = next((_to_float(r.get(s)) for s in STEP_KEYS if _to_float(r.get(s)) is not None), None)
                 xs.append(x if x is not None else float(i + 1))
                 ys.append(y)
             if ys:
@@ -121,8 +119,7 @@ def plot_run(run_dir: str, out: Optional[str] = None) -> str:
         ax.set_xlabel("env steps")
         ax.grid(alpha=0.3)
         if not plotted:
-            ax.text(0.5, 0.5, "not logged", ha="center", va="center",
-                    transform=ax.transAxes, color="gray", fontsize=14)
+            ax.text(0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes, color="gray", fontsize=14)
         elif title == "win rate":
             ax.set_ylim(-0.02, 1.02)
         if plotted and len(data) > 1:

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from ray.tune import Callback
 from ray.tune.stopper import Stopper
@@ -27,9 +27,12 @@ _INTERRUPTED = threading.Event()
 
 def _on_sigint(signum: int, frame: Any) -> None:
     _INTERRUPTED.set()
-    print("\nInterrupted: stopping after the current iteration and saving a "
-          "checkpoint (press Ctrl-C again to abort without one).",
-          file=sys.stderr, flush=True)
+    print(
+        "\nInterrupted: stopping after the current iteration and saving a "
+        "checkpoint (press Ctrl-C again to abort without one).",
+        file=sys.stderr,
+        flush=True,
+    )
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
@@ -49,11 +52,11 @@ def interrupted() -> bool:
 class CLIStopper(Stopper):
     """Stops a trial when any criterion ``metric >= value`` holds, or on SIGINT."""
 
-    def __init__(self, criteria: Dict[str, float]):
+    def __init__(self, criteria: dict[str, float]):
         self.criteria = dict(criteria)
         self._checked = False
 
-    def __call__(self, trial_id: str, result: Dict[str, Any]) -> bool:
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         flat = flatten_dict(result, delimiter="/")
         if not self._checked:
             self._checked = True
@@ -62,8 +65,11 @@ class CLIStopper(Stopper):
                 if key not in flat and not key.startswith("evaluation/"):
                     match = difflib.get_close_matches(key, list(flat), n=1, cutoff=0.6)
                     hint = f" (did you mean '{match[0]}'?)" if match else ""
-                    print(f"warning: stop criterion '{key}' is not in the results{hint}; "
-                          "it will never stop the run", file=sys.stderr, flush=True)
+                    print(
+                        f"warning: stop criterion '{key}' is not in the results{hint}; it will never stop the run",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         if _INTERRUPTED.is_set():
             return True
         for key, value in self.criteria.items():
@@ -76,7 +82,7 @@ class CLIStopper(Stopper):
         return False
 
 
-def _get(flat: Dict[str, Any], *keys: str) -> Optional[float]:
+def _get(flat: dict[str, Any], *keys: str) -> Optional[float]:
     for key in keys:
         value = flat.get(key)
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
@@ -90,11 +96,10 @@ def _hms(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def format_line(flat: Dict[str, Any], steps_per_s: Optional[float]) -> str:
+def format_line(flat: dict[str, Any], steps_per_s: Optional[float]) -> str:
     """One progress line from a flattened result dict."""
     parts = [f"iter {int(_get(flat, 'training_iteration') or 0):4d}"]
-    steps = _get(flat, "num_env_steps_sampled_lifetime",
-                 "env_runners/num_env_steps_sampled_lifetime")
+    steps = _get(flat, "num_env_steps_sampled_lifetime", "env_runners/num_env_steps_sampled_lifetime")
     if steps is not None:
         parts.append(f"steps {int(steps):>9,d}")
     ret = _get(flat, "env_runners/episode_return_mean")
@@ -125,7 +130,7 @@ class ProgressCallback(Callback):
     def __init__(self, verbose: int = 0, stream: Any = None):
         self.verbose = verbose
         self.stream = stream
-        self._last: Dict[str, tuple] = {}
+        self._last: dict[str, tuple] = {}
         self._num_trials = 0
 
     def _print(self, text: str, err: bool = False) -> None:
@@ -139,11 +144,9 @@ class ProgressCallback(Callback):
         self._num_trials = len(trials)
         self._print(f"[{self._name(trial)}] started, results in {trial.path}")
 
-    def on_trial_result(self, iteration: int, trials: list, trial: Any,
-                        result: Dict[str, Any], **info: Any) -> None:
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict[str, Any], **info: Any) -> None:
         flat = flatten_dict(result, delimiter="/")
-        steps = _get(flat, "num_env_steps_sampled_lifetime",
-                     "env_runners/num_env_steps_sampled_lifetime")
+        steps = _get(flat, "num_env_steps_sampled_lifetime", "env_runners/num_env_steps_sampled_lifetime")
         total = _get(flat, "time_total_s")
         rate = None
         prev = self._last.get(trial.trial_id)
@@ -154,8 +157,7 @@ class ProgressCallback(Callback):
             self._last[trial.trial_id] = (steps, total)
         self._print(f"[{self._name(trial)}] {format_line(flat, rate)}")
 
-    def on_checkpoint(self, iteration: int, trials: list, trial: Any,
-                      checkpoint: Any, **info: Any) -> None:
+    def on_checkpoint(self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any) -> None:
         self._print(f"[{self._name(trial)}] checkpoint saved: {checkpoint.path}")
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE
 
-from rllib_qmix.env_runner import QMIXEnvRunner
+from rllib_qmix.sampling.env_runner import QMIXEnvRunner
 
 
 def render_episode(algo: Any, path: str, explore: bool = False, max_steps: int | None = None) -> dict:

@@ -12,7 +12,8 @@ convention); the team reward is split evenly between the agents (it sums to the 
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import gymnasium as gym
 import numpy as np

@@ -24,9 +24,7 @@ def make_smac_env(env_config: Optional[dict] = None) -> Any:
     cfg = dict(env_config or {})
     backend = cfg.pop("backend", "lite")
     map_name = cfg.pop("map_name", "3m")
-    seed = cfg.pop("seed", None)
-    if seed is None and hasattr(env_config, "worker_index"):
-        seed = None  # unseeded unless asked: each env draws its own battles
+    seed = cfg.pop("seed", None)  # unseeded unless asked: each env draws its own battles
     if backend == "lite":
         from rllib_qmix.envs.smac import StarCraft2Env
 

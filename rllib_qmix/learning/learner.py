@@ -10,7 +10,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.typing import ModuleID
 
 from rllib_qmix import keys as K
-from rllib_qmix.targets import masked_mse, td_lambda_targets
+from rllib_qmix.learning.targets import masked_mse, td_lambda_targets
 
 TD_LOSS = "td_loss"
 TD_ERROR_ABS = "td_error_abs"
@@ -80,7 +80,7 @@ class QMIXTorchLearner(TorchLearner):
         super().after_gradient_based_update(timesteps=timesteps)
         self._num_updates += 1
         tau = self.config.target_update_tau
-        for module_id, module in self.module._rl_modules.items():
+        for _module_id, module in self.module._rl_modules.items():
             module = module.unwrapped() if hasattr(module, "unwrapped") else module
             if tau is not None:
                 module.update_targets(tau)

@@ -15,14 +15,15 @@ from __future__ import annotations
 import mmap
 import os
 import pickle
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Optional
 
 import numpy as np
 
 from rllib_qmix import keys as K
-from rllib_qmix.episode import TeamEpisode
-from rllib_qmix.team import TeamSpec
+from rllib_qmix.envs.team import TeamSpec
+from rllib_qmix.sampling.episode import TeamEpisode
 
 
 def shard_episode_batch(batch: dict[str, np.ndarray], num_shards: int) -> list[dict[str, np.ndarray]]:
@@ -81,7 +82,9 @@ class EpisodeReplayBuffer:
         seed: Seed of the sampling RNG.
     """
 
-    def __init__(self, spec: TeamSpec, capacity: int = 5000, max_episode_len: Optional[int] = None, seed: Optional[int] = None) -> None:
+    def __init__(
+        self, spec: TeamSpec, capacity: int = 5000, max_episode_len: Optional[int] = None, seed: Optional[int] = None
+    ) -> None:
         if capacity < 1:
             raise ValueError(f"Replay capacity must be >= 1 episode, got {capacity}.")
         self.spec = spec
@@ -192,8 +195,14 @@ class EpisodeReplayBuffer:
 
     def _ring_state(self) -> dict:
         """Episode lengths, ring pointers, time axis and sampling RNG (everything but the data)."""
-        return {"lengths": self.lengths[: self.size].copy(), "size": self.size, "next_idx": self.next_idx,
-                "num_added": self.num_added, "max_len": self.max_len, "rng": self.rng.bit_generator.state}
+        return {
+            "lengths": self.lengths[: self.size].copy(),
+            "size": self.size,
+            "next_idx": self.next_idx,
+            "num_added": self.num_added,
+            "max_len": self.max_len,
+            "rng": self.rng.bit_generator.state,
+        }
 
     def _restore_ring(self, ring: dict) -> int:
         """Sets what ``_ring_state`` returned (growing the time axis if needed); returns the
@@ -202,8 +211,10 @@ class EpisodeReplayBuffer:
             self._alloc(int(ring["max_len"]))
         n = int(ring["size"])
         if n > self.capacity:
-            raise ValueError(f"The checkpoint's replay holds {n} episodes, more than replay_capacity="
-                             f"{self.capacity}: restore with a replay_capacity of at least {n}.")
+            raise ValueError(
+                f"The checkpoint's replay holds {n} episodes, more than replay_capacity="
+                f"{self.capacity}: restore with a replay_capacity of at least {n}."
+            )
         self.lengths[:n] = ring["lengths"]
         self.size, self.next_idx, self.num_added = n, int(ring["next_idx"]), int(ring["num_added"])
         self.rng.bit_generator.state = ring["rng"]
@@ -239,12 +250,8 @@ class EpisodeReplayBuffer:
                         raise EOFError(f"{directory / f'{key}.bin'} is truncated")
 
     def set_state(self, state: dict) -> None:
-        """Restores what ``get_state`` returned (also the padded ``data`` of older checkpoints)."""
+        """Restores what ``get_state`` returned."""
         n = self._restore_ring(state)
-        if "packed" in state:
-            for k, flat in state["packed"].items():
-                view = self._data[k][:n]
-                view[self._real_steps(n, k)] = flat
-        else:
-            for k, v in state["data"].items():
-                self._data[k][:n, : v.shape[1]] = v
+        for k, flat in state["packed"].items():
+            view = self._data[k][:n]
+            view[self._real_steps(n, k)] = flat

@@ -35,9 +35,7 @@ class AgentRNN(nn.Module):
         """Zero hidden state for ``batch`` agent-rows: ``[batch, hidden_dim]``."""
         return torch.zeros(batch, self.hidden_dim, device=device)
 
-    def forward(
-        self, inputs: torch.Tensor, h0: Optional[torch.Tensor] = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, inputs: torch.Tensor, h0: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Unrolls the agent over time.
 
         Args:
@@ -189,9 +187,7 @@ class QMixer(nn.Module):
         def hyper(out_dim: int) -> nn.Module:
             if hypernet_layers == 1:
                 return nn.Linear(state_dim, out_dim)
-            return nn.Sequential(
-                nn.Linear(state_dim, hypernet_embed), nn.ReLU(), nn.Linear(hypernet_embed, out_dim)
-            )
+            return nn.Sequential(nn.Linear(state_dim, hypernet_embed), nn.ReLU(), nn.Linear(hypernet_embed, out_dim))
 
         self.hyper_w1 = hyper(n_agents * embed_dim)
         self.hyper_w_final = hyper(embed_dim)

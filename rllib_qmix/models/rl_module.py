@@ -22,9 +22,10 @@ from ray.rllib.utils.annotations import override
 from torch import nn
 
 from rllib_qmix import keys as K
-from rllib_qmix.networks import AgentRNN, QMixer, VDNMixer, agent_input_dim, build_agent_inputs
+from rllib_qmix.models.networks import AgentRNN, QMixer, VDNMixer, agent_input_dim, build_agent_inputs
 
-#: Architecture defaults (pymarl's QMIX): the keys of ``QMIXConfig.model_config``.
+#: Architecture defaults (pymarl's QMIX), the one source of them: ``QMIXConfig`` starts from
+#: these, and its ``model_config`` has these keys.
 DEFAULT_MODEL_CONFIG: dict[str, Any] = {
     "hidden_dim": 64,
     "obs_agent_id": True,
@@ -36,18 +37,13 @@ DEFAULT_MODEL_CONFIG: dict[str, Any] = {
     "double_q": True,
 }
 
-Q_VALUES = "q_values"
-PREV_ACTIONS = "prev_actions"
-STATE_IN = "state_in"
-STATE_OUT = "state_out"
-
 
 class QMIXTorchRLModule(TorchRLModule, InferenceOnlyAPI, TargetNetworkAPI):
     """Shared DRQN agent (+ mixer and target networks when not inference-only).
 
     The observation space is the team Dict ``{"obs": [N, obs_dim], "state": [state_dim],
     "action_mask": [N, n_actions]}`` and the action space ``MultiDiscrete([n_actions] * N)``
-    (see ``rllib_qmix.team.TeamSpec``).
+    (see ``rllib_qmix.envs.team.TeamSpec``).
     """
 
     @override(TorchRLModule)
@@ -113,16 +109,16 @@ class QMIXTorchRLModule(TorchRLModule, InferenceOnlyAPI, TargetNetworkAPI):
         Returns:
             ``q_values`` ``[E, N, n_actions]`` and ``state_out``.
         """
-        obs = batch["obs"]
+        obs = batch[K.OBS]
         e, n = obs.shape[:2]
-        prev = batch[PREV_ACTIONS]
+        prev = batch[K.PREV_ACTIONS]
         prev_onehot = None
         if self.cfg["obs_last_action"]:
             prev_onehot = F.one_hot(prev.clamp(min=0), self.n_actions).to(obs.dtype) * (prev >= 0).unsqueeze(-1)
             prev_onehot = prev_onehot.unsqueeze(1)
         x = build_agent_inputs(obs.unsqueeze(1), prev_onehot, self.cfg["obs_agent_id"])
-        q, h = self.agent(x.reshape(e * n, 1, -1), batch[STATE_IN])
-        return {Q_VALUES: q.view(e, n, -1), STATE_OUT: h}
+        q, h = self.agent(x.reshape(e * n, 1, -1), batch[K.STATE_IN])
+        return {K.Q_VALUES: q.view(e, n, -1), K.STATE_OUT: h}
 
     # ---------------------------------------------------------------- training
     def _train_inputs(self, batch: dict[str, Any]) -> torch.Tensor:
@@ -142,7 +138,9 @@ class QMIXTorchRLModule(TorchRLModule, InferenceOnlyAPI, TargetNetworkAPI):
         return q.view(b, n, t1, -1).permute(0, 2, 1, 3)
 
     @staticmethod
-    def _mix_real_steps(mixer: nn.Module, agent_qs: torch.Tensor, states: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    def _mix_real_steps(
+        mixer: nn.Module, agent_qs: torch.Tensor, states: torch.Tensor, real: torch.Tensor
+    ) -> torch.Tensor:
         """Mixes only the real transitions (``real`` ``[B, T]`` bool); padded steps get 0."""
         mixed = mixer(agent_qs[real].unsqueeze(0), states[real].unsqueeze(0)).squeeze(0)
         return torch.zeros(real.shape, dtype=mixed.dtype, device=mixed.device).masked_scatter(real, mixed)
@@ -182,7 +180,7 @@ class QMIXTorchRLModule(TorchRLModule, InferenceOnlyAPI, TargetNetworkAPI):
     def forward_target(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Target-network Q-values of every step: ``{"q_values": [B, T+1, N, A]}``."""
         with torch.no_grad():
-            return {Q_VALUES: self._unroll(self.target_agent, self._train_inputs(batch))}
+            return {K.Q_VALUES: self._unroll(self.target_agent, self._train_inputs(batch))}
 
     def update_targets(self, tau: float = 1.0) -> None:
         """Copies (tau=1) or Polyak-averages the online weights into the targets."""

@@ -2,23 +2,23 @@
 
 QMIX owns its sampling path (RLlib 2.60's recurrent multi-agent sampling crashes, and its
 replay buffers cannot hold whole multi-agent episodes): each runner steps
-``num_envs_per_env_runner`` team envs in lock-step, runs one batched forward pass of the
-agent network for all teams and agents, keeps each env's GRU state (zeroed at episode start),
-picks epsilon-greedy actions over available actions only, and returns finished episodes as
-compact ``TeamEpisode`` arrays. Episodes in progress carry over to the next ``sample()``.
+``num_envs_per_env_runner`` team envs in lock-step, acts for all teams and agents with one
+batched forward pass (``TeamActor``: GRU state per env, zeroed at episode start; epsilon-greedy
+over available actions only), and returns finished episodes as compact ``TeamEpisode`` arrays.
+Episodes in progress carry over to the next ``sample()``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Collection, Optional, Union
+from collections.abc import Collection
+from typing import Any, Optional, Union
 
 import numpy as np
 import torch
 from ray.rllib.core import COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
 from ray.rllib.env import INPUT_ENV_SPACES
-from ray.rllib.env.env_context import EnvContext
 from ray.rllib.env.env_runner import EnvRunner
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.checkpoints import Checkpointable
@@ -34,16 +34,18 @@ from ray.rllib.utils.metrics import (
     NUM_ENV_STEPS_SAMPLED,
     NUM_ENV_STEPS_SAMPLED_LIFETIME,
     NUM_EPISODES,
+    NUM_EPISODES_LIFETIME,
     NUM_MODULE_STEPS_SAMPLED,
     NUM_MODULE_STEPS_SAMPLED_LIFETIME,
-    NUM_EPISODES_LIFETIME,
     SAMPLE_TIMER,
     WEIGHTS_SEQ_NO,
 )
 
-from rllib_qmix.episode import TeamEpisode
-from rllib_qmix.modules import PREV_ACTIONS, Q_VALUES, STATE_IN, STATE_OUT
-from rllib_qmix.team import TeamEnv, TeamObs, TeamSpec, as_team_env
+from rllib_qmix import keys as K
+from rllib_qmix.envs.creator import make_team_env
+from rllib_qmix.envs.team import TeamEnv, TeamObs, TeamSpec
+from rllib_qmix.sampling.acting import TeamActor, epsilon_at
+from rllib_qmix.sampling.episode import EpisodeBuilder, TeamEpisode
 
 logger = logging.getLogger(__name__)
 
@@ -53,44 +55,6 @@ SAMPLING_STATE = "qmix_sampling"
 TEAM_AGENT_ID = "team"  # the whole team acts as one grouped agent
 #: Team-level info keys averaged per episode into ``<key>_mean`` metrics.
 EPISODE_INFO_KEYS = ("battle_won", "dead_allies", "dead_enemies")
-
-
-def epsilon_at(step: int, start: float, finish: float, anneal_steps: int) -> float:
-    """Linearly annealed epsilon after ``step`` env steps."""
-    if anneal_steps <= 0:
-        return finish
-    frac = min(1.0, step / anneal_steps)
-    return start + frac * (finish - start)
-
-
-class _EpisodeBuilder:
-    """Collects one env's steps until its episode ends."""
-
-    __slots__ = ("obs", "state", "avail", "actions", "rewards")
-
-    def __init__(self, first: TeamObs) -> None:
-        self.obs, self.state, self.avail = [first.obs], [first.state], [first.avail]
-        self.actions: list[np.ndarray] = []
-        self.rewards: list[float] = []
-
-    def add(self, actions: np.ndarray, reward: float, nxt: TeamObs) -> None:
-        self.actions.append(actions)
-        self.rewards.append(reward)
-        self.obs.append(nxt.obs)
-        self.state.append(nxt.state)
-        self.avail.append(nxt.avail)
-
-    def finish(self, terminated: bool, truncated: bool, info: dict) -> TeamEpisode:
-        return TeamEpisode(
-            obs=np.stack(self.obs),
-            state=np.stack(self.state),
-            avail=np.stack(self.avail),
-            actions=np.stack(self.actions).astype(np.int64),
-            rewards=np.asarray(self.rewards, dtype=np.float32),
-            terminated=terminated,
-            truncated=truncated,
-            info=info,
-        )
 
 
 class QMIXEnvRunner(EnvRunner, Checkpointable):
@@ -110,8 +74,6 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         self._episodes_started = np.zeros(self.num_envs, np.int64)
         self._episode_seeds = np.zeros(self.num_envs, np.int64)
         self._explore_mode: Optional[bool] = None
-        #: Overrides ``config.explore`` when set (QMIX.evaluate on the training runner).
-        self.default_explore: Optional[bool] = None
         self.make_env()
         self.make_module()
 
@@ -119,29 +81,20 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
     @override(EnvRunner)
     def make_env(self) -> None:
         """Creates ``num_envs_per_env_runner`` team envs from ``config.env``."""
-        if getattr(self, "envs", None):
-            for env in self.envs:
-                env.close()
-        creator = self._env_creator or self._resolve_creator()
-        self.envs: list[TeamEnv] = []
-        for i in range(self.num_envs):
-            ctx = EnvContext(
-                self.config.env_config, worker_index=self.worker_index or 0, vector_index=i,
+        for env in getattr(self, "envs", None) or []:
+            env.close()
+        self.envs: list[TeamEnv] = [
+            make_team_env(
+                self.config,
+                worker_index=self.worker_index or 0,
+                vector_index=i,
                 num_workers=self.num_workers or 0,
+                creator=self._env_creator,
             )
-            self.envs.append(as_team_env(creator(ctx), state_from_obs=self.config.state_from_obs))
+            for i in range(self.num_envs)
+        ]
         self.spec: TeamSpec = self.envs[0].spec
         self._needs_reset = True
-
-    def _resolve_creator(self):
-        from ray.tune.registry import ENV_CREATOR, _global_registry
-
-        env = self.config.env
-        if isinstance(env, str) and _global_registry.contains(ENV_CREATOR, env):
-            return _global_registry.get(ENV_CREATOR, env)
-        if isinstance(env, type):
-            return lambda ctx: env(ctx)
-        raise ValueError(f"QMIX can't create env {env!r}: register it with `ray.tune.register_env` or pass a class.")
 
     @override(EnvRunner)
     def make_module(self) -> None:
@@ -149,11 +102,13 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         spec = self.config.get_rl_module_spec(spaces=self.get_spaces(), inference_only=True)
         self.module = spec.build()
         self.module.eval()
+        self._actor = TeamActor(self.module, self.num_envs, self._rng)
 
     @override(EnvRunner)
     def get_spaces(self) -> dict:
+        """The team's spaces (as RLlib expects them) and the ``TeamSpec`` (sizes, episode limit)."""
         spaces = (self.spec.observation_space(), self.spec.action_space())
-        return {INPUT_ENV_SPACES: spaces, DEFAULT_MODULE_ID: spaces}
+        return {INPUT_ENV_SPACES: spaces, DEFAULT_MODULE_ID: spaces, K.TEAM_SPEC: self.spec}
 
     @override(EnvRunner)
     def assert_healthy(self) -> None:
@@ -161,11 +116,9 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
 
     # --------------------------------------------------------------- sampling
     def _reset_all(self) -> None:
-        e, n = self.num_envs, self.spec.n_agents
-        self._obs: list[TeamObs] = [self._start_episode(i) for i in range(e)]
-        self._builders = [_EpisodeBuilder(o) for o in self._obs]
-        self._hidden = self.module.initial_hidden(e)
-        self._prev = torch.full((e, n), -1, dtype=torch.long)
+        self._obs: list[TeamObs] = [self._start_episode(i) for i in range(self.num_envs)]
+        self._builders = [EpisodeBuilder(o) for o in self._obs]
+        self._actor.reset()
         self._needs_reset = False
 
     def _start_episode(self, i: int) -> TeamObs:
@@ -180,17 +133,9 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
     def epsilon(self) -> float:
         """The current exploration rate (from all runners' env steps at the last sync)."""
         c = self.config
-        return epsilon_at(self._global_steps + self._steps_since_sync, c.epsilon_start, c.epsilon_finish, c.epsilon_anneal_steps)
-
-    def select_actions(self, q: np.ndarray, avail: np.ndarray, epsilon: float) -> np.ndarray:
-        """Epsilon-greedy over available actions only: ``[E, N, A] -> [E, N]``."""
-        greedy = np.where(avail, q, -np.inf).argmax(-1)
-        if epsilon <= 0.0:
-            return greedy
-        scores = self._rng.random(avail.shape)
-        scores[~avail] = -1.0
-        explore = self._rng.random(greedy.shape) < epsilon
-        return np.where(explore, scores.argmax(-1), greedy)
+        return epsilon_at(
+            self._global_steps + self._steps_since_sync, c.epsilon_start, c.epsilon_finish, c.epsilon_anneal_steps
+        )
 
     @override(EnvRunner)
     def sample(
@@ -214,7 +159,7 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         """
         t0 = time.perf_counter()
         if explore is None:
-            explore = self.config.explore if self.default_explore is None else self.default_explore
+            explore = bool(self.config.explore)
         if num_episodes is not None or force_reset or self._needs_reset or explore != self._explore_mode:
             self._reset_all()
         self._explore_mode = explore
@@ -244,15 +189,9 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         With ``active``, a finished env starts a new episode only while ``self._to_start`` > 0
         and is deactivated otherwise.
         """
-        obs = torch.from_numpy(np.stack([o.obs for o in self._obs]))
-        avail = np.stack([o.avail for o in self._obs])
-        with torch.no_grad():
-            out = self.module._forward({"obs": obs, PREV_ACTIONS: self._prev, STATE_IN: self._hidden})
-        self._hidden = out[STATE_OUT]
         eps = 1.0 if random_actions else (self.epsilon if explore else 0.0)
-        actions = self.select_actions(out[Q_VALUES].numpy(), avail, eps)
-        self._prev = torch.from_numpy(actions)
-        n, stepped = self.spec.n_agents, 0
+        actions = self._actor.act(np.stack([o.obs for o in self._obs]), np.stack([o.avail for o in self._obs]), eps)
+        stepped = 0
         for i, env in enumerate(self.envs):
             if active is not None and not active[i]:
                 continue
@@ -268,9 +207,8 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
                         continue
                     self._to_start -= 1
                 nxt = self._start_episode(i)
-                self._obs[i], self._builders[i] = nxt, _EpisodeBuilder(nxt)
-                self._hidden[i * n : (i + 1) * n] = 0.0
-                self._prev[i] = -1
+                self._obs[i], self._builders[i] = nxt, EpisodeBuilder(nxt)
+                self._actor.reset(i)
         if explore:
             self._steps_since_sync += stepped
         return stepped
@@ -304,19 +242,17 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
     def get_metrics(self) -> dict:
         return self.metrics.reduce()
 
-    def render_frames(self, explore: bool = False, max_steps: Optional[int] = None) -> tuple[list[np.ndarray], TeamEpisode]:
+    def render_frames(
+        self, explore: bool = False, max_steps: Optional[int] = None
+    ) -> tuple[list[np.ndarray], TeamEpisode]:
         """Plays one episode in env 0 and returns its RGB frames and the episode."""
         env = self.envs[0]
         obs = env.reset()
-        builder, frames = _EpisodeBuilder(obs), [env.render()]
-        hidden, prev = self.module.initial_hidden(1), torch.full((1, self.spec.n_agents), -1, dtype=torch.long)
+        builder, frames = EpisodeBuilder(obs), [env.render()]
+        actor = TeamActor(self.module, 1, self._rng)
         limit = max_steps or self.spec.episode_limit or 10_000
         for _ in range(limit):
-            with torch.no_grad():
-                out = self.module._forward({"obs": torch.from_numpy(obs.obs[None]), PREV_ACTIONS: prev, STATE_IN: hidden})
-            hidden = out[STATE_OUT]
-            actions = self.select_actions(out[Q_VALUES].numpy(), obs.avail[None], self.epsilon if explore else 0.0)[0]
-            prev = torch.from_numpy(actions[None])
+            actions = actor.act(obs.obs[None], obs.avail[None], self.epsilon if explore else 0.0)[0]
             step = env.step(actions)
             builder.add(actions, step.reward, step.obs)
             frames.append(env.render())
@@ -362,8 +298,6 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         if NUM_ENV_STEPS_SAMPLED_LIFETIME in state:
             self._global_steps = int(state[NUM_ENV_STEPS_SAMPLED_LIFETIME])
             self._steps_since_sync = 0
-        if "rng" in state:  # checkpoints written before SAMPLING_STATE existed
-            self._rng.bit_generator.state = state["rng"]
         if SAMPLING_STATE in state:
             self._set_sampling_state(state[SAMPLING_STATE])
 
@@ -389,8 +323,8 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
                     }
                     for b in self._builders
                 ],
-                "hidden": self._hidden.numpy().copy(),
-                "prev": self._prev.numpy().copy(),
+                "hidden": self._actor.hidden.numpy().copy(),
+                "prev": self._actor.prev.numpy().copy(),
             }
         return state
 
@@ -415,7 +349,7 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         obs_now, builders = [], []
         for i, saved in enumerate(progress["builders"]):
             obs = self.envs[i].reset(seed=int(self._episode_seeds[i]))
-            builder = _EpisodeBuilder(obs)
+            builder = EpisodeBuilder(obs)
             for actions, reward in zip(saved["actions"], saved["rewards"]):
                 step = self.envs[i].step(actions)
                 builder.add(actions, float(reward), step.obs)
@@ -428,14 +362,15 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
             if not same:
                 logger.warning(
                     "Env %d did not reproduce its episode in progress from the episode's seed; "
-                    "starting fresh episodes after the restore.", i
+                    "starting fresh episodes after the restore.",
+                    i,
                 )
                 return
             obs_now.append(obs)
             builders.append(builder)
         self._obs, self._builders = obs_now, builders
-        self._hidden = torch.from_numpy(np.array(progress["hidden"]))
-        self._prev = torch.from_numpy(np.array(progress["prev"]))
+        self._actor.hidden = torch.from_numpy(np.array(progress["hidden"]))
+        self._actor.prev = torch.from_numpy(np.array(progress["prev"]))
         self._needs_reset = False
 
     @override(Checkpointable)

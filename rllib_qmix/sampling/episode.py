@@ -1,10 +1,12 @@
-"""A finished (or cut) team episode as compact numpy arrays, as sampled by the env runner."""
+"""A finished (or cut) team episode as compact numpy arrays, and the builder that collects one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from rllib_qmix.envs.team import TeamObs
 
 
 @dataclass
@@ -45,3 +47,42 @@ class TeamEpisode:
     def get_return(self) -> float:
         """The undiscounted team return."""
         return float(self.rewards.sum())
+
+
+class EpisodeBuilder:
+    """Collects one env's steps until its episode ends.
+
+    Args:
+        first: The observation the episode starts from.
+    """
+
+    __slots__ = ("obs", "state", "avail", "actions", "rewards")
+
+    def __init__(self, first: TeamObs) -> None:
+        self.obs, self.state, self.avail = [first.obs], [first.state], [first.avail]
+        self.actions: list[np.ndarray] = []
+        self.rewards: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def add(self, actions: np.ndarray, reward: float, nxt: TeamObs) -> None:
+        """Records one step: the actions taken, the team reward and what the team sees next."""
+        self.actions.append(actions)
+        self.rewards.append(reward)
+        self.obs.append(nxt.obs)
+        self.state.append(nxt.state)
+        self.avail.append(nxt.avail)
+
+    def finish(self, terminated: bool, truncated: bool, info: dict) -> TeamEpisode:
+        """The episode as arrays (``terminated``: no bootstrap from its end; ``truncated``: cut by a time limit)."""
+        return TeamEpisode(
+            obs=np.stack(self.obs),
+            state=np.stack(self.state),
+            avail=np.stack(self.avail),
+            actions=np.stack(self.actions).astype(np.int64),
+            rewards=np.asarray(self.rewards, dtype=np.float32),
+            terminated=terminated,
+            truncated=truncated,
+            info=info,
+        )

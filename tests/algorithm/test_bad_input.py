@@ -1,7 +1,7 @@
 """Bad input at the algorithm level: foreign and damaged checkpoints, unknown map or env, NaN rewards.
 
 (Env-level errors -- no state, continuous or heterogeneous actions, shape changes, empty masks,
-NaN at the team view -- are in tests/test_team.py; config values in tests/test_qmix.py.)
+NaN at the team view -- are in tests/envs/test_team.py; config values in tests/algorithm/test_qmix.py.)
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rllib_qmix import QMIX, QMIXConfig
-from rllib_qmix.checkpoints import CheckpointError, check_qmix_checkpoint, load_qmix
-from rllib_qmix.team import TeamEnvError
-from tests.test_qmix import two_step_config
+from rllib_qmix.algorithm.checkpoints import CheckpointError, check_qmix_checkpoint
+from rllib_qmix.envs.team import TeamEnvError
+from tests.algorithm.test_qmix import two_step_config
 
 MODULE_FILE = "learner_group/learner/rl_module/default_policy/module_state.pkl"
 
@@ -30,7 +30,9 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
     from ray.rllib.algorithms.ppo import PPOConfig
 
     if not ray.is_initialized():
-        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+        ray.init(
+            address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1"
+        )
     root = tmp_path_factory.mktemp("ckpts")
     qmix = two_step_config().build_algo()
     try:
@@ -54,7 +56,7 @@ def _damaged_copy(checkpoints: dict, name: str, damage) -> Path:
 
 
 def test_good_checkpoint_passes_the_check(checkpoints):
-    assert check_qmix_checkpoint(checkpoints["qmix"]) == checkpoints["qmix"]
+    assert check_qmix_checkpoint(checkpoints["qmix"], QMIX) == checkpoints["qmix"]
 
 
 def test_ppo_checkpoint_refused_where_qmix_is_expected(checkpoints, ray_local):
@@ -62,8 +64,6 @@ def test_ppo_checkpoint_refused_where_qmix_is_expected(checkpoints, ray_local):
     message = r"is a PPO checkpoint, not a QMIX one"
     with pytest.raises(CheckpointError, match=message):
         QMIX.from_checkpoint(ppo)
-    with pytest.raises(CheckpointError, match=message):
-        load_qmix(ppo)
     # Restoring it into a running QMIX fails the same way, before any state is touched.
     algo = two_step_config().build_algo()
     try:
@@ -82,7 +82,11 @@ def test_ppo_checkpoint_refused_where_qmix_is_expected(checkpoints, ray_local):
     [
         ("missing_dir", lambda p: shutil.rmtree(p), "No checkpoint directory"),
         ("empty_dir", lambda p: [shutil.rmtree(p), p.mkdir()], "not an RLlib checkpoint"),
-        ("no_learner_state", lambda p: (p / "learner_group/learner/state.pkl").unlink(), "damaged .missing learner_group/learner/state.pkl"),
+        (
+            "no_learner_state",
+            lambda p: (p / "learner_group/learner/state.pkl").unlink(),
+            "damaged .missing learner_group/learner/state.pkl",
+        ),
         ("empty_module", lambda p: (p / MODULE_FILE).write_bytes(b""), "damaged .empty " + MODULE_FILE),
         ("garbled_class_file", lambda p: (p / "class_and_ctor_args.pkl").write_bytes(b"\x80\x04garbage"), "damaged"),
     ],
@@ -116,7 +120,11 @@ def test_unknown_smac_map_names_the_maps(ray_local):
 
 def test_unknown_smac_map_with_remote_env_runners(ray_local):
     """RLlib only logs env runners that fail to construct; QMIX raises the env's own error."""
-    config = QMIXConfig().environment("smac", env_config={"map_name": "nope"}).env_runners(num_env_runners=1, num_cpus_per_env_runner=0.5)
+    config = (
+        QMIXConfig()
+        .environment("smac", env_config={"map_name": "nope"})
+        .env_runners(num_env_runners=1, num_cpus_per_env_runner=0.5)
+    )
     with pytest.raises(ValueError, match=r"unknown SMAC map 'nope'; available maps:"):
         config.build_algo()
 

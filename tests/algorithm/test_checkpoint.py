@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 from ray.rllib.core import DEFAULT_MODULE_ID
 
-from rllib_qmix.qmix import REPLAY_BUFFER_DIR, REPLAY_BUFFER_STATE
-
-from tests.test_qmix import two_step_config
+from rllib_qmix.algorithm.qmix import REPLAY_BUFFER_DIR, REPLAY_BUFFER_STATE
+from tests.algorithm.test_qmix import two_step_config
 
 RESTORE_SCRIPT = textwrap.dedent(
     """
@@ -33,7 +32,9 @@ RESTORE_SCRIPT = textwrap.dedent(
         "epsilon": algo.env_runner.epsilon,
         "replay": len(algo.replay_buffer),
         "num_updates": algo._num_updates,
-        "max_weight_diff": max(float(np.abs(np.asarray(module[k]) - np.asarray(v)).max()) for k, v in expected["weights"].items()),
+        "max_weight_diff": max(
+            float(np.abs(np.asarray(module[k]) - np.asarray(v)).max()) for k, v in expected["weights"].items()
+        ),
         "keys": sorted(module),
         "has_optimizer_state": bool(state["optimizer"]),
         "opt_steps": [float(s["step"]) for s in next(iter(state["optimizer"].values()))["state"]["state"].values()][:1],
@@ -76,11 +77,13 @@ def test_checkpoint_round_trip_in_fresh_process(ray_local, tmp_path):
     (tmp_path / "restore.py").write_text(RESTORE_SCRIPT)
     proc = subprocess.run(
         [sys.executable, str(tmp_path / "restore.py"), path, str(tmp_path / "expected.json")],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT"))
-    got = json.loads(line[len("RESULT"):])
+    got = json.loads(line[len("RESULT") :])
     assert got["iteration"] == expected["iteration"] == 12
     assert got["env_steps"] == expected["env_steps"]
     assert abs(got["epsilon"] - expected["epsilon"]) < 1e-9 and expected["epsilon"] < 1.0

@@ -19,8 +19,10 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
-from rllib_qmix.replay import shard_episode_batch
-from tests.test_qmix import two_step_config
+from rllib_qmix.learning.replay import shard_episode_batch
+from tests.algorithm.test_qmix import two_step_config
+
+pytestmark = pytest.mark.integration
 
 SLOT = "qmix_runner_slot"
 ITERATIONS = 12

@@ -13,10 +13,13 @@ import signal
 import time
 
 import numpy as np
+import pytest
 from ray.rllib.core import DEFAULT_MODULE_ID
 
-from rllib_qmix.qmix import NUM_ENV_RUNNER_RESTARTS
-from tests.test_qmix import two_step_config
+from rllib_qmix.algorithm.qmix import NUM_ENV_RUNNER_RESTARTS
+from tests.algorithm.test_qmix import two_step_config
+
+pytestmark = pytest.mark.integration
 
 RESTART_DEADLINE_S = 90.0
 
@@ -65,7 +68,9 @@ def test_killed_env_runner_is_restarted_and_training_finishes(ray_local):
         learner_w = algo.learner_group.get_state(components="learner/rl_module", inference_only=True)["learner"][
             "rl_module"
         ][DEFAULT_MODULE_ID]
-        for runner_w in algo.env_runner_group.foreach_env_runner(lambda r: r.module.get_state(), local_env_runner=False):
+        for runner_w in algo.env_runner_group.foreach_env_runner(
+            lambda r: r.module.get_state(), local_env_runner=False
+        ):
             for k, v in runner_w.items():
                 np.testing.assert_array_equal(np.asarray(v), np.asarray(learner_w[k]))
         # Each runner explores with its own RNG: weight syncs never broadcast one runner's RNG.

@@ -16,9 +16,9 @@ from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
 from rllib_qmix import QMIXConfig
 from rllib_qmix import keys as K
-from rllib_qmix.team import TeamSpec
+from rllib_qmix.envs.team import TeamSpec
 
-pytestmark = pytest.mark.gpu
+pytestmark = [pytest.mark.gpu, pytest.mark.integration]
 
 SPEC = TeamSpec(n_agents=3, obs_dim=10, state_dim=12, n_actions=6, episode_limit=20)
 

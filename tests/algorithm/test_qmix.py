@@ -49,7 +49,7 @@ def test_phase_time_totals_are_exact_running_sums(ray_local):
     """timers/<phase>_time_total_s only grow, and together they account for the training time."""
     import time
 
-    from rllib_qmix.qmix import PHASE_LEARNER, PHASE_REPLAY, PHASE_SAMPLING, PHASE_SYNC
+    from rllib_qmix.algorithm.qmix import PHASE_LEARNER, PHASE_REPLAY, PHASE_SAMPLING, PHASE_SYNC
 
     keys = [f"{p}_time_total_s" for p in (PHASE_SAMPLING, PHASE_REPLAY, PHASE_LEARNER, PHASE_SYNC)]
     algo = two_step_config().build_algo()
@@ -133,7 +133,7 @@ def test_fewer_episodes_than_learners_is_refused():
 
 
 def test_env_without_state_fails_at_build(ray_local):
-    from tests.test_team import ToyEnv
+    from tests.envs.test_team import ToyEnv
 
     class NoState(ToyEnv):
         def __init__(self, config=None):
@@ -145,7 +145,9 @@ def test_env_without_state_fails_at_build(ray_local):
 
 def test_rllib_evaluation_settings_are_greedy(ray_local):
     """evaluation_interval builds RLlib's evaluation runners; they act greedily (epsilon 0)."""
-    cfg = two_step_config().evaluation(evaluation_interval=2, evaluation_duration=6, evaluation_duration_unit="episodes")
+    cfg = two_step_config().evaluation(
+        evaluation_interval=2, evaluation_duration=6, evaluation_duration_unit="episodes"
+    )
     algo = cfg.build_algo()
     try:
         results = [algo.train() for _ in range(4)]

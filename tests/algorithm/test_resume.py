@@ -20,6 +20,9 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.integration
 
 K = 8  # iterations before the checkpoint and after it
 
@@ -94,7 +97,9 @@ SCRIPT = textwrap.dedent(
 def _run(tmp_path: Path, mode: str, ckpt: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(tmp_path / "run.py"), mode, str(K), str(ckpt), str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
 
@@ -109,7 +114,9 @@ def test_resume_in_fresh_process_is_bitwise_exact(tmp_path):
     ckpt = tmp_path / "ckpt"
     _run(tmp_path, "train", ckpt)
     _run(tmp_path, "resume", ckpt)  # a fresh process, as after a driver crash
-    continuous, first, resumed = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("continuous", "first_half", "resumed"))
+    continuous, first, resumed = (
+        json.loads((tmp_path / f"{n}.json").read_text()) for n in ("continuous", "first_half", "resumed")
+    )
 
     # The checkpoint was taken mid-episode, after learning started, with a wrapped replay.
     assert first["episode_lengths_in_progress"] and any(n > 0 for n in first["episode_lengths_in_progress"])

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from ray.rllib.core import DEFAULT_MODULE_ID
 
 from rllib_qmix import QMIXConfig
-from rllib_qmix.team import TeamSpec
+from rllib_qmix.envs.team import TeamSpec
+from tests.benchmarks._load import BENCHMARKS, load_benchmark
 
-_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "battle_stats.py"
-_SPEC = importlib.util.spec_from_file_location("battle_stats", _PATH)
-battle_stats = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(battle_stats)
+battle_stats = load_benchmark("battle_stats")
+_PATH = BENCHMARKS / "battle_stats.py"
 
 SPEC_3M = TeamSpec(n_agents=3, obs_dim=30, state_dim=48, n_actions=9)  # smac-reference map table
 
@@ -55,8 +52,12 @@ def test_every_battle_ends_once_and_counts_add_up(module_3m):
 def test_cli_on_a_checkpoint_folder(module_3m, tmp_path):
     _, ckpt = module_3m
     out = tmp_path / "stats.json"
-    res = subprocess.run([sys.executable, str(_PATH), str(ckpt), "--map", "3m", "--episodes", "4", "--json", str(out)],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, str(_PATH), str(ckpt), "--map", "3m", "--episodes", "4", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "battles 4: won" in res.stdout and "distinct enemies shot per step" in res.stdout
     saved = json.loads(out.read_text())

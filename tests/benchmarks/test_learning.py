@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-_SPEC = importlib.util.spec_from_file_location(
-    "learning_benchmark", Path(__file__).resolve().parent.parent / "benchmarks" / "learning.py"
-)
-learning = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(learning)
+from tests.benchmarks._load import load_benchmark
+
+learning = load_benchmark("learning")
 
 
 def _run(seed: int, wins: list[float], stopped: bool = False, overrides: dict | None = None) -> dict:
@@ -21,8 +18,13 @@ def _run(seed: int, wins: list[float], stopped: bool = False, overrides: dict | 
         {"env_steps": 100_000 * (i + 1), "minutes": 5.0 * (i + 1), "eval_win_rate": w, "eval_return": 0.0}
         for i, w in enumerate(wins)
     ]
-    return {"seed": seed, "budget": 1_000_000, "overrides": overrides or {}, "curve": curve,
-            "stopped_at_target": stopped}
+    return {
+        "seed": seed,
+        "budget": 1_000_000,
+        "overrides": overrides or {},
+        "curve": curve,
+        "stopped_at_target": stopped,
+    }
 
 
 def test_merge_keeps_other_seeds_and_replaces_reruns():
@@ -61,8 +63,16 @@ def test_reached_gives_a_json_safe_bool_for_numpy_win_rates():
     assert json.dumps({"stopped_at_target": hit}) == '{"stopped_at_target": true}'
 
 
-_SMALL = {"num_envs_per_env_runner": 2, "rollout_fragment_length": 32, "episode_batch_size": 4, "learning_starts": 4,
-          "agent_hidden_dim": 16, "mixing_embed_dim": 8, "hypernet_embed": 16, "epsilon_anneal_steps": 20000}
+_SMALL = {
+    "num_envs_per_env_runner": 2,
+    "rollout_fragment_length": 32,
+    "episode_batch_size": 4,
+    "learning_starts": 4,
+    "agent_hidden_dim": 16,
+    "mixing_embed_dim": 8,
+    "hypernet_embed": 16,
+    "epsilon_anneal_steps": 20000,
+}
 
 
 def test_checkpointed_run_resumes_where_it_stopped(ray_local, tmp_path):
@@ -71,7 +81,7 @@ def test_checkpointed_run_resumes_where_it_stopped(ray_local, tmp_path):
     args = dict(example="smac", seed=3, eval_every=192, eval_episodes=2, overrides=_SMALL)
     whole = learning.run_one(max_steps=832, **args)
     ckpt = tmp_path / "ckpt"
-    first = learning.run_one(max_steps=448, checkpoint=ckpt, **args)  # evaluations at 64, 256, 448
+    learning.run_one(max_steps=448, checkpoint=ckpt, **args)  # evaluations at 64, 256, 448
     saved = json.loads((ckpt / learning.RUN_FILE).read_text())
     assert [p["env_steps"] for p in saved["curve"]] == [64, 256, 448] and saved["finished"] is False
     resumed = learning.run_one(max_steps=832, checkpoint=ckpt, resume_from={**saved, "budget": 832}, **args)
@@ -121,7 +131,7 @@ def test_command_line_resume_finishes_the_run_and_cleans_up(ray_local, tmp_path,
 def test_command_line_resume_without_a_save_says_what_to_do(tmp_path, monkeypatch):
     import sys
 
-    monkeypatch.setattr(learning, "DOCS", tmp_path)
+    monkeypatch.setattr(learning, "RESULTS", tmp_path)
     monkeypatch.setattr(learning, "CHECKPOINTS", tmp_path / "checkpoints")
     monkeypatch.setattr(learning, "_init_ray", lambda: None)
     monkeypatch.setattr(sys, "argv", ["learning.py", "smac", "--seeds", "0", "--resume"])
@@ -165,8 +175,11 @@ def _kept_source_run(tmp_path, monkeypatch, seed: int, max_steps: int) -> tuple[
     monkeypatch.setattr(learning, "_init_ray", lambda: None)  # the fixture's Ray
     sets = [a for k, v in _SMALL.items() for a in ("--set", f"{k}={v}")]
     common = ["learning.py", "smac", "--eval-every", "192", "--eval-episodes", "2"]
-    monkeypatch.setattr(sys, "argv", [*common, "--seeds", str(seed), *sets, "--tag", "src",
-                                      "--max-steps", str(max_steps), "--keep-checkpoint"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [*common, "--seeds", str(seed), *sets, "--tag", "src", "--max-steps", str(max_steps), "--keep-checkpoint"],
+    )
     learning.main()
     return common, learning.CHECKPOINTS / f"learning_smac_src.seed{seed}"
 
@@ -184,7 +197,9 @@ def test_branch_starts_from_a_kept_save_with_changed_settings(ray_local, tmp_pat
     common, source = _kept_source_run(tmp_path, monkeypatch, seed=5, max_steps=448)
     whole = learning.run_one("smac", 5, 640, 192, 2, _SMALL)  # the source run, uninterrupted
     # The example changes after the save; branches still run what the save ran (plus --set).
-    yaml_path.write_text(yaml_path.read_text().replace("    td_lambda: 0.6\n", "    td_lambda: 0.6\n    epsilon_start: 0.5\n"))
+    yaml_path.write_text(
+        yaml_path.read_text().replace("    td_lambda: 0.6\n", "    td_lambda: 0.6\n    epsilon_start: 0.5\n")
+    )
 
     # Unchanged branch: the seed comes from the save, the settings are the save's. The path is
     # relative, as a user types it (RLlib itself restores only from absolute paths).
@@ -197,12 +212,28 @@ def test_branch_starts_from_a_kept_save_with_changed_settings(ray_local, tmp_pat
     assert same["branched_from"] == {"checkpoint": str(source.resolve()), "env_steps": 448, "overrides": _SMALL}
     assert [p["env_steps"] for p in same["curve"]] == [64, 256, 448, 640]
     for key in ("eval_return", "train_return", "epsilon"):
-        np.testing.assert_allclose([p[key] for p in same["curve"]], [p[key] for p in whole["curve"]],
-                                   atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(
+            [p[key] for p in same["curve"]], [p[key] for p in whole["curve"]], atol=1e-6, err_msg=key
+        )
 
     # Changed branch: epsilon annealed over 100 steps is at its floor from the branch point on.
-    monkeypatch.setattr(sys, "argv", [*common, "--branch-from", str(source), "--set", "epsilon_anneal_steps=100",
-                                      "--set", "epsilon_finish=0.3", "--tag", "eps", "--max-steps", "640"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            *common,
+            "--branch-from",
+            str(source),
+            "--set",
+            "epsilon_anneal_steps=100",
+            "--set",
+            "epsilon_finish=0.3",
+            "--tag",
+            "eps",
+            "--max-steps",
+            "640",
+        ],
+    )
     learning.main()
     (eps,) = json.loads((tmp_path / "learning_smac_eps.json").read_text())["runs"]
     assert eps["overrides"] == {**_SMALL, "epsilon_anneal_steps": 100, "epsilon_finish": 0.3}
@@ -211,21 +242,30 @@ def test_branch_starts_from_a_kept_save_with_changed_settings(ray_local, tmp_pat
     assert source.is_dir()  # a branch never touches the save it started from
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--tag", "b", "--set", "agent_hidden_dim=32"], "agent_hidden_dim cannot change in a branch"),
-    (["--set", "td_lambda=0.3"], "give --tag NAME"),
-    (["--tag", "b", "--seeds", "2"], "seed 7's run; drop --seeds or pass --seeds 7"),
-    (["--tag", "b", "--max-steps", "300"], "the save is at 448 env steps; give a larger --max-steps"),
-    (["--tag", "b", "--resume"], "to continue a branch, use --resume"),
-    (["--tag", "a"], "--tag a is the tag of the run it starts from"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--tag", "b", "--set", "agent_hidden_dim=32"], "agent_hidden_dim cannot change in a branch"),
+        (["--set", "td_lambda=0.3"], "give --tag NAME"),
+        (["--tag", "b", "--seeds", "2"], "seed 7's run; drop --seeds or pass --seeds 7"),
+        (["--tag", "b", "--max-steps", "300"], "the save is at 448 env steps; give a larger --max-steps"),
+        (["--tag", "b", "--resume"], "to continue a branch, use --resume"),
+        (["--tag", "a"], "--tag a is the tag of the run it starts from"),
+    ],
+)
 def test_branch_refuses_what_it_cannot_do(tmp_path, monkeypatch, argv, message):
     import sys
 
     monkeypatch.setattr(learning, "CHECKPOINTS", tmp_path)
     source = tmp_path / "learning_smac_a.seed7"
     source.mkdir()
-    run = {"example": "smac", "seed": 7, "overrides": {"agent_hidden_dim": 16}, "curve": [{"env_steps": 448, "minutes": 1.0}]}
+    run = {
+        "example": "smac",
+        "seed": 7,
+        "overrides": {"agent_hidden_dim": 16},
+        "example_settings": {"td_lambda": 0.6},
+        "curve": [{"env_steps": 448, "minutes": 1.0}],
+    }
     (source / learning.RUN_FILE).write_text(json.dumps(run))
     monkeypatch.setattr(learning, "_init_ray", lambda: pytest.fail("must refuse before starting Ray"))
     monkeypatch.setattr(sys, "argv", ["learning.py", "smac", "--branch-from", str(source), *argv])
@@ -240,8 +280,9 @@ def test_a_checkpointed_branch_resumes_with_its_own_changes(ray_local, tmp_path,
 
     common, source = _kept_source_run(tmp_path, monkeypatch, seed=6, max_steps=256)
     branch = ["--set", "td_lambda=0.3", "--tag", "lam"]
-    monkeypatch.setattr(sys, "argv", [*common, "--branch-from", str(source), *branch, "--max-steps", "448",
-                                      "--keep-checkpoint"])
+    monkeypatch.setattr(
+        sys, "argv", [*common, "--branch-from", str(source), *branch, "--max-steps", "448", "--keep-checkpoint"]
+    )
     learning.main()
     monkeypatch.setattr(sys, "argv", [*common, "--seeds", "6", *branch, "--max-steps", "640", "--resume"])
     learning.main()

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from tests.benchmarks._load import load_benchmark
+
 pytest.importorskip("mpe2")
 
-_SPEC = importlib.util.spec_from_file_location(
-    "mpe_baselines", Path(__file__).resolve().parent.parent / "benchmarks" / "mpe_baselines.py"
-)
-baselines = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(baselines)
+baselines = load_benchmark("mpe_baselines")
 
 
 def test_observation_layout_matches_the_simulator():

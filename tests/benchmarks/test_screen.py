@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "screen.py"
-_SPEC = importlib.util.spec_from_file_location("screen_benchmark", _PATH)
-screen = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(screen)
+from tests.benchmarks._load import BENCHMARKS, load_benchmark
+
+screen = load_benchmark("screen")
+_PATH = BENCHMARKS / "screen.py"
 
 
 def _log(example: str, seed: int, returns: list[float], every: int = 25_000, win: float = 0.0) -> str:
     lines = ["2026-11-26 07:31:29 INFO worker.py -- Started a local Ray instance."]
     for i, ret in enumerate(returns):
-        lines.append(f"[{example} seed {seed}] env_steps={i * every}  minutes={i * 0.5}  eval_win_rate={win}  "
-                     f"eval_return={ret}  train_win_rate=None  train_return=nan  epsilon=0.05")
+        lines.append(
+            f"[{example} seed {seed}] env_steps={i * every}  minutes={i * 0.5}  eval_win_rate={win}  "
+            f"eval_return={ret}  train_win_rate=None  train_return=nan  epsilon=0.05"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -41,8 +41,8 @@ def test_log_parsing_keeps_the_evaluation_points_only():
 
 
 def test_windows_average_evaluations_then_seeds(tmp_path):
-    (tmp_path / "base.seed0.log").write_text(_log("smac", 0, [0, 1, 3, 5, 7]))        # to 100k
-    (tmp_path / "base.seed1.log").write_text(_log("smac", 1, [0, 3, 5]))              # to 50k
+    (tmp_path / "base.seed0.log").write_text(_log("smac", 0, [0, 1, 3, 5, 7]))  # to 100k
+    (tmp_path / "base.seed1.log").write_text(_log("smac", 1, [0, 3, 5]))  # to 50k
     (tmp_path / "lam.seed0.log").write_text(_log("smac", 0, [0, 2, 2, 2, 2], win=0.25))
     (tmp_path / "notes.txt").write_text("not a log")
     summary = screen.summarize(screen.read_logs(tmp_path), window=50_000)
@@ -64,11 +64,27 @@ def test_no_logs_is_an_error(tmp_path):
 def test_table_from_logs_cli(tmp_path):
     (tmp_path / "base.seed0.log").write_text(_log("smac", 0, [1, 2, 3]))
     (tmp_path / "screen.json").write_text(json.dumps({"arms": {"base": []}}))
-    tag = f"pytest{time.time_ns()}"
-    out = _PATH.parent / "results" / f"screen_smac_{tag}.json"
+    tag = "t"
+    out = tmp_path / "out" / f"screen_smac_{tag}.json"
     try:
-        res = subprocess.run([sys.executable, str(_PATH), "smac", "--from-logs", str(tmp_path), "--tag", tag,
-                              "--window", "25000"], capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            [
+                sys.executable,
+                str(_PATH),
+                "smac",
+                "--from-logs",
+                str(tmp_path),
+                "--tag",
+                tag,
+                "--window",
+                "25000",
+                "--out",
+                str(tmp_path / "out"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert res.returncode == 0, res.stderr
         assert "25-50k" in res.stdout and "2.00 [2.0, 2.0] n=1" in res.stdout
         saved = json.loads(out.read_text())
@@ -80,10 +96,20 @@ def test_table_from_logs_cli(tmp_path):
 def test_launch_stops_every_run_at_the_wall_limit(tmp_path):
     """Two real learning.py runs (3m) with a budget far beyond the limit: both are cut, both leave a curve."""
     start = time.monotonic()
-    screen.launch("smac", [("base", []), ("lr", ["lr=0.001"])], [0], [], tmp_path, wall_limit=45,
-                  eval_every=500, eval_episodes=1, max_steps=10_000_000)
+    screen.launch(
+        "smac",
+        [("base", []), ("lr", ["lr=0.001"])],
+        [0],
+        [],
+        tmp_path,
+        tmp_path / "out",
+        wall_limit=45,
+        eval_every=500,
+        eval_episodes=1,
+        max_steps=10_000_000,
+    )
     assert time.monotonic() - start < 45 + 40
     curves = screen.read_logs(tmp_path)
     assert set(curves) == {"base", "lr"} and all(curves[a][0] for a in curves)
     assert json.loads((tmp_path / "screen.json").read_text())["arms"] == {"base": [], "lr": ["lr=0.001"]}
-    assert not list((_PATH.parent / "results").glob("learning_smac_screen_*.partial.json"))
+    assert not list((tmp_path / "out").glob("learning_smac_screen_*.partial.json"))

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 from rllib_qmix.envs.smac import StarCraft2Env
+from tests.benchmarks._load import load_benchmark
 
-_SPEC = importlib.util.spec_from_file_location(
-    "smac_baselines", Path(__file__).resolve().parent.parent / "benchmarks" / "smac_baselines.py"
-)
-baselines = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(baselines)
+baselines = load_benchmark("smac_baselines")
 
 
 def test_policies_only_choose_available_actions():

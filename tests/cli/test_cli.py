@@ -1,4 +1,4 @@
-"""Tests of the `rllib` console script (rllib_qmix.cli).
+"""Tests of the `rllib` console script (rllib_qmix.cli.main).
 
 Fast tests call ``main()`` in-process and never start Ray; the end-to-end tests run
 the CLI in a subprocess on tiny budgets (PPO on CartPole, QMIX on the embedded 3m).
@@ -20,18 +20,18 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # also works before the package is (re)installed
     sys.path.insert(0, str(REPO))
 
-from rllib_qmix import cli  # noqa: E402
-from rllib_qmix.cli_experiment import (  # noqa: E402
+from rllib_qmix.cli import main as cli  # noqa: E402
+from rllib_qmix.cli.experiment import (  # noqa: E402
     CLIError,
     build_config,
     load_experiments,
     normalize_stop,
 )
-from rllib_qmix.cli_progress import CLIStopper, format_line  # noqa: E402
+from rllib_qmix.cli.progress import CLIStopper, format_line  # noqa: E402
 
 PPO_CONFIG = {
     "train_batch_size_per_learner": 256,
@@ -50,8 +50,14 @@ def _env() -> dict:
 
 def run_cli(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
     """Runs `rllib ARGS` in a fresh Python process."""
-    return subprocess.run([sys.executable, "-m", "rllib_qmix.cli", *args], env=_env(),
-                          capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
+    return subprocess.run(
+        [sys.executable, "-m", "rllib_qmix.cli.main", *args],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(REPO),
+    )
 
 
 def write_yaml(path: Path, text: str) -> Path:
@@ -79,7 +85,7 @@ def _restore_logging_and_env(monkeypatch):
 # ------------------------------------------------------------------ parser / help
 def test_console_script_is_declared() -> None:
     eps = metadata.entry_points(group="console_scripts")
-    assert any(ep.name == "rllib" and ep.value == "rllib_qmix.cli:main" for ep in eps)
+    assert any(ep.name == "rllib" and ep.value == "rllib_qmix.cli.main:main" for ep in eps)
 
 
 @pytest.mark.parametrize("argv", [[], ["train"], ["train", "file"], ["evaluate"], ["plot"]])
@@ -97,13 +103,28 @@ BAD_YAML = {
     "malformed": ("a:\n  run: PPO\n  config: [1, 2\n", "malformed YAML"),
     "not_a_mapping": ("- just\n- a list\n", "must map experiment names"),
     "unknown_algo": ("a:\n  run: PPOO\n  env: CartPole-v1\n", "unknown algorithm 'PPOO' (did you mean 'PPO'?)"),
-    "bad_import": ("a:\n  run: no_such_pkg.mod:Algo\n  env: CartPole-v1\n", "cannot import algorithm 'no_such_pkg.mod:Algo'"),
+    "bad_import": (
+        "a:\n  run: no_such_pkg.mod:Algo\n  env: CartPole-v1\n",
+        "cannot import algorithm 'no_such_pkg.mod:Algo'",
+    ),
     "unknown_env": ("a:\n  run: PPO\n  env: CartPol-v1\n", "unknown environment 'CartPol-v1'"),
-    "unknown_key": ("a:\n  run: PPO\n  env: CartPole-v1\n  config:\n    lrr: 0.1\n", "unknown config key 'lrr' for PPO (did you mean 'lr'?)"),
-    "method_as_key": ("a:\n  run: PPO\n  env: CartPole-v1\n  config:\n    training: {}\n", "unknown config key 'training'"),
-    "bad_value": ("a:\n  run: PPO\n  env: CartPole-v1\n  config:\n    minibatch_size: 1000\n"
-                  "    train_batch_size_per_learner: 100\n", "invalid config for PPO"),
-    "unknown_exp_key": ("a:\n  run: PPO\n  env: CartPole-v1\n  stopp: {}\n", "unknown key 'stopp' (did you mean 'stop'?)"),
+    "unknown_key": (
+        "a:\n  run: PPO\n  env: CartPole-v1\n  config:\n    lrr: 0.1\n",
+        "unknown config key 'lrr' for PPO (did you mean 'lr'?)",
+    ),
+    "method_as_key": (
+        "a:\n  run: PPO\n  env: CartPole-v1\n  config:\n    training: {}\n",
+        "unknown config key 'training'",
+    ),
+    "bad_value": (
+        "a:\n  run: PPO\n  env: CartPole-v1\n  config:\n    minibatch_size: 1000\n"
+        "    train_batch_size_per_learner: 100\n",
+        "invalid config for PPO",
+    ),
+    "unknown_exp_key": (
+        "a:\n  run: PPO\n  env: CartPole-v1\n  stopp: {}\n",
+        "unknown key 'stopp' (did you mean 'stop'?)",
+    ),
     "no_algo": ("a:\n  env: CartPole-v1\n", "names no algorithm"),
     "bad_stop": ("a:\n  run: PPO\n  env: CartPole-v1\n  stop: {training_iteration: soon}\n", "must be a number"),
 }
@@ -132,16 +153,23 @@ def test_missing_file(tmp_path, capsys) -> None:
     assert "experiment file not found" in line and "nope.yaml" in line
 
 
-@pytest.mark.parametrize("argv,expected", [
-    (["train", "--algo", "PPO", "--env", "CartPole-v1", "--stop", "{x"], "--stop is not valid JSON"),
-    (["train", "--algo", "PPO", "--env", "CartPole-v1", "--config", "[1]"], "--config must be a JSON object"),
-    (["train", "--algo", "PPO"], "--algo needs --env"),
-    (["train"], "nothing to train"),
-    (["train", "--algo", "PPO", "--env", "CartPole-v1", "--ray-address", "127.0.0.1:1"],
-     "cannot connect to Ray at '127.0.0.1:1'"),
-    (["train", "--algo", "DQN", "--env", "ray.rllib.examples.envs.classes.random_env.NoSuchEnv"],
-     "cannot import environment"),
-])
+@pytest.mark.parametrize(
+    "argv,expected",
+    [
+        (["train", "--algo", "PPO", "--env", "CartPole-v1", "--stop", "{x"], "--stop is not valid JSON"),
+        (["train", "--algo", "PPO", "--env", "CartPole-v1", "--config", "[1]"], "--config must be a JSON object"),
+        (["train", "--algo", "PPO"], "--algo needs --env"),
+        (["train"], "nothing to train"),
+        (
+            ["train", "--algo", "PPO", "--env", "CartPole-v1", "--ray-address", "127.0.0.1:1"],
+            "cannot connect to Ray at '127.0.0.1:1'",
+        ),
+        (
+            ["train", "--algo", "DQN", "--env", "ray.rllib.examples.envs.classes.random_env.NoSuchEnv"],
+            "cannot import environment",
+        ),
+    ],
+)
 def test_bad_flags(argv, expected, capsys) -> None:
     assert expected in _one_error_line(capsys, cli.main(argv))
 
@@ -166,12 +194,15 @@ def test_bad_input_in_a_real_process(tmp_path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert [ln for ln in proc.stderr.splitlines() if "error" in ln] == [
-        "rllib train: error: unknown config key 'lrr' for PPO (did you mean 'lr'?)"]
+        "rllib train: error: unknown config key 'lrr' for PPO (did you mean 'lr'?)"
+    ]
 
 
 # ------------------------------------------------------------------ loader logic
 def test_loader_accepts_classic_and_old_style_keys(tmp_path) -> None:
-    path = write_yaml(tmp_path / "exp.yaml", """
+    path = write_yaml(
+        tmp_path / "exp.yaml",
+        """
 cartpole:
   run: ray.rllib.algorithms.ppo:PPO
   env: CartPole-v1
@@ -191,12 +222,12 @@ dqn:
   algo: DQN
   env: CartPole-v1
   config: {env_config: {}, num_env_runners: 0}
-""")
+""",
+    )
     specs = load_experiments(str(path))
     ppo, dqn = specs
     assert ppo.algo_cls.__name__ == "PPO" and dqn.algo_cls.__name__ == "DQN"
-    assert ppo.stop == {"env_runners/episode_return_mean": 150,
-                        "num_env_steps_sampled_lifetime": 10000}
+    assert ppo.stop == {"env_runners/episode_return_mean": 150, "num_env_steps_sampled_lifetime": 10000}
     assert (ppo.checkpoint_freq, ppo.checkpoint_at_end, ppo.num_samples) == (3, False, 2)
     assert ppo.storage_path == os.path.abspath("results")
     assert ppo.param_space["env"] == "CartPole-v1"
@@ -207,25 +238,26 @@ dqn:
 
 
 def test_cli_overrides(tmp_path) -> None:
-    path = write_yaml(tmp_path / "exp.yaml", "a:\n  run: PPO\n  env: CartPole-v1\n"
-                      "  stop: {training_iteration: 5}\n  storage_path: /somewhere\n")
-    (spec,) = load_experiments(str(path), config_override={"lr": 0.01},
-                               stop_override={"time_total_s": 60},
-                               storage_path=str(tmp_path))
+    path = write_yaml(
+        tmp_path / "exp.yaml",
+        "a:\n  run: PPO\n  env: CartPole-v1\n  stop: {training_iteration: 5}\n  storage_path: /somewhere\n",
+    )
+    (spec,) = load_experiments(
+        str(path), config_override={"lr": 0.01}, stop_override={"time_total_s": 60}, storage_path=str(tmp_path)
+    )
     assert spec.param_space["lr"] == 0.01
     assert spec.stop == {"training_iteration": 5, "time_total_s": 60}
     assert spec.storage_path == str(tmp_path)
 
 
 def test_normalize_stop() -> None:
-    assert normalize_stop({"a": {"b": 1}, "episode_reward_mean": 2}) == {
-        "a/b": 1, "env_runners/episode_return_mean": 2}
+    assert normalize_stop({"a": {"b": 1}, "episode_reward_mean": 2}) == {"a/b": 1, "env_runners/episode_return_mean": 2}
     with pytest.raises(CLIError):
         normalize_stop([1])
 
 
 def test_stopper_nested_keys_and_interrupt(capsys) -> None:
-    from rllib_qmix import cli_progress
+    from rllib_qmix.cli import progress as cli_progress
 
     stopper = CLIStopper({"env_runners/episode_return_mean": 100, "num_env_steps_sampled_lifetime": 1000})
     assert not stopper("t", {"env_runners": {"episode_return_mean": 50.0}, "num_env_steps_sampled_lifetime": 10})
@@ -247,16 +279,38 @@ def test_stopper_nested_keys_and_interrupt(capsys) -> None:
 
 
 def test_progress_line() -> None:
-    line = format_line({"training_iteration": 7, "num_env_steps_sampled_lifetime": 12345,
-                        "env_runners/episode_return_mean": 19.5, "env_runners/battle_won_mean": 0.25,
-                        "env_runners/episode_len_mean": 30.0, "env_runners/epsilon": 0.5,
-                        "time_total_s": 3725.0}, 812.0)
-    for part in ("iter    7", "steps    12,345", "return    19.50", "win  25.0%", "len   30.0",
-                 "eps 0.500", "812 steps/s", "1:02:05"):
+    line = format_line(
+        {
+            "training_iteration": 7,
+            "num_env_steps_sampled_lifetime": 12345,
+            "env_runners/episode_return_mean": 19.5,
+            "env_runners/battle_won_mean": 0.25,
+            "env_runners/episode_len_mean": 30.0,
+            "env_runners/epsilon": 0.5,
+            "time_total_s": 3725.0,
+        },
+        812.0,
+    )
+    for part in (
+        "iter    7",
+        "steps    12,345",
+        "return    19.50",
+        "win  25.0%",
+        "len   30.0",
+        "eps 0.500",
+        "812 steps/s",
+        "1:02:05",
+    ):
         assert part in line, (part, line)
     assert "win" not in format_line({"training_iteration": 1}, None)
-    line = format_line({"training_iteration": 20, "evaluation/env_runners/episode_return_mean": 8.0,
-                        "evaluation/env_runners/battle_won_mean": 1.0}, None)
+    line = format_line(
+        {
+            "training_iteration": 20,
+            "evaluation/env_runners/episode_return_mean": 8.0,
+            "evaluation/env_runners/battle_won_mean": 1.0,
+        },
+        None,
+    )
     assert "eval return 8.00 win 100.0%" in line
 
 
@@ -277,7 +331,7 @@ def test_find_checkpoint_picks_latest(tmp_path) -> None:
 def test_plot_from_result_json_and_csv(tmp_path, capsys) -> None:
     from PIL import Image
 
-    from rllib_qmix.plot import _series, find_trial_dirs, read_results
+    from rllib_qmix.cli.plot import _series, find_trial_dirs, read_results
 
     exp = tmp_path / "exp"
     t1, t2 = exp / "QMIX_smac_0", exp / "QMIX_smac_1"
@@ -285,16 +339,32 @@ def test_plot_from_result_json_and_csv(tmp_path, capsys) -> None:
     t2.mkdir()
     with open(t1 / "result.json", "w") as f:
         for i in range(1, 6):
-            f.write(json.dumps({"training_iteration": i, "num_env_steps_sampled_lifetime": 100 * i,
-                                "env_runners": {"episode_return_mean": float(i), "battle_won_mean": i / 5,
-                                                "epsilon": 1 - i / 10},
-                                "learners": {"default_policy": {"td_loss": 1 / i}}}) + "\n")
-    (t2 / "progress.csv").write_text("training_iteration,env_runners/num_env_steps_sampled_lifetime,"
-                                     "env_runners/episode_return_mean,learners/default_policy/total_loss\n"
-                                     "1,50,1.0,2.0\n2,100,,1.0\n")
+            f.write(
+                json.dumps(
+                    {
+                        "training_iteration": i,
+                        "num_env_steps_sampled_lifetime": 100 * i,
+                        "env_runners": {
+                            "episode_return_mean": float(i),
+                            "battle_won_mean": i / 5,
+                            "epsilon": 1 - i / 10,
+                        },
+                        "learners": {"default_policy": {"td_loss": 1 / i}},
+                    }
+                )
+                + "\n"
+            )
+    (t2 / "progress.csv").write_text(
+        "training_iteration,env_runners/num_env_steps_sampled_lifetime,"
+        "env_runners/episode_return_mean,learners/default_policy/total_loss\n"
+        "1,50,1.0,2.0\n2,100,,1.0\n"
+    )
     assert find_trial_dirs(str(exp)) == [str(t1), str(t2)]
     assert _series(read_results(str(t2)), ("learners/default_policy/td_loss", "*/total_loss")) == (
-        "learners/default_policy/total_loss", [50.0, 100.0], [2.0, 1.0])
+        "learners/default_policy/total_loss",
+        [50.0, 100.0],
+        [2.0, 1.0],
+    )
     assert _series(read_results(str(t2)), ("env_runners/episode_return_mean",))[2] == [1.0]
     assert cli.main(["plot", str(exp), "-o", str(tmp_path / "c.png")]) == 0
     assert Image.open(tmp_path / "c.png").size[0] > 500
@@ -323,17 +393,21 @@ def _trial_dir(storage: Path, name: str) -> Path:
 
 
 def test_ppo_train_evaluate_plot_end_to_end(tmp_path) -> None:
-    path = write_yaml(tmp_path / "ppo.yaml", f"""
+    path = write_yaml(
+        tmp_path / "ppo.yaml",
+        f"""
 cartpole-ppo:
   run: PPO
   env: CartPole-v1
   stop: {{training_iteration: 5}}
   checkpoint_freq: 1
   config: {json.dumps(PPO_CONFIG)}
-""")
+""",
+    )
     storage = tmp_path / "results"
-    proc = run_cli("train", "file", str(path), "--storage-path", str(storage),
-                   "--stop", '{"num_env_steps_sampled_lifetime": 512}')
+    proc = run_cli(
+        "train", "file", str(path), "--storage-path", str(storage), "--stop", '{"num_env_steps_sampled_lifetime": 512}'
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = [ln for ln in proc.stdout.splitlines() if "| steps" in ln]
     assert len(lines) == 2, proc.stdout  # --stop (512 steps = 2 iterations) beats the YAML's 5
@@ -373,11 +447,31 @@ def test_render_is_qmix_only(tmp_path, capsys) -> None:
 def test_sigint_stops_cleanly_with_a_usable_checkpoint(tmp_path) -> None:
     storage = tmp_path / "results"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rllib_qmix.cli", "train", "--algo", "PPO", "--env", "CartPole-v1",
-         "--config", json.dumps(PPO_CONFIG), "--stop", '{"training_iteration": 10000}',
-         "--storage-path", str(storage), "--name", "forever"],
-        env=_env(), cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "rllib_qmix.cli.main",
+            "train",
+            "--algo",
+            "PPO",
+            "--env",
+            "CartPole-v1",
+            "--config",
+            json.dumps(PPO_CONFIG),
+            "--stop",
+            '{"training_iteration": 10000}',
+            "--storage-path",
+            str(storage),
+            "--name",
+            "forever",
+        ],
+        env=_env(),
+        cwd=str(REPO),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     out = []
     deadline = time.time() + 180
     try:
@@ -412,7 +506,9 @@ def _qmix_available() -> bool:
 
 @pytest.mark.skipif(not _qmix_available(), reason="rllib_qmix.QMIXConfig not importable yet")
 def test_qmix_train_evaluate_render_plot_end_to_end(tmp_path) -> None:
-    path = write_yaml(tmp_path / "qmix.yaml", """
+    path = write_yaml(
+        tmp_path / "qmix.yaml",
+        """
 qmix-3m:
   run: QMIX
   env: smac
@@ -425,7 +521,8 @@ qmix-3m:
     replay_capacity: 100
     epsilon_anneal_steps: 1000
     num_env_runners: 0
-""")
+""",
+    )
     storage = tmp_path / "results"
     proc = run_cli("train", "file", str(path), "--storage-path", str(storage))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -449,16 +546,20 @@ qmix-3m:
 
 
 def test_root_cause_of_a_remote_traceback() -> None:
-    err = RuntimeError("The actor died because of an error raised in its creation task\n"
-                       "Traceback (most recent call last):\n  File \"x.py\", line 1, in f\n"
-                       "    raise ValueError('bad')\nValueError: unknown SMAC map 'nope'\n")
+    err = RuntimeError(
+        "The actor died because of an error raised in its creation task\n"
+        'Traceback (most recent call last):\n  File "x.py", line 1, in f\n'
+        "    raise ValueError('bad')\nValueError: unknown SMAC map 'nope'\n"
+    )
     assert cli._root_cause(err) == "ValueError: unknown SMAC map 'nope'"
     assert cli._root_cause(RuntimeError("plain\nmessage")) == "plain message"
 
 
 def test_resume_after_driver_crash(tmp_path) -> None:
     """SIGKILL the whole `rllib train` mid-run; `--resume` continues from the last checkpoint."""
-    yaml_path = write_yaml(tmp_path / "exp.yaml", textwrap.dedent("""\
+    yaml_path = write_yaml(
+        tmp_path / "exp.yaml",
+        textwrap.dedent("""\
         crashy:
           run: QMIX
           env: two_step_game
@@ -470,11 +571,19 @@ def test_resume_after_driver_crash(tmp_path) -> None:
             rollout_fragment_length: 2
             episode_batch_size: 8
             learning_starts: 8
-        """))
+        """),
+    )
     storage = tmp_path / "results"
-    cmd = [sys.executable, "-m", "rllib_qmix.cli", "train", "file", str(yaml_path), "--storage-path", str(storage)]
-    proc = subprocess.Popen(cmd, env=_env(), cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    cmd = [sys.executable, "-m", "rllib_qmix.cli.main", "train", "file", str(yaml_path), "--storage-path", str(storage)]
+    proc = subprocess.Popen(
+        cmd,
+        env=_env(),
+        cwd=str(REPO),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     out, deadline = [], time.time() + 180
     try:
         for line in proc.stdout:

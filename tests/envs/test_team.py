@@ -6,20 +6,42 @@ import pytest
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rllib_qmix.envs.matrix import TwoStepGame
-from rllib_qmix.team import MultiAgentTeamEnv, ParallelTeamEnv, TeamEnvError, as_team_env
+from rllib_qmix.envs.team import MultiAgentTeamEnv, ParallelTeamEnv, TeamEnvError, as_team_env
 
 
 class ToyEnv(MultiAgentEnv):
     """Configurable 2-agent env for the error paths."""
 
-    def __init__(self, *, state=True, act=None, obs_dims=(3, 3), masked=False, nan_at=None, shape_change_at=None, empty_mask_at=None, length=4):
+    def __init__(
+        self,
+        *,
+        state=True,
+        act=None,
+        obs_dims=(3, 3),
+        masked=False,
+        nan_at=None,
+        shape_change_at=None,
+        empty_mask_at=None,
+        length=4,
+    ):
         super().__init__()
         self.agents = self.possible_agents = ["a", "b"]
         self.masked = masked
         self.obs_dims = obs_dims
-        self.length, self.nan_at, self.shape_change_at, self.empty_mask_at = length, nan_at, shape_change_at, empty_mask_at
+        self.length, self.nan_at, self.shape_change_at, self.empty_mask_at = (
+            length,
+            nan_at,
+            shape_change_at,
+            empty_mask_at,
+        )
         self.observation_spaces = {
-            a: (gym.spaces.Dict({"observations": gym.spaces.Box(-1, 1, (d,)), "action_mask": gym.spaces.Box(0, 1, (3,))}) if masked else gym.spaces.Box(-1, 1, (d,)))
+            a: (
+                gym.spaces.Dict(
+                    {"observations": gym.spaces.Box(-1, 1, (d,)), "action_mask": gym.spaces.Box(0, 1, (3,))}
+                )
+                if masked
+                else gym.spaces.Box(-1, 1, (d,))
+            )
             for a, d in zip(self.agents, obs_dims)
         }
         self.action_spaces = act or {a: gym.spaces.Discrete(3) for a in self.agents}
@@ -125,7 +147,7 @@ def test_single_agent_env_refused():
 
 
 def test_pettingzoo_simple_spread():
-    mpe2 = pytest.importorskip("mpe2")
+    pytest.importorskip("mpe2")
     from mpe2 import simple_spread_v3
 
     env = simple_spread_v3.parallel_env(N=3, max_cycles=5, continuous_actions=False)
@@ -133,7 +155,7 @@ def test_pettingzoo_simple_spread():
     assert isinstance(team, ParallelTeamEnv)
     assert (team.spec.n_agents, team.spec.obs_dim, team.spec.state_dim, team.spec.n_actions) == (3, 18, 54, 5)
     team.reset(seed=0)
-    for t in range(5):
+    for _t in range(5):
         step = team.step(np.zeros(3, int))
         assert np.isfinite(step.reward)
     assert step.truncated and not step.terminated  # a time-out bootstraps

@@ -7,8 +7,8 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 
 from rllib_qmix import QMIXConfig
 from rllib_qmix import keys as K
-from rllib_qmix import networks
-from rllib_qmix.team import TeamSpec
+from rllib_qmix.envs.team import TeamSpec
+from rllib_qmix.models import networks
 
 SPEC = TeamSpec(n_agents=2, obs_dim=3, state_dim=4, n_actions=3)
 
@@ -72,7 +72,9 @@ def test_padding_does_not_change_loss(mixer):
     losses = []
     for b in (batch, padded):
         fwd = module.forward_train(b)
-        losses.append(learner.compute_loss_for_module(module_id=DEFAULT_MODULE_ID, config=config, batch=b, fwd_out=fwd).item())
+        losses.append(
+            learner.compute_loss_for_module(module_id=DEFAULT_MODULE_ID, config=config, batch=b, fwd_out=fwd).item()
+        )
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
 
 
@@ -108,7 +110,11 @@ def test_padding_skipping_forward_equals_the_full_unroll(mixer, step_cost, monke
         best = q.detach()[:, 1:].masked_fill(~avail[:, 1:], float("-inf")).argmax(-1, keepdim=True)
         target_next = target_q.gather(-1, best).squeeze(-1)
         target_tot = module.target_mixer(target_next, batch[K.STATE][:, 1:])
-    ref_fwd = {K.Q_TAKEN_TOT: module.mixer(q_taken, batch[K.STATE][:, :-1]), K.TARGET_NEXT_TOT: target_tot, K.Q_TAKEN: q_taken}
+    ref_fwd = {
+        K.Q_TAKEN_TOT: module.mixer(q_taken, batch[K.STATE][:, :-1]),
+        K.TARGET_NEXT_TOT: target_tot,
+        K.Q_TAKEN: q_taken,
+    }
     reference = grads(loss_of(ref_fwd))
 
     assert len(fast) == len(reference) > 0
@@ -152,7 +158,9 @@ def test_hard_and_soft_target_updates():
     module = learner.module[DEFAULT_MODULE_ID]
 
     def gap():
-        return sum((p - tp).abs().sum().item() for p, tp in zip(module.agent.parameters(), module.target_agent.parameters()))
+        return sum(
+            (p - tp).abs().sum().item() for p, tp in zip(module.agent.parameters(), module.target_agent.parameters())
+        )
 
     from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 

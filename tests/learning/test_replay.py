@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from rllib_qmix import keys as K
-from rllib_qmix.episode import TeamEpisode
-from rllib_qmix.replay import EpisodeReplayBuffer
-from rllib_qmix.team import TeamSpec
+from rllib_qmix.envs.team import TeamSpec
+from rllib_qmix.learning.replay import EpisodeReplayBuffer
+from rllib_qmix.sampling.episode import TeamEpisode
 
 SPEC = TeamSpec(n_agents=2, obs_dim=3, state_dim=4, n_actions=5, episode_limit=6)
 
@@ -73,9 +73,13 @@ def test_state_round_trip():
 
 def _random_episode(rng: np.random.Generator, length: int) -> TeamEpisode:
     return TeamEpisode(
-        obs=rng.random((length + 1, 2, 3), np.float32), state=rng.random((length + 1, 4), np.float32),
-        avail=rng.random((length + 1, 2, 5)) < 0.7, actions=rng.integers(0, 5, (length, 2)),
-        rewards=rng.random(length, np.float32), terminated=bool(length % 2), truncated=not length % 2,
+        obs=rng.random((length + 1, 2, 3), np.float32),
+        state=rng.random((length + 1, 4), np.float32),
+        avail=rng.random((length + 1, 2, 5)) < 0.7,
+        actions=rng.integers(0, 5, (length, 2)),
+        rewards=rng.random(length, np.float32),
+        terminated=bool(length % 2),
+        truncated=not length % 2,
     )
 
 
@@ -126,20 +130,6 @@ def test_truncated_replay_directory_is_an_error(tmp_path):
         EpisodeReplayBuffer(SPEC, capacity=1).load_from_dir(tmp_path)
 
 
-def test_state_of_older_checkpoints_with_padded_arrays_still_loads():
-    rng = np.random.default_rng(1)
-    buf = EpisodeReplayBuffer(SPEC, capacity=4, seed=1)
-    buf.add([_random_episode(rng, n) for n in (3, 5, 2)])
-    n = len(buf)
-    old_style = {**{k: v for k, v in buf.get_state().items() if k != "packed"},
-                 "data": {k: v[:n].copy() for k, v in buf._data.items()}}
-    other = EpisodeReplayBuffer(SPEC, capacity=4, seed=2)
-    other.set_state(old_style)
-    a, b = buf.gather(np.arange(n)), other.gather(np.arange(n))
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-
-
 def test_bytes_per_step():
     buf = EpisodeReplayBuffer(SPEC, capacity=2)
     # obs 2*3*4 + state 4*4 + avail 2*5 + actions 2*8 + reward 4 + terminated 4
@@ -149,8 +139,8 @@ def test_bytes_per_step():
 def test_shards_weight_their_losses_to_the_whole_batch_masked_mean():
     import torch
 
-    from rllib_qmix.replay import shard_episode_batch
-    from rllib_qmix.targets import masked_mse
+    from rllib_qmix.learning.replay import shard_episode_batch
+    from rllib_qmix.learning.targets import masked_mse
 
     buf = EpisodeReplayBuffer(SPEC, capacity=10, seed=0)
     buf.add([episode(n) for n in (1, 1, 2, 6, 5, 3)])
@@ -188,9 +178,15 @@ def test_memory_follows_real_steps_not_padding():
 
     def episodes(length: int) -> list[TeamEpisode]:
         return [
-            TeamEpisode(np.ones((length + 1, 4, 256), np.float32), np.ones((length + 1, 64), np.float32),
-                        np.ones((length + 1, 4, 8), bool), np.zeros((length, 4), np.int64),
-                        np.ones(length, np.float32), True, False)
+            TeamEpisode(
+                np.ones((length + 1, 4, 256), np.float32),
+                np.ones((length + 1, 64), np.float32),
+                np.ones((length + 1, 4, 8), bool),
+                np.zeros((length, 4), np.int64),
+                np.ones(length, np.float32),
+                True,
+                False,
+            )
             for _ in range(100)
         ]
 

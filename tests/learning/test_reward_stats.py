@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from ray.rllib.core import DEFAULT_MODULE_ID
 
-from rllib_qmix import QMIXConfig, keys as K
-from rllib_qmix.reward_stats import RunningMeanStd
-from tests.test_qmix import two_step_config
+from rllib_qmix import QMIXConfig
+from rllib_qmix import keys as K
+from rllib_qmix.learning.reward_stats import RunningMeanStd
+from tests.algorithm.test_qmix import two_step_config
 
 
 def test_running_stats_equal_the_stats_of_all_values_seen():
@@ -87,4 +88,3 @@ def test_rewards_untouched_by_default(ray_local):
 def test_standardize_rewards_must_be_a_bool():
     with pytest.raises(ValueError, match="`standardize_rewards` must be True or False"):
         QMIXConfig().environment("two_step_game").training(standardize_rewards="yes").validate()
-

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from rllib_qmix.targets import masked_mse, td_lambda_targets
+from rllib_qmix.learning.targets import masked_mse, td_lambda_targets
 
 
 def _batch():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from rllib_qmix.networks import (
+from rllib_qmix.models.networks import (
     STEP_COST_ROWS,
     AgentRNN,
     QMixer,

@@ -7,9 +7,9 @@ import torch
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rllib_qmix import QMIXConfig
-from rllib_qmix.env_runner import QMIXEnvRunner, epsilon_at
 from rllib_qmix.envs.matrix import TwoStepGame
-from rllib_qmix.modules import PREV_ACTIONS, Q_VALUES, STATE_IN
+from rllib_qmix.keys import PREV_ACTIONS, STATE_IN
+from rllib_qmix.sampling.env_runner import QMIXEnvRunner, epsilon_at
 
 
 class MaskedEnv(MultiAgentEnv):
@@ -18,7 +18,9 @@ class MaskedEnv(MultiAgentEnv):
     def __init__(self, config=None):
         super().__init__()
         self.agents = self.possible_agents = ["a0", "a1", "a2"]
-        space = gym.spaces.Dict({"observations": gym.spaces.Box(-1, 1, (4,)), "action_mask": gym.spaces.Box(0, 1, (5,))})
+        space = gym.spaces.Dict(
+            {"observations": gym.spaces.Box(-1, 1, (4,)), "action_mask": gym.spaces.Box(0, 1, (5,))}
+        )
         self.observation_spaces = {a: space for a in self.agents}
         self.action_spaces = {a: gym.spaces.Discrete(5) for a in self.agents}
         self.state_space = gym.spaces.Box(-1, 1, (2,))
@@ -52,7 +54,13 @@ class MaskedEnv(MultiAgentEnv):
 
 
 def runner(env=MaskedEnv, **training):
-    config = QMIXConfig().environment(env).env_runners(num_envs_per_env_runner=3, rollout_fragment_length=10).training(**training).debugging(seed=3)
+    config = (
+        QMIXConfig()
+        .environment(env)
+        .env_runners(num_envs_per_env_runner=3, rollout_fragment_length=10)
+        .training(**training)
+        .debugging(seed=3)
+    )
     return QMIXEnvRunner(config=config)
 
 
@@ -79,7 +87,7 @@ def test_episodes_are_whole_and_consistent():
 def test_gru_state_resets_at_episode_start():
     r = runner()
     r.sample(num_timesteps=18, explore=False)  # 6 steps in each of 3 envs (episodes have 7)
-    assert r._hidden.abs().sum() > 0
+    assert r._actor.hidden.abs().sum() > 0
     r.sample(num_timesteps=9, explore=False)  # 3 more: crosses the boundary at step 7
     # After step 7 the hidden state of every env was zeroed, then advanced twice from zero:
     # recompute from scratch on the new episode's first two observations.
@@ -92,7 +100,7 @@ def test_gru_state_resets_at_episode_start():
             out = module._forward({"obs": torch.from_numpy(obs[t][None]), PREV_ACTIONS: prev, STATE_IN: h})
             h = out["state_out"]
             prev = torch.from_numpy(r._builders[i].actions[t][None])
-        assert torch.allclose(h, r._hidden[i * 3 : (i + 1) * 3], atol=1e-6)
+        assert torch.allclose(h, r._actor.hidden[i * 3 : (i + 1) * 3], atol=1e-6)
 
 
 def test_epsilon_schedule_and_sync():

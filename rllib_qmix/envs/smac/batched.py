@@ -1,7 +1,9 @@
 """``BatchedStarCraft2Env``: N battles of one map stepped together as arrays."""
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -16,8 +18,9 @@ class BatchedStarCraft2Env:
     Finished battles stay finished (reward 0, terminated True) until reset.
     """
 
-    def __init__(self, map_name: str | MapSpec = "3m", n_envs: int = 1,
-                 seed: int | Sequence[int] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, map_name: str | MapSpec = "3m", n_envs: int = 1, seed: int | Sequence[int] | None = None, **kwargs: Any
+    ) -> None:
         if seed is None:
             seeds: list[int | None] = [None] * n_envs
         elif isinstance(seed, (int, np.integer)):
@@ -50,8 +53,12 @@ class BatchedStarCraft2Env:
         """actions int[E, n_agents] -> (reward float32[E], terminated bool[E], info arrays)."""
         rew, term = self.engine.step(actions)
         eng = self.engine
-        info = {"battle_won": eng.won & term, "timed_out": eng.timed_out & term,
-                "dead_allies": eng.dead_allies, "dead_enemies": eng.dead_enemies}
+        info = {
+            "battle_won": eng.won & term,
+            "timed_out": eng.timed_out & term,
+            "dead_allies": eng.dead_allies,
+            "dead_enemies": eng.dead_enemies,
+        }
         return rew.astype(np.float32), term.copy(), info
 
     def get_obs(self) -> np.ndarray:
@@ -78,13 +85,19 @@ class BatchedStarCraft2Env:
     def get_env_info(self) -> dict[str, Any]:
         """SMAC's env info dict (per battle) plus n_envs."""
         eng = self.engine
-        return {"state_shape": eng.state_size, "obs_shape": eng.obs_size,
-                "n_actions": self.n_actions, "n_agents": self.n_agents,
-                "episode_limit": self.episode_limit, "n_envs": self.n_envs}
+        return {
+            "state_shape": eng.state_size,
+            "obs_shape": eng.obs_size,
+            "n_actions": self.n_actions,
+            "n_agents": self.n_agents,
+            "episode_limit": self.episode_limit,
+            "n_envs": self.n_envs,
+        }
 
     def render(self, env_index: int = 0) -> np.ndarray:
         """Picture of one battle."""
         from .render import render_frame
+
         return render_frame(self.engine, env_index)
 
     def close(self) -> None:

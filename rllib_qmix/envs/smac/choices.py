@@ -67,6 +67,7 @@ Episode end
       ``continuing_episode=True``) so a caller can tell a truncation from a termination.
     * Stepping a finished battle of a batch is a no-op (reward 0, terminated stays True).
 """
+
 from __future__ import annotations
 
 MIN_DAMAGE = 0.5

@@ -3,32 +3,94 @@
 ``StarCraft2Env`` is this engine with E=1, ``BatchedStarCraft2Env`` with E=N: one
 implementation, so a batch reproduces separate envs exactly.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from . import choices as C
-from .features import (F_ALL_HEALTH, F_BITS, F_HEIGHT, F_LAST_ACTION, F_LIMIT, F_OWN_HEALTH,
-                       F_PATH, F_S_LAST, F_S_TIME, F_SHB_A, F_SHB_E, F_TIMESTEP, N_FLAGS,
-                       obs_kernel, obs_layout, state_kernel, state_layout)
-from .kernels import (C_DEATH, C_DEFEAT, C_DIV, C_LIMIT, C_MMM, C_MODE, C_MOVE, C_NEG,
-                      C_ONLY_POS, C_SHOOT, C_SPARSE, C_STEP_MUL, C_WIN, E_DEAD_A, E_DEAD_E,
-                      E_DONE, E_T, E_TIMEOUT, E_WON, N_CFG, N_EI, avail_all, step_kernel)
+from .features import (
+    F_ALL_HEALTH,
+    F_BITS,
+    F_HEIGHT,
+    F_LAST_ACTION,
+    F_LIMIT,
+    F_OWN_HEALTH,
+    F_PATH,
+    F_S_LAST,
+    F_S_TIME,
+    F_SHB_A,
+    F_SHB_E,
+    F_TIMESTEP,
+    N_FLAGS,
+    obs_kernel,
+    obs_layout,
+    state_kernel,
+    state_layout,
+)
+from .kernels import (
+    C_DEATH,
+    C_DEFEAT,
+    C_DIV,
+    C_LIMIT,
+    C_MMM,
+    C_MODE,
+    C_MOVE,
+    C_NEG,
+    C_ONLY_POS,
+    C_SHOOT,
+    C_SPARSE,
+    C_STEP_MUL,
+    C_WIN,
+    E_DEAD_A,
+    E_DEAD_E,
+    E_DONE,
+    E_T,
+    E_TIMEOUT,
+    E_WON,
+    N_CFG,
+    N_EI,
+    avail_all,
+    step_kernel,
+)
 from .maps import MapSpec, arena, get_map
 from .sim import CD, EN, HP, LASTATK, NF, NI, ORD, SH, TGT, X, Y, bfs_table
 from .units import P_ESTART, P_HP, P_RADIUS, P_SH, UNIT_TYPES, param_row
 
 SMAC_DEFAULTS: dict[str, Any] = dict(
-    step_mul=8, move_amount=2, difficulty="7", game_version=None, seed=None,
-    continuing_episode=False, obs_all_health=True, obs_own_health=True, obs_last_action=False,
-    obs_pathing_grid=False, obs_terrain_height=False, obs_instead_of_state=False,
-    obs_timestep_number=False, state_last_action=True, state_timestep_number=False,
-    reward_sparse=False, reward_only_positive=True, reward_death_value=10, reward_negative_scale=0.5,
-    reward_scale=True, reward_scale_rate=20, reward_win=200, reward_defeat=0, replay_dir="",
-    replay_prefix="", window_size_x=1920, window_size_y=1200, heuristic_ai=False,
-    heuristic_rest=False, debug=False,
+    step_mul=8,
+    move_amount=2,
+    difficulty="7",
+    game_version=None,
+    seed=None,
+    continuing_episode=False,
+    obs_all_health=True,
+    obs_own_health=True,
+    obs_last_action=False,
+    obs_pathing_grid=False,
+    obs_terrain_height=False,
+    obs_instead_of_state=False,
+    obs_timestep_number=False,
+    state_last_action=True,
+    state_timestep_number=False,
+    reward_sparse=False,
+    reward_only_positive=True,
+    reward_death_value=10,
+    reward_negative_scale=0.5,
+    reward_scale=True,
+    reward_scale_rate=20,
+    reward_win=200,
+    reward_defeat=0,
+    replay_dir="",
+    replay_prefix="",
+    window_size_x=1920,
+    window_size_y=1200,
+    heuristic_ai=False,
+    heuristic_rest=False,
+    debug=False,
 )
 _PATH_CACHE: dict[tuple[str, bool], np.ndarray] = {}
 
@@ -45,14 +107,12 @@ def _path_table(arena_name: str) -> np.ndarray:
     return _PATH_CACHE[key]
 
 
-def _formation(group_types: list[str], point: tuple[float, float], walk: np.ndarray,
-               air: list[bool]) -> np.ndarray:
+def _formation(group_types: list[str], point: tuple[float, float], walk: np.ndarray, air: list[bool]) -> np.ndarray:
     """Units of one 'create N units at P' call packed nearest-first on a square grid."""
     n = len(group_types)
     s = 2 * max(UNIT_TYPES[t].radius for t in group_types) + C.SPAWN_GAP
     k = int(np.ceil(np.sqrt(n))) + 4
-    cand = [(i * i + j * j, np.arctan2(j, i), i, j) for i in range(-k, k + 1)
-            for j in range(-k, k + 1)]
+    cand = [(i * i + j * j, np.arctan2(j, i), i, j) for i in range(-k, k + 1) for j in range(-k, k + 1)]
     cand.sort()
     out, ci = [], 0
     for a in air:
@@ -69,12 +129,12 @@ def _formation(group_types: list[str], point: tuple[float, float], walk: np.ndar
 class Engine:
     """E battles of one map; the SMAC semantics live in the kernels."""
 
-    def __init__(self, map_name: str | MapSpec, n_envs: int = 1,
-                 seeds: Sequence[int | None] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, map_name: str | MapSpec, n_envs: int = 1, seeds: Sequence[int | None] | None = None, **kwargs: Any
+    ) -> None:
         unknown = set(kwargs) - set(SMAC_DEFAULTS)
         if unknown:
-            raise TypeError(f"unknown StarCraft2Env options {sorted(unknown)}; "
-                            f"valid options: {sorted(SMAC_DEFAULTS)}")
+            raise TypeError(f"unknown StarCraft2Env options {sorted(unknown)}; valid options: {sorted(SMAC_DEFAULTS)}")
         self.opts = {**SMAC_DEFAULTS, **kwargs}
         o = self.opts
         self.spec = spec = get_map(map_name)
@@ -91,41 +151,54 @@ class Engine:
         slots = ally_slots + enemy_slots
         self.unit_types = [t for t, _ in slots]
         self.P = np.stack([param_row(UNIT_TYPES[t]) for t in self.unit_types])
-        self.tix = np.array([spec.ally_type_order.index(t) if spec.ally_type_order else -1
-                             for t, _ in ally_slots] +
-                            [spec.enemy_type_order.index(t) if spec.enemy_type_order else -1
-                             for t, _ in enemy_slots], np.int64)
+        self.tix = np.array(
+            [spec.ally_type_order.index(t) if spec.ally_type_order else -1 for t, _ in ally_slots]
+            + [spec.enemy_type_order.index(t) if spec.enemy_type_order else -1 for t, _ in enemy_slots],
+            np.int64,
+        )
         self._base_pos = self._spawn_positions(slots)
-        self._type_key = np.array([spec.ally_type_order.index(t) if spec.ally_type_order else 0
-                                   for t, _ in ally_slots])
+        self._type_key = np.array([spec.ally_type_order.index(t) if spec.ally_type_order else 0 for t, _ in ally_slots])
         race = lambda groups: UNIT_TYPES[groups[0][0]].race  # noqa: E731
         self.fl = np.zeros(N_FLAGS, np.int64)
-        fl = dict(path=int(o["obs_pathing_grid"]), height=int(o["obs_terrain_height"]),
-                  all_health=int(o["obs_all_health"]),
-                  own_health=int(o["obs_all_health"] or o["obs_own_health"]),
-                  last_action=int(o["obs_last_action"]), timestep=int(o["obs_timestep_number"]),
-                  shb_a=int(race(spec.allies) == "P"), shb_e=int(race(spec.enemies) == "P"),
-                  bits=spec.unit_type_bits, s_last=int(o["state_last_action"]),
-                  s_time=int(o["state_timestep_number"]))
+        fl = dict(
+            path=int(o["obs_pathing_grid"]),
+            height=int(o["obs_terrain_height"]),
+            all_health=int(o["obs_all_health"]),
+            own_health=int(o["obs_all_health"] or o["obs_own_health"]),
+            last_action=int(o["obs_last_action"]),
+            timestep=int(o["obs_timestep_number"]),
+            shb_a=int(race(spec.allies) == "P"),
+            shb_e=int(race(spec.enemies) == "P"),
+            bits=spec.unit_type_bits,
+            s_last=int(o["state_last_action"]),
+            s_time=int(o["state_timestep_number"]),
+        )
         self.flags = fl
-        for idx, key in [(F_PATH, "path"), (F_HEIGHT, "height"), (F_ALL_HEALTH, "all_health"),
-                         (F_OWN_HEALTH, "own_health"), (F_LAST_ACTION, "last_action"),
-                         (F_TIMESTEP, "timestep"), (F_SHB_A, "shb_a"), (F_SHB_E, "shb_e"),
-                         (F_BITS, "bits"), (F_S_LAST, "s_last"), (F_S_TIME, "s_time")]:
+        for idx, key in [
+            (F_PATH, "path"),
+            (F_HEIGHT, "height"),
+            (F_ALL_HEALTH, "all_health"),
+            (F_OWN_HEALTH, "own_health"),
+            (F_LAST_ACTION, "last_action"),
+            (F_TIMESTEP, "timestep"),
+            (F_SHB_A, "shb_a"),
+            (F_SHB_E, "shb_e"),
+            (F_BITS, "bits"),
+            (F_S_LAST, "s_last"),
+            (F_S_TIME, "s_time"),
+        ]:
             self.fl[idx] = fl[key]
         self.fl[F_LIMIT] = spec.limit
         self.obs_blocks = obs_layout(self.n_agents, self.n_enemies, self.n_actions, fl)
         self.state_blocks = state_layout(self.n_agents, self.n_enemies, self.n_actions, fl)
         self.obs_size = self.obs_blocks["size"]
-        self.state_size = (self.n_agents * self.obs_size if o["obs_instead_of_state"]
-                           else self.state_blocks["size"])
+        self.state_size = self.n_agents * self.obs_size if o["obs_instead_of_state"] else self.state_blocks["size"]
         enemy_max = sum(UNIT_TYPES[t].hp + UNIT_TYPES[t].shield for t, _ in enemy_slots)
         self.max_reward = self.n_enemies * o["reward_death_value"] + o["reward_win"] + enemy_max
         cfg = np.zeros(N_CFG)
         cfg[C_STEP_MUL], cfg[C_LIMIT] = o["step_mul"], spec.limit
         cfg[C_ONLY_POS], cfg[C_DEATH] = o["reward_only_positive"], o["reward_death_value"]
-        cfg[C_WIN], cfg[C_DEFEAT], cfg[C_NEG] = (o["reward_win"], o["reward_defeat"],
-                                                 o["reward_negative_scale"])
+        cfg[C_WIN], cfg[C_DEFEAT], cfg[C_NEG] = (o["reward_win"], o["reward_defeat"], o["reward_negative_scale"])
         cfg[C_DIV] = self.max_reward / o["reward_scale_rate"] if o["reward_scale"] else 1.0
         cfg[C_SPARSE], cfg[C_MMM] = o["reward_sparse"], spec.map_type == "MMM"
         cfg[C_MODE], cfg[C_MOVE], cfg[C_SHOOT] = spec.enemy_order, o["move_amount"], 6.0
@@ -162,10 +235,9 @@ class Engine:
         by_group: dict[int, list[int]] = {}
         offset = 0
         for side, gs in ((0, self.spec.allies), (1, self.spec.enemies)):
-            side_slots = slots[:self.n_agents] if side == 0 else slots[self.n_agents:]
-            for k, (t, gi) in enumerate(side_slots):
-                by_group.setdefault(gi + offset, []).append(k + (0 if side == 0 else
-                                                                 self.n_agents))
+            side_slots = slots[: self.n_agents] if side == 0 else slots[self.n_agents :]
+            for k, (_t, gi) in enumerate(side_slots):
+                by_group.setdefault(gi + offset, []).append(k + (0 if side == 0 else self.n_agents))
             offset += len(gs)
         for g, idx in by_group.items():
             types = [self.unit_types[i] for i in idx]
@@ -192,8 +264,9 @@ class Engine:
             if not exact and C.SPAWN_JITTER > 0:
                 jit = rng.uniform(-C.SPAWN_JITTER, C.SPAWN_JITTER, pos.shape)
                 cand = pos + jit
-                ok = np.array([UNIT_TYPES[t].air or self.walk[int(x), int(y)]
-                               for t, (x, y) in zip(self.unit_types, cand)])
+                ok = np.array(
+                    [UNIT_TYPES[t].air or self.walk[int(x), int(y)] for t, (x, y) in zip(self.unit_types, cand)]
+                )
                 pos[ok] = cand[ok]
             order = np.lexsort((pos[:A, 1], pos[:A, 0], self._type_key))
             pos[:A] = pos[:A][order]
@@ -212,25 +285,39 @@ class Engine:
             I[:, LASTATK] = -1
             self.EI[e] = 0
             self.last_action[e] = -1
-        avail_all(self.F, self.P, self.walk, self.cliff, A, self.cfg[C_SHOOT],
-                  self.cfg[C_MOVE], self.avail, mask)
+        avail_all(self.F, self.P, self.walk, self.cliff, A, self.cfg[C_SHOOT], self.cfg[C_MOVE], self.avail, mask)
         self._obs_ok &= ~mask
         self._state_ok &= ~mask
 
-    def step(self, actions: np.ndarray, active: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
+    def step(self, actions: np.ndarray, active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One SMAC step of every (active) battle; returns (reward[E], terminated[E])."""
         actions = np.ascontiguousarray(actions, np.int64).reshape(self.E, self.n_agents)
         active = self._all if active is None else np.asarray(active, np.bool_)
-        ok = step_kernel(self.F, self.I, self.EI, self.EF, self.P, self.cfg, self.walk,
-                         self.cliff, self.pd, actions, self.last_action, self.avail, active,
-                         self.rew, self.term, self.bad)
+        ok = step_kernel(
+            self.F,
+            self.I,
+            self.EI,
+            self.EF,
+            self.P,
+            self.cfg,
+            self.walk,
+            self.cliff,
+            self.pd,
+            actions,
+            self.last_action,
+            self.avail,
+            active,
+            self.rew,
+            self.term,
+            self.bad,
+        )
         if not ok:
             e, a, act = (int(v) for v in self.bad)
             prefix = f"env {e}: " if self.E > 1 else ""
             raise ValueError(
                 f"{prefix}agent {a} took unavailable action {act}; available actions: "
-                f"{np.flatnonzero(self.avail[e, a]).tolist()}")
+                f"{np.flatnonzero(self.avail[e, a]).tolist()}"
+            )
         self._obs_ok[:] = False
         self._state_ok[:] = False
         return self.rew, self.term
@@ -239,8 +326,19 @@ class Engine:
     def obs(self) -> np.ndarray:
         """[E, n_agents, obs_size] float32 observations (internal buffer, do not modify)."""
         if not self._obs_ok.all():
-            obs_kernel(self.F, self.P, self.avail, self.last_action, self.tix, self.fl,
-                       self.walk_f, self.height, self.EI[:, E_T], self.obs_buf, ~self._obs_ok)
+            obs_kernel(
+                self.F,
+                self.P,
+                self.avail,
+                self.last_action,
+                self.tix,
+                self.fl,
+                self.walk_f,
+                self.height,
+                self.EI[:, E_T],
+                self.obs_buf,
+                ~self._obs_ok,
+            )
             self._obs_ok[:] = True
         return self.obs_buf
 
@@ -249,8 +347,17 @@ class Engine:
         if self.opts["obs_instead_of_state"]:
             return self.obs().reshape(self.E, -1)
         if not self._state_ok.all():
-            state_kernel(self.F, self.P, self.last_action, self.tix, self.fl, self.EI[:, E_T],
-                         self.n_actions, self.state_buf, ~self._state_ok)
+            state_kernel(
+                self.F,
+                self.P,
+                self.last_action,
+                self.tix,
+                self.fl,
+                self.EI[:, E_T],
+                self.n_actions,
+                self.state_buf,
+                ~self._state_ok,
+            )
             self._state_ok[:] = True
         return self.state_buf
 
@@ -282,12 +389,19 @@ class Engine:
     def units(self, e: int = 0) -> dict[str, np.ndarray]:
         """Positions, health, shields, cooldowns, energy and orders of battle e (copies)."""
         F = self.F[e]
-        return {"x": F[:, X].copy(), "y": F[:, Y].copy(), "health": F[:, HP].copy(),
-                "shield": F[:, SH].copy(), "cooldown": F[:, CD].copy(),
-                "energy": F[:, EN].copy(), "order": self.I[e, :, ORD].copy(),
-                "target": self.I[e, :, TGT].copy(), "radius": self.P[:, P_RADIUS].copy(),
-                "type": np.array(self.unit_types), "team": np.r_[np.zeros(self.n_agents, int),
-                                                                 np.ones(self.n_enemies, int)]}
+        return {
+            "x": F[:, X].copy(),
+            "y": F[:, Y].copy(),
+            "health": F[:, HP].copy(),
+            "shield": F[:, SH].copy(),
+            "cooldown": F[:, CD].copy(),
+            "energy": F[:, EN].copy(),
+            "order": self.I[e, :, ORD].copy(),
+            "target": self.I[e, :, TGT].copy(),
+            "radius": self.P[:, P_RADIUS].copy(),
+            "type": np.array(self.unit_types),
+            "team": np.r_[np.zeros(self.n_agents, int), np.ones(self.n_enemies, int)],
+        }
 
     def set_units(self, e: int = 0, **cols: np.ndarray) -> None:
         """Overwrite unit columns (x, y, health, shield, cooldown, energy) of battle e (tests)."""
@@ -296,8 +410,7 @@ class Engine:
             self.F[e, :, idx[k]] = v
         m = np.zeros(self.E, np.bool_)
         m[e] = True
-        avail_all(self.F, self.P, self.walk, self.cliff, self.n_agents, self.cfg[C_SHOOT],
-                  self.cfg[C_MOVE], self.avail, m)
+        avail_all(
+            self.F, self.P, self.walk, self.cliff, self.n_agents, self.cfg[C_SHOOT], self.cfg[C_MOVE], self.avail, m
+        )
         self._obs_ok[e] = self._state_ok[e] = False
-
-

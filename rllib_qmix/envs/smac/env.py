@@ -1,7 +1,9 @@
 """``StarCraft2Env``: the SMAC API over the embedded engine (one battle)."""
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,8 +20,7 @@ class StarCraft2Env:
     unavailable action raises ``ValueError`` instead of failing an assertion.
     """
 
-    def __init__(self, map_name: str | MapSpec = "3m", seed: int | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, map_name: str | MapSpec = "3m", seed: int | None = None, **kwargs: Any) -> None:
         kwargs.pop("seed", None)
         self._engine = Engine(map_name, 1, [seed], **kwargs)
         eng = self._engine
@@ -55,8 +56,11 @@ class StarCraft2Env:
         was_done = bool(ei[E_DONE])
         rew, term = self._engine.step(np.asarray(actions, np.int64))
         done = bool(term[0])
-        info = {"battle_won": bool(ei[E_WON]) if done else False,
-                "dead_allies": int(ei[E_DEAD_A]), "dead_enemies": int(ei[E_DEAD_E])}
+        info = {
+            "battle_won": bool(ei[E_WON]) if done else False,
+            "dead_allies": int(ei[E_DEAD_A]),
+            "dead_enemies": int(ei[E_DEAD_E]),
+        }
         if done and ei[E_TIMEOUT]:
             info["episode_limit"] = True
         self._episode_steps = int(ei[E_T])
@@ -111,26 +115,37 @@ class StarCraft2Env:
     def get_env_info(self) -> dict[str, Any]:
         """SMAC's env info dict."""
         eng = self._engine
-        return {"state_shape": eng.state_size, "obs_shape": eng.obs_size,
-                "n_actions": self.n_actions, "n_agents": self.n_agents,
-                "episode_limit": self.episode_limit,
-                "agent_features": ["health", "energy/cooldown", "rel_x", "rel_y"]
-                + ["shield"] * eng.flags["shb_a"] + ["type"] * eng.flags["bits"],
-                "enemy_features": ["health", "rel_x", "rel_y"]
-                + ["shield"] * eng.flags["shb_e"] + ["type"] * eng.flags["bits"]}
+        return {
+            "state_shape": eng.state_size,
+            "obs_shape": eng.obs_size,
+            "n_actions": self.n_actions,
+            "n_agents": self.n_agents,
+            "episode_limit": self.episode_limit,
+            "agent_features": ["health", "energy/cooldown", "rel_x", "rel_y"]
+            + ["shield"] * eng.flags["shb_a"]
+            + ["type"] * eng.flags["bits"],
+            "enemy_features": ["health", "rel_x", "rel_y"]
+            + ["shield"] * eng.flags["shb_e"]
+            + ["type"] * eng.flags["bits"],
+        }
 
     def get_stats(self) -> dict[str, float]:
         """Running battle statistics (SMAC's keys)."""
-        return {"battles_won": self.battles_won, "battles_game": self.battles_game,
-                "battles_draw": self.timeouts,
-                "win_rate": self.battles_won / self.battles_game if self.battles_game else 0.0,
-                "timeouts": self.timeouts, "restarts": self.force_restarts}
+        return {
+            "battles_won": self.battles_won,
+            "battles_game": self.battles_game,
+            "battles_draw": self.timeouts,
+            "win_rate": self.battles_won / self.battles_game if self.battles_game else 0.0,
+            "timeouts": self.timeouts,
+            "restarts": self.force_restarts,
+        }
 
     def render(self, mode: str = "rgb_array") -> np.ndarray:
         """An HxWx3 uint8 picture of the battle."""
         if mode != "rgb_array":
             raise ValueError("only mode='rgb_array' is supported")
         from .render import render_frame
+
         return render_frame(self._engine, 0)
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
 """Compiled SMAC observations and global state (layouts of smac-reference.md §1)."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +9,20 @@ from .sim import CD, EN, HP, SH, X, Y
 from .units import KIND_HEAL, P_HP, P_KIND, P_MAXCD, P_SH
 
 # indices of the int64 flag vector
-(F_PATH, F_HEIGHT, F_ALL_HEALTH, F_OWN_HEALTH, F_LAST_ACTION, F_TIMESTEP, F_SHB_A, F_SHB_E,
- F_BITS, F_S_LAST, F_S_TIME, F_LIMIT) = range(12)
+(
+    F_PATH,
+    F_HEIGHT,
+    F_ALL_HEALTH,
+    F_OWN_HEALTH,
+    F_LAST_ACTION,
+    F_TIMESTEP,
+    F_SHB_A,
+    F_SHB_E,
+    F_BITS,
+    F_S_LAST,
+    F_S_TIME,
+    F_LIMIT,
+) = range(12)
 N_FLAGS = 12
 SIGHT = 9.0
 MAP_W = 32.0
@@ -21,8 +34,7 @@ def obs_layout(n_agents: int, n_enemies: int, n_actions: int, fl: dict) -> dict[
     bits = fl["bits"]
     move = 4 + 8 * fl["path"] + 9 * fl["height"]
     en = 4 + bits + (1 + fl["shb_e"] if fl["all_health"] else 0)
-    al = 4 + bits + (1 + fl["shb_a"] if fl["all_health"] else 0) + (
-        n_actions if fl["last_action"] else 0)
+    al = 4 + bits + (1 + fl["shb_a"] if fl["all_health"] else 0) + (n_actions if fl["last_action"] else 0)
     own = bits + (1 + fl["shb_a"] if fl["own_health"] else 0) + fl["timestep"]
     size = move + n_enemies * en + (n_agents - 1) * al + own
     return {"move": move, "enemy": en, "ally": al, "own": own, "size": size}
@@ -32,8 +44,7 @@ def state_layout(n_agents: int, n_enemies: int, n_actions: int, fl: dict) -> dic
     """Block sizes of the global state (SMAC's formulas)."""
     al = 4 + fl["shb_a"] + fl["bits"]
     en = 3 + fl["shb_e"] + fl["bits"]
-    size = n_agents * al + n_enemies * en + (n_agents * n_actions if fl["s_last"] else 0) + (
-        1 if fl["s_time"] else 0)
+    size = n_agents * al + n_enemies * en + (n_agents * n_actions if fl["s_last"] else 0) + (1 if fl["s_time"] else 0)
     return {"ally": al, "enemy": en, "size": size}
 
 

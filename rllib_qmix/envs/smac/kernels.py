@@ -1,16 +1,17 @@
 """Compiled SMAC step: validate actions, issue orders, run step_mul loops, reward, end, masks."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ._jit import njit
-from .sim import (DEADT, GX, GY, HP, O_ATTACK, O_HEAL, O_IDLE, O_MOVE, ORD, PHP, PSH, SH,
-                  TGT, X, Y, passable, tick)
+from .sim import DEADT, GX, GY, HP, O_ATTACK, O_HEAL, O_IDLE, O_MOVE, ORD, PHP, PSH, SH, TGT, X, Y, passable, tick
 from .units import KIND_HEAL, P_KIND
 
 # indices of the float64 config vector
-(C_STEP_MUL, C_LIMIT, C_ONLY_POS, C_DEATH, C_WIN, C_DEFEAT, C_NEG, C_DIV, C_SPARSE, C_MMM,
- C_MODE, C_MOVE, C_SHOOT) = range(13)
+(C_STEP_MUL, C_LIMIT, C_ONLY_POS, C_DEATH, C_WIN, C_DEFEAT, C_NEG, C_DIV, C_SPARSE, C_MMM, C_MODE, C_MOVE, C_SHOOT) = (
+    range(13)
+)
 N_CFG = 13
 # columns of the per-battle int state EI
 E_T, E_DONE, E_WON, E_TIMEOUT, E_DEAD_A, E_DEAD_E = range(6)
@@ -138,8 +139,7 @@ def _reward_end(F, I, P, EI, cfg, e, A, rew, term):
 
 
 @njit
-def step_kernel(F, I, EI, EF, P, cfg, walk, cliff, pd, actions, last_action, avail, active,
-                rew, term, bad):
+def step_kernel(F, I, EI, EF, P, cfg, walk, cliff, pd, actions, last_action, avail, active, rew, term, bad):
     """Play one SMAC step in every active, unfinished battle. False if an action is invalid."""
     E, A = actions.shape
     U = F.shape[1]
@@ -194,4 +194,3 @@ def avail_all(F, P, walk, cliff, A, shoot, move, avail, mask):
     for e in range(F.shape[0]):
         if mask[e]:
             compute_avail(F, P, walk, cliff, A, avail.shape[2], shoot, move, avail, e)
-

@@ -3,10 +3,11 @@
 Numbers come from smac-reference.md §2. An arena is a 32x32 boolean grid indexed ``[x, y]``
 (cell ``(int(x), int(y))`` holds the point ``(x, y)``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -86,7 +87,7 @@ def _ravine() -> tuple[np.ndarray, np.ndarray]:
     return g & ~cliff, cliff
 
 
-@lru_cache(maxsize=None)
+@cache
 def arena(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pathable, cliff, height) 32x32 grids of an arena; cliff cells are walkable by colossi."""
     cliff = np.zeros((32, 32), bool)
@@ -127,8 +128,16 @@ A0, E0 = (9.0, 16.0), (23.0, 16.0)
 
 
 def _same(name, a, e, limit, mtype, order=(), eorder=None, arena_name="band"):
-    return MapSpec(name, tuple((t, n, A0) for t, n in a), tuple((t, n, E0) for t, n in e), limit,
-                   mtype, arena_name, order, order if eorder is None else eorder)
+    return MapSpec(
+        name,
+        tuple((t, n, A0) for t, n in a),
+        tuple((t, n, E0) for t, n in e),
+        limit,
+        mtype,
+        arena_name,
+        order,
+        order if eorder is None else eorder,
+    )
 
 
 def _marines(name: str, na: int, ne: int, limit: int) -> MapSpec:
@@ -136,43 +145,134 @@ def _marines(name: str, na: int, ne: int, limit: int) -> MapSpec:
 
 
 _MAPS: list[MapSpec] = [
-    _marines("3m", 3, 3, 60), _marines("8m", 8, 8, 120), _marines("25m", 25, 25, 150),
-    _marines("5m_vs_6m", 5, 6, 70), _marines("8m_vs_9m", 8, 9, 120),
-    _marines("10m_vs_11m", 10, 11, 150), _marines("27m_vs_30m", 27, 30, 180),
-    _same("MMM", [("marauder", 2), ("marine", 7), ("medivac", 1)],
-          [("marauder", 2), ("marine", 7), ("medivac", 1)], 150, "MMM", MMM_T),
-    _same("MMM2", [("marauder", 2), ("marine", 7), ("medivac", 1)],
-          [("marauder", 3), ("marine", 8), ("medivac", 1)], 180, "MMM", MMM_T),
-    _same("2s3z", [("stalker", 2), ("zealot", 3)], [("stalker", 2), ("zealot", 3)], 120,
-          "stalkers_and_zealots", SZ_T, SZ_ENEMY_T),
-    _same("3s5z", [("stalker", 3), ("zealot", 5)], [("stalker", 3), ("zealot", 5)], 150,
-          "stalkers_and_zealots", SZ_T, SZ_ENEMY_T),
-    _same("3s5z_vs_3s6z", [("stalker", 3), ("zealot", 5)], [("stalker", 3), ("zealot", 6)], 170,
-          "stalkers_and_zealots", SZ_T, SZ_ENEMY_T),
-    _same("1c3s5z", [("colossus", 1), ("stalker", 3), ("zealot", 5)],
-          [("colossus", 1), ("stalker", 3), ("zealot", 5)], 180, "colossi_stalkers_zealots",
-          CSZ_T),
+    _marines("3m", 3, 3, 60),
+    _marines("8m", 8, 8, 120),
+    _marines("25m", 25, 25, 150),
+    _marines("5m_vs_6m", 5, 6, 70),
+    _marines("8m_vs_9m", 8, 9, 120),
+    _marines("10m_vs_11m", 10, 11, 150),
+    _marines("27m_vs_30m", 27, 30, 180),
+    _same(
+        "MMM",
+        [("marauder", 2), ("marine", 7), ("medivac", 1)],
+        [("marauder", 2), ("marine", 7), ("medivac", 1)],
+        150,
+        "MMM",
+        MMM_T,
+    ),
+    _same(
+        "MMM2",
+        [("marauder", 2), ("marine", 7), ("medivac", 1)],
+        [("marauder", 3), ("marine", 8), ("medivac", 1)],
+        180,
+        "MMM",
+        MMM_T,
+    ),
+    _same(
+        "2s3z",
+        [("stalker", 2), ("zealot", 3)],
+        [("stalker", 2), ("zealot", 3)],
+        120,
+        "stalkers_and_zealots",
+        SZ_T,
+        SZ_ENEMY_T,
+    ),
+    _same(
+        "3s5z",
+        [("stalker", 3), ("zealot", 5)],
+        [("stalker", 3), ("zealot", 5)],
+        150,
+        "stalkers_and_zealots",
+        SZ_T,
+        SZ_ENEMY_T,
+    ),
+    _same(
+        "3s5z_vs_3s6z",
+        [("stalker", 3), ("zealot", 5)],
+        [("stalker", 3), ("zealot", 6)],
+        170,
+        "stalkers_and_zealots",
+        SZ_T,
+        SZ_ENEMY_T,
+    ),
+    _same(
+        "1c3s5z",
+        [("colossus", 1), ("stalker", 3), ("zealot", 5)],
+        [("colossus", 1), ("stalker", 3), ("zealot", 5)],
+        180,
+        "colossi_stalkers_zealots",
+        CSZ_T,
+    ),
     _same("3s_vs_3z", [("stalker", 3)], [("zealot", 3)], 150, "stalkers", arena_name="whole"),
     _same("3s_vs_4z", [("stalker", 3)], [("zealot", 4)], 200, "stalkers", arena_name="whole"),
     _same("3s_vs_5z", [("stalker", 3)], [("zealot", 5)], 250, "stalkers", arena_name="whole"),
-    MapSpec("2m_vs_1z", (("marine", 1, (13.0, 12.0)), ("marine", 1, (19.0, 12.0))),
-            (("zealot", 1, (16.0, 19.0)),), 150, "marines", "octagon",
-            attack_point=(16.0, 12.0), attack_segment=((13.0, 12.0), (19.0, 12.0))),
-    MapSpec("2s_vs_1sc", (("stalker", 1, (11.12, 10.34)), ("stalker", 1, (16.98, 10.37))),
-            (("spine_crawler", 1, (13.92, 20.04)),), 300, "stalkers", "plateau_2s1sc",
-            enemy_order=ORDER_NONE),
-    MapSpec("corridor", (("zealot", 6, (19.04, 19.12)),), (("zergling", 24, (27.91, 28.24)),),
-            400, "zealots", "corridor", attack_point=(4.47, 4.33)),
-    MapSpec("6h_vs_8z", (("hydralisk", 6, (14.60, 9.49)),), (("zealot", 8, (14.41, 16.76)),),
-            150, "hydralisks", "plateau_6h8z", attack_point=(14.60, 9.49)),
-    MapSpec("so_many_baneling", (("zealot", 7, (11.47, 12.02)),),
-            (("baneling", 32, (27.91, 28.24)),), 100, "zealots", "strip",
-            attack_point=(4.47, 4.33)),
-    MapSpec("bane_vs_bane", (("zergling", 20, (16.0, 11.0)), ("baneling", 4, (16.0, 8.0))),
-            (("zergling", 20, (16.0, 21.0)), ("baneling", 4, (16.0, 24.0))), 200, "bane",
-            "octagon", BANE_T, BANE_T, attack_point=(16.0, 8.0)),
-    MapSpec("2c_vs_64zg", (("colossus", 2, (16.0, 16.0)),), (("zergling", 64, (16.0, 9.0)),),
-            400, "colossus", "ravine", enemy_order=ORDER_HUNT, attack_point=(16.0, 16.0)),
+    MapSpec(
+        "2m_vs_1z",
+        (("marine", 1, (13.0, 12.0)), ("marine", 1, (19.0, 12.0))),
+        (("zealot", 1, (16.0, 19.0)),),
+        150,
+        "marines",
+        "octagon",
+        attack_point=(16.0, 12.0),
+        attack_segment=((13.0, 12.0), (19.0, 12.0)),
+    ),
+    MapSpec(
+        "2s_vs_1sc",
+        (("stalker", 1, (11.12, 10.34)), ("stalker", 1, (16.98, 10.37))),
+        (("spine_crawler", 1, (13.92, 20.04)),),
+        300,
+        "stalkers",
+        "plateau_2s1sc",
+        enemy_order=ORDER_NONE,
+    ),
+    MapSpec(
+        "corridor",
+        (("zealot", 6, (19.04, 19.12)),),
+        (("zergling", 24, (27.91, 28.24)),),
+        400,
+        "zealots",
+        "corridor",
+        attack_point=(4.47, 4.33),
+    ),
+    MapSpec(
+        "6h_vs_8z",
+        (("hydralisk", 6, (14.60, 9.49)),),
+        (("zealot", 8, (14.41, 16.76)),),
+        150,
+        "hydralisks",
+        "plateau_6h8z",
+        attack_point=(14.60, 9.49),
+    ),
+    MapSpec(
+        "so_many_baneling",
+        (("zealot", 7, (11.47, 12.02)),),
+        (("baneling", 32, (27.91, 28.24)),),
+        100,
+        "zealots",
+        "strip",
+        attack_point=(4.47, 4.33),
+    ),
+    MapSpec(
+        "bane_vs_bane",
+        (("zergling", 20, (16.0, 11.0)), ("baneling", 4, (16.0, 8.0))),
+        (("zergling", 20, (16.0, 21.0)), ("baneling", 4, (16.0, 24.0))),
+        200,
+        "bane",
+        "octagon",
+        BANE_T,
+        BANE_T,
+        attack_point=(16.0, 8.0),
+    ),
+    MapSpec(
+        "2c_vs_64zg",
+        (("colossus", 2, (16.0, 16.0)),),
+        (("zergling", 64, (16.0, 9.0)),),
+        400,
+        "colossus",
+        "ravine",
+        enemy_order=ORDER_HUNT,
+        attack_point=(16.0, 16.0),
+    ),
 ]
 
 MAPS: dict[str, MapSpec] = {m.name: m for m in _MAPS}
@@ -188,12 +288,29 @@ def get_map(name: str | MapSpec) -> MapSpec:
     return MAPS[name]
 
 
-def custom_map(name: str, allies: list[Group], enemies: list[Group], limit: int = 100,
-               arena_name: str = "whole", enemy_order: int = ORDER_NONE,
-               attack_point: tuple[float, float] = (9.0, 16.0), map_type: str = "custom",
-               ally_type_order: tuple[str, ...] = (), enemy_type_order: tuple[str, ...] = ()
-               ) -> MapSpec:
+def custom_map(
+    name: str,
+    allies: list[Group],
+    enemies: list[Group],
+    limit: int = 100,
+    arena_name: str = "whole",
+    enemy_order: int = ORDER_NONE,
+    attack_point: tuple[float, float] = (9.0, 16.0),
+    map_type: str = "custom",
+    ally_type_order: tuple[str, ...] = (),
+    enemy_type_order: tuple[str, ...] = (),
+) -> MapSpec:
     """A small scenario for tests and experiments (no spawn jitter is applied to it)."""
-    return MapSpec(name, tuple(allies), tuple(enemies), limit, map_type, arena_name,
-                   ally_type_order, enemy_type_order, enemy_order, attack_point,
-                   extra={"exact_spawn": True})
+    return MapSpec(
+        name,
+        tuple(allies),
+        tuple(enemies),
+        limit,
+        map_type,
+        arena_name,
+        ally_type_order,
+        enemy_type_order,
+        enemy_order,
+        attack_point,
+        extra={"exact_spawn": True},
+    )

@@ -1,8 +1,10 @@
 """Pictures of battles (Pillow, imported lazily) and an animated-GIF helper."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -10,9 +12,18 @@ from .units import P_AIR, P_HP, P_SH
 
 CELL = 12  # pixels per map cell
 _ALLY, _ENEMY = (40, 110, 230), (220, 50, 40)
-_TYPE_LETTER = {"marine": "m", "marauder": "M", "medivac": "+", "stalker": "S", "zealot": "Z",
-                "colossus": "C", "hydralisk": "H", "zergling": "z", "baneling": "b",
-                "spine_crawler": "W"}
+_TYPE_LETTER = {
+    "marine": "m",
+    "marauder": "M",
+    "medivac": "+",
+    "stalker": "S",
+    "zealot": "Z",
+    "colossus": "C",
+    "hydralisk": "H",
+    "zergling": "z",
+    "baneling": "b",
+    "spine_crawler": "W",
+}
 
 
 def _background(engine) -> np.ndarray:
@@ -55,8 +66,7 @@ def render_frame(engine, e: int = 0) -> np.ndarray:
         col = _ALLY if i < A else _ENEMY
         p = engine.P[i]
         air = p[P_AIR] > 0
-        draw.ellipse([x - r, y - r, x + r, y + r], fill=None if air else col, outline=col,
-                     width=2 if air else 1)
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=None if air else col, outline=col, width=2 if air else 1)
         draw.text((x - 3, y - 6), _TYPE_LETTER.get(u["type"][i], "?"), fill=(255, 255, 255))
         frac = u["health"][i] / p[P_HP]
         draw.rectangle([x - r, y - r - 4, x - r + 2 * r * frac, y - r - 2], fill=(60, 200, 60))
@@ -70,8 +80,14 @@ def render_frame(engine, e: int = 0) -> np.ndarray:
 Policy = Callable[[np.ndarray, np.ndarray], Sequence[int]]
 
 
-def save_gif(env_or_frames: Any, path: str | Path, policy: Policy | None = None,
-             max_steps: int | None = None, fps: int = 6, seed: int = 0) -> Path:
+def save_gif(
+    env_or_frames: Any,
+    path: str | Path,
+    policy: Policy | None = None,
+    max_steps: int | None = None,
+    fps: int = 6,
+    seed: int = 0,
+) -> Path:
     """Write an animated GIF of a list of frames, or of one episode of ``env``.
 
     With an env, the episode starts with ``env.reset()`` and ``policy(obs [n_agents, obs],
@@ -103,6 +119,5 @@ def save_gif(env_or_frames: Any, path: str | Path, policy: Policy | None = None,
     images = [Image.fromarray(np.asarray(f, np.uint8)) for f in frames]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    images[0].save(path, save_all=True, append_images=images[1:],
-                   duration=int(1000 / fps), loop=0)
+    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
     return path

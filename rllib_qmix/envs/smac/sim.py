@@ -4,6 +4,7 @@ State of E battles with U units each (allies first, then enemies):
 ``F[E, U, NF]`` floats (columns ``X..PSH``), ``I[E, U, NI]`` ints (columns ``ORD..DEADT``),
 ``P[U, N_PARAMS]`` the static unit parameters (units.py). Rules are documented in choices.py.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,10 +13,34 @@ import numpy as np
 
 from . import choices as C
 from ._jit import njit
-from .units import (KIND_BANE, KIND_HEAL, KIND_LINE, P_AIR, P_ARMOR, P_ARMORED, P_BARM,
-                    P_BLIGHT, P_CD, P_CHASE, P_CLIFF, P_DMG, P_EMAX, P_HITS, P_HITS_AIR, P_HP,
-                    P_KIND, P_LIGHT, P_PLANE, P_RADIUS, P_RANGE, P_REGEN, P_SCAN, P_SH, P_SIGHT,
-                    P_SPEED)
+from .units import (
+    KIND_BANE,
+    KIND_HEAL,
+    KIND_LINE,
+    P_AIR,
+    P_ARMOR,
+    P_ARMORED,
+    P_BARM,
+    P_BLIGHT,
+    P_CD,
+    P_CHASE,
+    P_CLIFF,
+    P_DMG,
+    P_EMAX,
+    P_HITS,
+    P_HITS_AIR,
+    P_HP,
+    P_KIND,
+    P_LIGHT,
+    P_PLANE,
+    P_RADIUS,
+    P_RANGE,
+    P_REGEN,
+    P_SCAN,
+    P_SH,
+    P_SIGHT,
+    P_SPEED,
+)
 
 X, Y, HP, SH, EN, CD, SINCE, GX, GY, PHP, PSH = range(11)
 NF = 11
@@ -97,9 +122,14 @@ def waypoint(pd, layer, walk, cliff, can_cliff, x, y, gx, gy):
                 continue
             if not passable(walk, cliff, nx + 0.5, ny + 0.5, False, can_cliff):
                 continue
-            if dx != 0 and dy != 0 and not (
+            if (
+                dx != 0
+                and dy != 0
+                and not (
                     passable(walk, cliff, cx + dx + 0.5, cy + 0.5, False, can_cliff)
-                    and passable(walk, cliff, cx + 0.5, cy + dy + 0.5, False, can_cliff)):
+                    and passable(walk, cliff, cx + 0.5, cy + dy + 0.5, False, can_cliff)
+                )
+            ):
                 continue
             dn = pd[layer, g, nx * 32 + ny]
             if 0 <= dn < best:
@@ -131,8 +161,7 @@ def _go(F, P, e, u, gx, gy, limit, use_path, pd, walk, cliff, NX, NY):
     air, cc = P[u, P_AIR] > 0, P[u, P_CLIFF] > 0
     tx, ty = gx, gy
     if use_path and not air:
-        tx, ty = waypoint(pd, min(int(P[u, P_CLIFF]), pd.shape[0] - 1), walk, cliff, cc,
-                          x, y, gx, gy)
+        tx, ty = waypoint(pd, min(int(P[u, P_CLIFF]), pd.shape[0] - 1), walk, cliff, cc, x, y, gx, gy)
     dx, dy = tx - x, ty - y
     d = math.sqrt(dx * dx + dy * dy)
     if d <= EPS:
@@ -383,5 +412,4 @@ def _collide(F, P, e, U, walk, cliff):
 @njit
 def _push(F, P, e, w, dx, dy, walk, cliff):
     x0, y0 = F[e, w, X], F[e, w, Y]
-    F[e, w, X], F[e, w, Y] = resolve(walk, cliff, P[w, P_AIR] > 0, P[w, P_CLIFF] > 0,
-                                     x0, y0, x0 + dx, y0 + dy)
+    F[e, w, X], F[e, w, Y] = resolve(walk, cliff, P[w, P_AIR] > 0, P[w, P_CLIFF] > 0, x0, y0, x0 + dx, y0 + dy)

@@ -1,4 +1,5 @@
 """BatchedStarCraft2Env reproduces separate StarCraft2Env battles exactly."""
+
 import numpy as np
 import pytest
 

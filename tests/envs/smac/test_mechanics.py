@@ -1,11 +1,11 @@
 """Combat mechanics worked out by hand on tiny custom scenarios."""
+
 import math
 
 import numpy as np
 import pytest
 
-from rllib_qmix.envs.smac import StarCraft2Env, custom_map
-from rllib_qmix.envs.smac import sim
+from rllib_qmix.envs.smac import StarCraft2Env, custom_map, sim
 from rllib_qmix.envs.smac.units import UNIT_TYPES
 
 
@@ -75,8 +75,7 @@ def test_marine_duel_time_to_kill_and_cooldown():
 
 
 def test_medivac_heal_uses_energy():
-    env = make([("marine", 1, (10.0, 16.0)), ("medivac", 1, (11.0, 16.0))],
-               [("marine", 1, (25.0, 16.0))])
+    env = make([("marine", 1, (10.0, 16.0)), ("medivac", 1, (11.0, 16.0))], [("marine", 1, (25.0, 16.0))])
     env.reset()
     eng = env.engine
     eng.set_units(0, health=np.array([20.0, 150.0, 45.0]))
@@ -89,9 +88,15 @@ def test_medivac_heal_uses_energy():
 
 
 def test_colossus_line_splash():
-    env = make([("colossus", 1, (10.0, 16.0))],
-               [("zergling", 1, (16.0, 16.0)), ("zergling", 1, (16.0, 17.0)),
-                ("zergling", 1, (16.0, 14.9)), ("zergling", 1, (16.0, 18.5))])
+    env = make(
+        [("colossus", 1, (10.0, 16.0))],
+        [
+            ("zergling", 1, (16.0, 16.0)),
+            ("zergling", 1, (16.0, 17.0)),
+            ("zergling", 1, (16.0, 14.9)),
+            ("zergling", 1, (16.0, 18.5)),
+        ],
+    )
     env.reset()
     env.step([6])  # attack the zergling at (16, 16): the beam is the segment x=16, y 14.6-17.4
     hp = env.engine.units()["health"][1:]
@@ -101,9 +106,10 @@ def test_colossus_line_splash():
 
 
 def test_baneling_explodes_and_dies():
-    env = make([("baneling", 1, (10.0, 16.0))],
-               [("zergling", 1, (11.2, 16.0)), ("zergling", 1, (12.0, 17.0)),
-                ("zergling", 1, (16.0, 16.0))])
+    env = make(
+        [("baneling", 1, (10.0, 16.0))],
+        [("zergling", 1, (11.2, 16.0)), ("zergling", 1, (12.0, 17.0)), ("zergling", 1, (16.0, 16.0))],
+    )
     env.reset()
     r, done, info = env.step([6])
     hp = env.engine.units()["health"]

@@ -1,4 +1,5 @@
 """Rendering to an image and to an animated GIF."""
+
 import numpy as np
 
 from rllib_qmix.envs.smac import StarCraft2Env, save_gif
@@ -24,7 +25,6 @@ def test_save_gif_writes_animation(tmp_path):
     path2 = save_gif(frames, tmp_path / "frames.gif")
     with Image.open(path2) as im:
         assert im.n_frames >= 1
-    policy_path = save_gif(env, tmp_path / "stop.gif", policy=lambda obs, avail: [1] * 3,
-                           max_steps=4)
+    policy_path = save_gif(env, tmp_path / "stop.gif", policy=lambda obs, avail: [1] * 3, max_steps=4)
     with Image.open(policy_path) as im:
         assert im.n_frames == 5

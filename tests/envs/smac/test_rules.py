@@ -1,9 +1,9 @@
 """Action availability, reward scaling, termination, one-hot order, determinism, bad input."""
+
 import numpy as np
 import pytest
 
-from rllib_qmix.envs.smac import MAP_NAMES, StarCraft2Env, custom_map
-from rllib_qmix.envs.smac import sim
+from rllib_qmix.envs.smac import MAP_NAMES, StarCraft2Env, custom_map, sim
 
 
 def make(allies, enemies, **kw):
@@ -16,8 +16,11 @@ def random_actions(rng, avail):
 
 def test_attack_only_in_range_and_dead_only_noop():
     # ally ids are sorted by (x, y): agent 0 is the marine at (10, 12)
-    env = make([("marine", 1, (10.0, 16.0)), ("marine", 1, (10.0, 12.0))],
-               [("marine", 1, (15.9, 12.0)), ("marine", 1, (16.1, 16.0))], arena_name="band")
+    env = make(
+        [("marine", 1, (10.0, 16.0)), ("marine", 1, (10.0, 12.0))],
+        [("marine", 1, (15.9, 12.0)), ("marine", 1, (16.1, 16.0))],
+        arena_name="band",
+    )
     env.reset()
     # agent 0: enemy 0 at 5.9 (<= 6) available; agent 1: enemy 1 at 6.1 unavailable
     assert env.get_avail_agent_actions(0) == [0, 1, 1, 1, 1, 1, 1, 0]
@@ -28,8 +31,9 @@ def test_attack_only_in_range_and_dead_only_noop():
 
 
 def test_moves_blocked_at_arena_edges():
-    env = make([("marine", 1, (5.0, 8.5)), ("marine", 1, (31.5, 23.5))],
-               [("marine", 1, (20.0, 16.0))], arena_name="band")  # band y 8-24
+    env = make(
+        [("marine", 1, (5.0, 8.5)), ("marine", 1, (31.5, 23.5))], [("marine", 1, (20.0, 16.0))], arena_name="band"
+    )  # band y 8-24
     env.reset()
     # north, south, east, west
     assert env.get_avail_agent_actions(0)[2:6] == [1, 0, 1, 1]
@@ -62,7 +66,7 @@ def test_unknown_map_lists_all_maps():
 
 def _focus_policy(env):
     av = env.get_avail_actions_array()
-    hp = env.engine.units()["health"][env.n_agents:]
+    hp = env.engine.units()["health"][env.n_agents :]
     out = []
     for a in range(env.n_agents):
         att = np.flatnonzero(av[a, 6:])
@@ -92,8 +96,7 @@ def test_perfect_episode_reward_is_20():
 
 
 def test_defeat_and_reward_defeat():
-    env = StarCraft2Env("3m", seed=0, reward_defeat=-7, reward_scale=False,
-                        reward_only_positive=False)
+    env = StarCraft2Env("3m", seed=0, reward_defeat=-7, reward_scale=False, reward_only_positive=False)
     env.reset()
     env.engine.F[0, :3, sim.HP] = 1.0
     total = 0.0
@@ -126,7 +129,7 @@ def test_mmm_win_when_only_enemy_medivac_left():
     A = env.n_agents
     med = [i for i, t in enumerate(eng.unit_types) if t == "medivac"]
     assert med == [A - 1, 2 * A - 1]  # ally ids sorted by type order: marauder, marine, medivac
-    eng.F[0, A:2 * A - 1, sim.HP] = 0.0
+    eng.F[0, A : 2 * A - 1, sim.HP] = 0.0
     r, done, info = env.step([1] * A)
     assert done and info["battle_won"]
 
@@ -138,8 +141,8 @@ def test_type_one_hot_order_and_sz_quirk():
     assert info_types == ["stalker"] * 2 + ["zealot"] * 3 + ["stalker"] * 2 + ["zealot"] * 3
     s = env.get_state()
     nf_al, nf_en = 4 + 1 + 2, 3 + 1 + 2
-    ally = s[:5 * nf_al].reshape(5, nf_al)
-    enemy = s[5 * nf_al:5 * nf_al + 5 * nf_en].reshape(5, nf_en)
+    ally = s[: 5 * nf_al].reshape(5, nf_al)
+    enemy = s[5 * nf_al : 5 * nf_al + 5 * nf_en].reshape(5, nf_en)
     assert ally[:, -2:].tolist() == [[1, 0]] * 2 + [[0, 1]] * 3  # stalker 0, zealot 1
     assert enemy[:, -2:].tolist() == [[0, 1]] * 2 + [[1, 0]] * 3  # enemy: zealot 0, stalker 1
     own = env.get_obs_agent(0)[-4:]
@@ -191,8 +194,13 @@ def test_determinism(name):
 
 def test_optional_features_change_sizes_consistently():
     base = StarCraft2Env("3s5z", seed=0)
-    opts = dict(obs_last_action=True, obs_pathing_grid=True, obs_terrain_height=True,
-                obs_timestep_number=True, state_timestep_number=True)
+    opts = dict(
+        obs_last_action=True,
+        obs_pathing_grid=True,
+        obs_terrain_height=True,
+        obs_timestep_number=True,
+        state_timestep_number=True,
+    )
     env = StarCraft2Env("3s5z", seed=0, **opts)
     na, nact = env.n_agents, env.n_actions
     assert env.get_obs_size() == base.get_obs_size() + 8 + 9 + (na - 1) * nact + 1

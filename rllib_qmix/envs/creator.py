@@ -1,0 +1,52 @@
+"""The one env-creator helper: ``config.env`` as a QMIX team env (RLlib resolves the name).
+
+The env runner builds its envs with it, and ``QMIX.setup`` uses it to name the env's own
+error when env runners fail to start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Optional
+
+from rllib_qmix.envs.team import TeamEnv, as_team_env
+
+
+def env_creator(config: Any) -> Callable[[Any], Any]:
+    """RLlib's creator of ``config.env``: a registered name, a class, a class path or a gymnasium id."""
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    if config.env is None:
+        raise ValueError("QMIX needs an env: set one with `config.environment(env=...)`.")
+    return Algorithm._get_env_id_and_creator(config.env, config)[1]
+
+
+def make_team_env(
+    config: Any,
+    *,
+    worker_index: int = 0,
+    vector_index: int = 0,
+    num_workers: int = 0,
+    creator: Optional[Callable[[Any], Any]] = None,
+) -> TeamEnv:
+    """Creates one env of ``config`` (an ``AlgorithmConfig``) and wraps it in the team view.
+
+    Args:
+        config: The algorithm config (``env``, ``env_config``, ``state_from_obs``).
+        worker_index: The env runner's index (0: the local one).
+        vector_index: The env's index within its runner.
+        num_workers: Number of remote env runners.
+        creator: The creator RLlib made for ``config.env`` (resolved here when None).
+
+    Raises:
+        ValueError: ``config`` names no env.
+        TeamEnvError: The env is not one QMIX can use (says what to change).
+    """
+    from ray.rllib.env.env_context import EnvContext
+
+    make = creator or env_creator(config)
+    ctx = EnvContext(config.env_config, worker_index=worker_index, vector_index=vector_index, num_workers=num_workers)
+    return as_team_env(make(ctx), state_from_obs=config.state_from_obs)
+
+
+__all__ = ["env_creator", "make_team_env"]
