@@ -404,7 +404,7 @@ def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = Fal
         stop=CLIStopper(spec.stop),
         checkpoint_config=checkpoint_config,
         failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-        callbacks=[ProgressCallback(verbose=verbose)],
+        callbacks=[ProgressCallback(verbose=verbose, stop=spec.stop)],
         verbose=min(verbose, 3),
     )
     if resume:

@@ -92,7 +92,12 @@ def _add_train_options(p: argparse.ArgumentParser, suppress: bool) -> None:
         "crash) from each trial's last checkpoint",
     )
     p.add_argument(
-        "-v", "--verbose", action="count", default=d(0), help="more output (-v: Tune status and worker logs, -vv: more)"
+        "-v",
+        "--verbose",
+        action="count",
+        default=d(0),
+        help="more output (-v: a line per iteration instead of the progress bar, with Tune's status and "
+        "worker logs; -vv: more)",
     )
 
 

@@ -1,20 +1,25 @@
-"""Live training output for the `rllib` CLI: one line per iteration, clean Ctrl-C.
+"""Live training output for the `rllib` CLI, and a clean Ctrl-C.
 
-``ProgressCallback`` is a Tune callback printing a compact line per training
-iteration; ``CLIStopper`` applies the experiment's stop criteria (nested keys
-as ``a/b``) and ends every trial after its current iteration once SIGINT was
-received, so that Tune's ``checkpoint_at_end`` writes a final checkpoint.
+``ProgressCallback`` is a Tune callback. On a terminal it keeps one live progress bar per
+trial (tqdm), updated in place: env steps toward the stop criterion, iteration, return,
+training and last greedy win rate, steps/s and ETA. Not on a terminal (CI, ``nohup``, a
+pipe) it prints one line every ``log_interval_s`` seconds and one at every evaluation. With
+``--verbose`` it prints a line per iteration. ``CLIStopper`` applies the experiment's stop
+criteria (nested keys as ``a/b``) and ends every trial after its current iteration once
+SIGINT was received, so that Tune's ``checkpoint_at_end`` writes a final checkpoint.
 """
 
 from __future__ import annotations
 
 import difflib
+import io
 import math
 import numbers
 import os
 import signal
 import sys
 import threading
+import time
 from typing import Any, Optional
 
 from ray.tune import Callback
@@ -124,44 +129,207 @@ def format_line(flat: dict[str, Any], steps_per_s: Optional[float]) -> str:
     return " | ".join(parts)
 
 
-class ProgressCallback(Callback):
-    """Prints one line per training iteration (and checkpoints, errors)."""
+#: Result keys that count env steps, the unit of a progress bar when a stop criterion uses one.
+_STEP_KEYS = ("num_env_steps_sampled_lifetime", "env_runners/num_env_steps_sampled_lifetime")
+_BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar:20}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]{postfix}"
+#: Seconds between two progress lines when the output is not a terminal.
+LOG_INTERVAL_S = 10.0
 
-    def __init__(self, verbose: int = 0, stream: Any = None):
+
+def _is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def _has_size(stream: Any) -> bool:
+    """Whether the terminal behind ``stream`` reports a usable size."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+        return size.columns >= 40 and size.lines >= 2
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+class _Bar:
+    """One trial's live bar: env steps (or iterations) toward the stop criterion."""
+
+    def __init__(self, name: str, stop: dict[str, float], stream: Any, position: int) -> None:
+        from tqdm import tqdm
+
+        sized = _has_size(stream)
+        self.steps_key = next((k for k in _STEP_KEYS if k in stop), None)
+        self.iter_key = "training_iteration" if "training_iteration" in stop else None
+        if self.steps_key is not None:
+            total, unit = stop[self.steps_key], "step"
+        elif self.iter_key is not None:
+            total, unit = stop[self.iter_key], "it"
+        else:
+            total, unit = None, "step"
+        self.bar = tqdm(
+            total=total,
+            desc=name,
+            unit=unit,
+            unit_scale=unit == "step",
+            file=stream,
+            position=position,
+            leave=True,
+            # Follow the terminal's size, unless it reports none (a pty without a size, where
+            # tqdm would draw a zero-width bar and hide every bar below row 0).
+            dynamic_ncols=sized,
+            ncols=None if sized else 160,
+            nrows=None if sized else 50,
+            smoothing=0.1,
+            bar_format=_BAR_FORMAT if total else None,
+        )
+
+    def update(self, flat: dict[str, Any], last_eval: Optional[str]) -> None:
+        """Moves the bar to this result and shows its summary (and the last greedy win rate)."""
+        if self.iter_key is not None and self.steps_key is None:
+            done = _get(flat, "training_iteration")
+        else:
+            done = _get(flat, *_STEP_KEYS)
+        postfix = _postfix(flat) + (f" eval {last_eval}" if last_eval is not None else "")
+        self.bar.set_postfix_str(postfix, refresh=False)
+        if done is not None:
+            done = int(done) if self.bar.total is None else min(int(done), int(self.bar.total))
+            if done > self.bar.n:
+                self.bar.update(done - self.bar.n)  # tqdm's smoothed rate and ETA follow
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _postfix(flat: dict[str, Any]) -> str:
+    """The bar's short summary: iteration, return, training and greedy win rate."""
+    parts = [f"iter {int(_get(flat, 'training_iteration') or 0)}"]
+    ret = _get(flat, "env_runners/episode_return_mean")
+    if ret is not None:
+        parts.append(f"return {ret:.2f}")
+    win = _get(flat, "env_runners/battle_won_mean")
+    if win is not None:
+        parts.append(f"win {100 * win:.0f}%")
+    return " ".join(parts)
+
+
+class ProgressCallback(Callback):
+    """Training progress: a live bar on a terminal, else a line every ~10 s and per evaluation.
+
+    Args:
+        verbose: 1 or more prints a line per iteration (and no bar).
+        stream: Where to write (default stdout; errors go to stderr).
+        stop: The experiment's stop criteria (the bar counts toward their env steps).
+        log_interval_s: Seconds between lines when ``stream`` is not a terminal.
+    """
+
+    def __init__(
+        self,
+        verbose: int = 0,
+        stream: Any = None,
+        stop: Optional[dict[str, float]] = None,
+        log_interval_s: float = LOG_INTERVAL_S,
+    ):
         self.verbose = verbose
         self.stream = stream
+        self.stop = dict(stop or {})
+        self.log_interval_s = log_interval_s
         self._last: dict[str, tuple] = {}
-        self._num_trials = 0
+        self._last_line_at: dict[str, float] = {}
+        self._last_eval: dict[str, str] = {}
+        self._eval_seen: dict[str, Optional[float]] = {}
+        self._bars: dict[str, _Bar] = {}
+
+    @property
+    def _out(self) -> Any:
+        return self.stream or sys.stdout
+
+    def _mode(self) -> str:
+        if self.verbose:
+            return "lines"
+        return "bar" if _is_terminal(self._out) else "log"
 
     def _print(self, text: str, err: bool = False) -> None:
         stream = self.stream or (sys.stderr if err else sys.stdout)
-        print(text, file=stream, flush=True)
+        if self._bars and _is_terminal(stream):
+            from tqdm import tqdm
+
+            tqdm.write(text, file=stream)
+        else:
+            print(text, file=stream, flush=True)
 
     def _name(self, trial: Any) -> str:
         return str(trial)
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._num_trials = len(trials)
         self._print(f"[{self._name(trial)}] started, results in {trial.path}")
+        if self._mode() == "bar":
+            self._bars[trial.trial_id] = _Bar(self._name(trial), self.stop, self._out, len(self._bars))
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict[str, Any], **info: Any) -> None:
         flat = flatten_dict(result, delimiter="/")
-        steps = _get(flat, "num_env_steps_sampled_lifetime", "env_runners/num_env_steps_sampled_lifetime")
+        key = trial.trial_id
+        rate = self._rate(key, flat)
+        evaluated = self._new_evaluation(key, flat)
+        if evaluated:
+            win = _get(flat, "evaluation/env_runners/battle_won_mean")
+            self._last_eval[key] = f"{100 * win:.0f}%" if win is not None else "done"
+        mode = self._mode()
+        if mode == "bar":
+            bar = self._bars.get(key)
+            if bar is not None:
+                bar.update(flat, self._last_eval.get(key))
+            return
+        now = time.monotonic()
+        due = now - self._last_line_at.get(key, -float("inf")) >= self.log_interval_s
+        if mode == "lines" or evaluated or due:
+            self._last_line_at[key] = now
+            self._print(f"[{self._name(trial)}] {format_line(flat, rate)}")
+
+    def _new_evaluation(self, key: str, flat: dict[str, Any]) -> bool:
+        """Whether this result carries an evaluation not seen before.
+
+        RLlib repeats the last evaluation's metrics in the next result; the lifetime count of
+        evaluation episodes (or env steps) tells a new evaluation from a repeated one.
+        """
+        if _get(flat, "evaluation/env_runners/episode_return_mean") is None:
+            return False
+        count = _get(
+            flat,
+            "evaluation/env_runners/num_episodes_lifetime",
+            "evaluation/env_runners/num_env_steps_sampled_lifetime",
+        )
+        if count is not None and self._eval_seen.get(key) == count:
+            return False
+        self._eval_seen[key] = count
+        return True
+
+    def _rate(self, key: str, flat: dict[str, Any]) -> Optional[float]:
+        """Env steps per second since the previous result of this trial."""
+        steps = _get(flat, *_STEP_KEYS)
         total = _get(flat, "time_total_s")
-        rate = None
-        prev = self._last.get(trial.trial_id)
-        if steps is not None and total is not None:
-            d_steps = steps - (prev[0] if prev else 0.0)
-            d_time = total - (prev[1] if prev else 0.0)
-            rate = d_steps / d_time if d_time > 0 else None
-            self._last[trial.trial_id] = (steps, total)
-        self._print(f"[{self._name(trial)}] {format_line(flat, rate)}")
+        if steps is None or total is None:
+            return None
+        prev = self._last.get(key)
+        d_steps = steps - (prev[0] if prev else 0.0)
+        d_time = total - (prev[1] if prev else 0.0)
+        self._last[key] = (steps, total)
+        return d_steps / d_time if d_time > 0 else None
+
+    def _close_bar(self, trial: Any) -> None:
+        bar = self._bars.pop(trial.trial_id, None)
+        if bar is not None:
+            bar.close()
 
     def on_checkpoint(self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any) -> None:
         self._print(f"[{self._name(trial)}] checkpoint saved: {checkpoint.path}")
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._close_bar(trial)
         self._print(f"[{self._name(trial)}] finished")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._close_bar(trial)
         self._print(f"[{self._name(trial)}] FAILED: see {trial.path}/error.txt", err=True)

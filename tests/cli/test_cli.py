@@ -406,8 +406,15 @@ cartpole-ppo:
     )
     storage = tmp_path / "results"
     proc = run_cli(
-        "train", "file", str(path), "--storage-path", str(storage), "--stop", '{"num_env_steps_sampled_lifetime": 512}'
-    )
+        "train",
+        "file",
+        str(path),
+        "--storage-path",
+        str(storage),
+        "--stop",
+        '{"num_env_steps_sampled_lifetime": 512}',
+        "-v",
+    )  # -v: a line per iteration
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = [ln for ln in proc.stdout.splitlines() if "| steps" in ln]
     assert len(lines) == 2, proc.stdout  # --stop (512 steps = 2 iterations) beats the YAML's 5
@@ -464,6 +471,7 @@ def test_sigint_stops_cleanly_with_a_usable_checkpoint(tmp_path) -> None:
             str(storage),
             "--name",
             "forever",
+            "-v",  # a line per iteration
         ],
         env=_env(),
         cwd=str(REPO),
@@ -524,7 +532,7 @@ qmix-3m:
 """,
     )
     storage = tmp_path / "results"
-    proc = run_cli("train", "file", str(path), "--storage-path", str(storage))
+    proc = run_cli("train", "file", str(path), "--storage-path", str(storage), "-v")  # -v: a line per iteration
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = [ln for ln in proc.stdout.splitlines() if "| steps" in ln]
     assert len(lines) == 3 and "win" in lines[-1] and "eps" in lines[-1], proc.stdout
@@ -575,6 +583,7 @@ def test_resume_after_driver_crash(tmp_path) -> None:
     )
     storage = tmp_path / "results"
     cmd = [sys.executable, "-m", "rllib_qmix.cli.main", "train", "file", str(yaml_path), "--storage-path", str(storage)]
+    cmd.append("-v")  # a line per iteration
     proc = subprocess.Popen(
         cmd,
         env=_env(),

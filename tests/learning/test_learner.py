@@ -1,4 +1,7 @@
-"""Learner and training forward pass: the loss by hand, padding, masked targets, target syncs."""
+"""Learner and training forward pass: the loss by hand, padding, masked targets, double-Q,
+target syncs of agent and mixer, one optimizer step by hand."""
+
+import copy
 
 import numpy as np
 import pytest
@@ -138,58 +141,175 @@ class FixedQ(torch.nn.Module):
 
 
 def test_unavailable_action_never_used_in_target():
+    """The next action is chosen among available actions only; the values are set so that
+    double-Q (online 0 -> 5), a plain max (target 1 -> 30) and an unmasked choice (100) differ."""
     config, learner = make_learner(mixer=None, double_q=True)
     module = learner.module[DEFAULT_MODULE_ID]
     # Online network prefers action 2, which is unavailable at the next step.
     module.agent = FixedQ(torch.tensor([1.0, 0.0, 9.0]))
-    module.target_agent = FixedQ(torch.tensor([5.0, 3.0, 100.0]))
+    module.target_agent = FixedQ(torch.tensor([5.0, 30.0, 100.0]))
     batch = random_batch(b=1, t=2, lengths=(2,))
     batch[K.AVAIL_ACTIONS][..., 2] = False
     out = module.forward_train(batch)
-    # Best available online action is 0 -> target value 5 (never 100).
+    # Best available online action is 0 -> target value 5 (not the plain max 30, never 100).
     assert torch.all(out[K.TARGET_NEXT_TOT] == 5.0)
     module2 = make_learner(mixer=None, double_q=False)[1].module[DEFAULT_MODULE_ID]
     module2.agent, module2.target_agent = module.agent, FixedQ(torch.tensor([5.0, 7.0, 100.0]))
+    # Plain max over the available target values: 7 (not the double-Q 5, never 100).
     assert torch.all(module2.forward_train(batch)[K.TARGET_NEXT_TOT] == 7.0)
 
 
-def test_hard_and_soft_target_updates():
-    config, learner = make_learner(target_update_interval=2, lr=0.1, optimizer="adam")
+@pytest.mark.parametrize("mixer", ["qmix", None])
+@pytest.mark.parametrize("double_q", [True, False], ids=["double_q", "plain_max"])
+def test_target_next_is_double_q_or_plain_max(double_q, mixer):
+    """With online and target networks that disagree, ``target_next_tot`` equals the chosen
+    reference (double-Q: next action by the online agent, valued by the target agent and mixed
+    by the target mixer; else a plain max over the target agent) and differs clearly from the
+    other one, so a double-Q that were silently a plain max (or the reverse) fails."""
+    _, learner = make_learner(mixer=mixer, double_q=double_q)
     module = learner.module[DEFAULT_MODULE_ID]
+    torch.manual_seed(0)
+    with torch.no_grad():  # the targets drift away from the online networks
+        for p in module.target_agent.parameters():
+            p.add_(0.5 * torch.randn_like(p))
+        if module.target_mixer is not None:
+            for p in module.target_mixer.parameters():
+                p.add_(0.3 * torch.randn_like(p))
+    batch = random_batch(b=4, t=6, lengths=(6, 1, 3, 4), seed=1)
+    avail = torch.rand(batch[K.AVAIL_ACTIONS].shape, generator=torch.Generator().manual_seed(2)) < 0.6
+    avail[..., 0] |= ~avail.any(dim=-1)  # at least one available action for every agent
+    batch[K.AVAIL_ACTIONS] = avail
+    real = batch[K.MASK] > 0
 
-    def gap():
-        return sum(
-            (p - tp).abs().sum().item() for p, tp in zip(module.agent.parameters(), module.target_agent.parameters())
-        )
+    out = module.forward_train(batch)[K.TARGET_NEXT_TOT]
 
+    with torch.no_grad():
+        inputs = module._train_inputs(batch)
+        online = module._unroll(module.agent, inputs)[:, 1:]
+        target = module._unroll(module.target_agent, inputs)[:, 1:]
+
+        def greedy(q: torch.Tensor) -> torch.Tensor:
+            """The best available next action under ``q``: ``[B, T, N, 1]``."""
+            return q.masked_fill(~avail[:, 1:], float("-inf")).argmax(dim=-1, keepdim=True)
+
+        def value_of(best: torch.Tensor) -> torch.Tensor:
+            per_agent = target.gather(-1, best).squeeze(-1)
+            return per_agent if mixer is None else module.target_mixer(per_agent, batch[K.STATE][:, 1:])
+
+        double, plain = value_of(greedy(online)), value_of(greedy(target))
+    # The two rules pick different actions at many real steps, and a plain max is the larger.
+    choices_differ = (greedy(online) != greedy(target)).squeeze(-1)
+    assert choices_differ[real].float().mean() > 0.3
+    assert (plain[real] >= double[real] - 1e-6).all()
+
+    expected, other = (double, plain) if double_q else (plain, double)
+    assert out.shape == expected.shape
+    assert torch.allclose(out[real], expected[real], atol=1e-6)
+    assert (out[real] - other[real]).abs().max() > 0.1
+
+
+def update(learner, batch: dict) -> None:
+    """One learner update on a batch of ``random_batch`` tensors."""
     from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 
-    def update():
-        b = {k: v.numpy() for k, v in random_batch().items()}
-        learner.update(batch=MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(b)}, env_steps=9), timesteps={})
+    b = {k: v.numpy() for k, v in batch.items()}
+    learner.update(batch=MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(b)}, env_steps=9), timesteps={})
 
-    assert gap() == 0.0
-    update()
-    assert gap() > 0.0  # online moved, target not yet
-    update()
-    assert gap() == 0.0  # hard copy after 2 updates
 
-    config, learner = make_learner(target_update_tau=0.5, lr=0.1, optimizer="adam")
+def target_pairs(module) -> dict:
+    """The online and target copies of the agent and the QMIX mixer, by name."""
+    return {"agent": (module.agent, module.target_agent), "mixer": (module.mixer, module.target_mixer)}
+
+
+def test_hard_target_sync_reaches_agent_and_mixer():
+    """Every ``target_update_interval`` updates, both target networks (agent and mixer) become
+    exact copies of the online ones; in between, both lag behind."""
+    _, learner = make_learner(target_update_interval=2, lr=0.1, optimizer="adam")
     module = learner.module[DEFAULT_MODULE_ID]
-    before = [tp.clone() for tp in module.target_agent.parameters()]
-    update()
-    for b, p, tp in zip(before, module.agent.parameters(), module.target_agent.parameters()):
-        assert torch.allclose(tp, 0.5 * b + 0.5 * p, atol=1e-6)
+
+    def gaps() -> dict:
+        return {
+            name: sum((p - tp).abs().sum().item() for p, tp in zip(net.parameters(), target.parameters()))
+            for name, (net, target) in target_pairs(module).items()
+        }
+
+    assert gaps() == {"agent": 0.0, "mixer": 0.0}
+    for k in range(1, 5):
+        update(learner, random_batch(seed=k))
+        g = gaps()
+        if k % 2:  # online moved, targets not yet
+            assert g["agent"] > 0.0 and g["mixer"] > 0.0, (k, g)
+        else:  # hard copy after every 2 updates
+            assert g == {"agent": 0.0, "mixer": 0.0}, (k, g)
 
 
-def test_optimizer_choice_and_grad_clip():
-    _, learner = make_learner(optimizer="rmsprop")
-    opt = next(iter(learner._named_optimizers.values()))
-    assert isinstance(opt, torch.optim.RMSprop)
-    _, learner = make_learner(optimizer="adam")
-    assert isinstance(next(iter(learner._named_optimizers.values())), torch.optim.Adam)
-    # Targets are not trained.
-    n_opt = sum(p.numel() for g in opt.param_groups for p in g["params"])
+def test_soft_target_update_reaches_agent_and_mixer():
+    """With ``target_update_tau``, after every update each target parameter (agent and mixer)
+    is ``(1 - tau) * old target + tau * new online`` (tau = 0.25, so a swapped weighting fails)."""
+    tau = 0.25
+    _, learner = make_learner(target_update_tau=tau, lr=0.1, optimizer="adam")
     module = learner.module[DEFAULT_MODULE_ID]
-    trained = sum(p.numel() for p in list(module.agent.parameters()) + list(module.mixer.parameters()))
-    assert n_opt == trained
+    for k in range(2):
+        before = {
+            name: [tp.clone() for tp in target.parameters()] for name, (_, target) in target_pairs(module).items()
+        }
+        update(learner, random_batch(seed=k))
+        for name, (net, target) in target_pairs(module).items():
+            moved = 0.0
+            for old, p, tp in zip(before[name], net.parameters(), target.parameters()):
+                assert torch.allclose(tp, (1 - tau) * old + tau * p, atol=1e-6), name
+                moved += (tp - old).abs().sum().item()
+            assert moved > 0.0, name  # the soft update did reach this network
+            assert not all(torch.equal(p, tp) for p, tp in zip(net.parameters(), target.parameters()))
+
+
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam"])
+@pytest.mark.parametrize("grad_clip", [None, 0.01], ids=["no_clip", "clip"])
+def test_update_is_a_hand_made_optimizer_step(optimizer, grad_clip):
+    """One learner's optimizer is the chosen one over exactly that learner's agent and mixer (no
+    target), and one update moves every trained weight by a hand-made first RMSprop/Adam step on
+    the gradients clipped to ``grad_clip`` by global norm. ``optim_eps`` = 1 keeps the step
+    proportional to the gradient, so the clip (which bites: coefficient < 0.2) shows."""
+    lr, eps, alpha = 0.1, 1.0, 0.9
+    config, learner = make_learner(
+        optimizer=optimizer, grad_clip=grad_clip, lr=lr, optim_eps=eps, optim_alpha=alpha, td_lambda=0.6
+    )
+    module = learner.module[DEFAULT_MODULE_ID]
+    (opt,) = learner._named_optimizers.values()
+    assert type(opt) is {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}[optimizer]
+    trained = list(module.agent.parameters()) + list(module.mixer.parameters())
+    opt_params = [p for g in opt.param_groups for p in g["params"]]
+    assert len(opt_params) == len(trained) and {id(p) for p in opt_params} == {id(p) for p in trained}
+    targets = list(module.target_agent.parameters()) + list(module.target_mixer.parameters())
+    assert not {id(p) for p in opt_params} & {id(p) for p in targets}
+
+    # The gradient at the start weights, on a copy of this learner's module.
+    batch = random_batch(b=4, t=6, lengths=(6, 1, 3, 4))
+    ref = copy.deepcopy(module)
+    loss = learner.compute_loss_for_module(
+        module_id=DEFAULT_MODULE_ID, config=config, batch=batch, fwd_out=ref.forward_train(batch)
+    )
+    grads = torch.autograd.grad(loss, list(ref.agent.parameters()) + list(ref.mixer.parameters()))
+    norm = torch.sqrt(sum((g**2).sum() for g in grads)).item()
+    coeff = 1.0 if grad_clip is None else min(1.0, grad_clip / (norm + 1e-6))
+    if grad_clip is not None:
+        assert coeff < 0.2  # the clip bites
+
+    def first_step(g: torch.Tensor) -> torch.Tensor:
+        if optimizer == "rmsprop":  # v = (1 - alpha) g^2; step = lr g / (sqrt(v) + eps)
+            return lr * g / (torch.sqrt((1 - alpha) * g**2) + eps)
+        return lr * g / (g.abs() + eps)  # Adam's bias-corrected first step: lr m / (sqrt(v) + eps)
+
+    before = [p.detach().clone() for p in trained]
+    targets_before = [p.clone() for p in targets]
+    update(learner, batch)
+
+    clip_effect = 0.0
+    for p0, g, p in zip(before, grads, trained):
+        assert torch.allclose(p.detach(), p0 - first_step(coeff * g), atol=1e-7, rtol=1e-5)
+        clip_effect = max(clip_effect, (first_step(coeff * g) - first_step(g)).abs().max().item())
+    if grad_clip is not None:
+        assert clip_effect > 1e-3  # an unclipped step would not pass the check above
+    assert any(not torch.equal(p0, p) for p0, p in zip(before, trained))
+    for t0, t in zip(targets_before, targets):
+        assert torch.equal(t0, t)  # targets are not trained (and not yet synced)

@@ -1,4 +1,6 @@
-"""Pure-network tests: shapes, monotonic mixing, VDN, GRU state at episode start."""
+"""Pure-network tests: shapes, monotonic mixing (by hand and as bmm), VDN, GRU state at episode start."""
+
+import copy
 
 import pytest
 import torch
@@ -110,3 +112,107 @@ def test_vdn_is_sum():
 def test_bad_hypernet_layers():
     with pytest.raises(ValueError, match="hypernet_layers"):
         QMixer(2, 3, hypernet_layers=3)
+
+
+def qmixer_by_hand(mixer: QMixer, qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+    """QMIX's mixing written out from the mixer's parameters, one time step at a time.
+
+    ``w1 = |hyper_w1(s)|``, ``b1 = hyper_b1(s)``, ``hidden = elu(q . w1 + b1)``,
+    ``w_final = |hyper_w_final(s)|``, ``V(s) = hyper_v(s)``, ``Q_tot = hidden . w_final + V(s)``,
+    with every linear layer applied as ``x @ W.T + b`` from its weights.
+    """
+
+    def linear(layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+        return x @ layer.weight.T + layer.bias
+
+    def hyper(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(net, torch.nn.Linear):
+            return linear(net, x)
+        first, _relu, last = net
+        return linear(last, torch.relu(linear(first, x)))
+
+    b, t, n = qs.shape
+    out = torch.empty(b, t)
+    for i in range(b):
+        for j in range(t):
+            s = states[i, j]
+            w1 = hyper(mixer.hyper_w1, s).abs().reshape(n, mixer.embed_dim)
+            b1 = linear(mixer.hyper_b1, s)
+            hidden = torch.nn.functional.elu(qs[i, j] @ w1 + b1)
+            w_final = hyper(mixer.hyper_w_final, s).abs()
+            v = hyper(mixer.hyper_v, s)
+            out[i, j] = hidden @ w_final + v[0]
+    return out
+
+
+def random_qmixer(n_agents: int, state_dim: int, embed_dim: int, layers: int, seed: int) -> QMixer:
+    """A QMixer with every parameter drawn from N(0, 0.5): each term (b1 and V(s) included)
+    moves Q_tot by far more than the tolerances below."""
+    torch.manual_seed(seed)
+    mixer = QMixer(n_agents, state_dim, embed_dim=embed_dim, hypernet_layers=layers, hypernet_embed=6)
+    with torch.no_grad():
+        for p in mixer.parameters():
+            p.normal_(0.0, 0.5)
+    return mixer
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_qmixer_equals_hand_computation(layers):
+    """forward() equals the mixing computed by hand from the mixer's parameters, including the
+    hidden bias b1 = hyper_b1(s) and the state value V(s) = hyper_v(s)."""
+    mixer = random_qmixer(3, 5, 4, layers, seed=10 + layers)
+    qs, states = torch.randn(2, 3, 3), torch.randn(2, 3, 5)
+    with torch.no_grad():
+        assert torch.allclose(mixer(qs, states), qmixer_by_hand(mixer, qs, states), atol=1e-6)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_qmixer_uses_b1_and_state_value(layers):
+    """Zeroing hyper_b1 or hyper_v changes Q_tot exactly as the hand formula says: without V(s)
+    every Q_tot drops by V(s); without b1 it moves to the bias-free hidden layer's value."""
+    mixer = random_qmixer(3, 5, 4, layers, seed=20 + layers)
+    qs, states = torch.randn(4, 5, 3), torch.randn(4, 5, 5)
+    with torch.no_grad():
+        full = mixer(qs, states)
+        v = mixer.hyper_v(states).squeeze(-1)
+        assert v.abs().mean() > 0.1  # V(s) is far from zero to begin with
+
+        no_v = copy.deepcopy(mixer)
+        no_v.hyper_v[-1].weight.zero_()
+        no_v.hyper_v[-1].bias.zero_()
+        assert torch.allclose(no_v(qs, states), full - v, atol=1e-6)
+        assert torch.allclose(no_v(qs, states), qmixer_by_hand(no_v, qs, states), atol=1e-6)
+
+        no_b1 = copy.deepcopy(mixer)
+        no_b1.hyper_b1.weight.zero_()
+        no_b1.hyper_b1.bias.zero_()
+        without_b1 = no_b1(qs, states)
+        assert torch.allclose(without_b1, qmixer_by_hand(no_b1, qs, states), atol=1e-6)
+        assert (without_b1 - full).abs().max() > 1e-2  # b1 mattered
+
+
+def qmixer_bmm(mixer: QMixer, qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+    """The mixer as pymarl writes it: batched matrix products (``torch.bmm``) per time step."""
+    b, t, n = qs.shape
+    s = states.reshape(b * t, -1)
+    w1 = mixer.hyper_w1(s).abs().view(-1, n, mixer.embed_dim)
+    b1 = mixer.hyper_b1(s).view(-1, 1, mixer.embed_dim)
+    hidden = torch.nn.functional.elu(torch.bmm(qs.reshape(-1, 1, n), w1) + b1)
+    w_final = mixer.hyper_w_final(s).abs().view(-1, mixer.embed_dim, 1)
+    v = mixer.hyper_v(s).view(-1, 1, 1)
+    return (torch.bmm(hidden, w_final) + v).view(b, t)
+
+
+@pytest.mark.parametrize(
+    "b, t, n, state_dim, embed, layers",
+    [(1, 1, 2, 3, 4, 1), (5, 7, 3, 10, 8, 2), (2, 60, 8, 33, 32, 2), (16, 3, 1, 4, 16, 1)],
+)
+def test_qmixer_equals_bmm_formulation(b, t, n, state_dim, embed, layers):
+    """The broadcast-multiply-sum forward equals the bmm formulation on random inputs."""
+    torch.manual_seed(b * t + n)
+    mixer = QMixer(n, state_dim, embed_dim=embed, hypernet_layers=layers, hypernet_embed=24)
+    qs, states = 3 * torch.randn(b, t, n), 2 * torch.randn(b, t, state_dim)
+    with torch.no_grad():
+        out = mixer(qs, states)
+        assert out.shape == (b, t)
+        assert torch.allclose(out, qmixer_bmm(mixer, qs, states), atol=1e-5)

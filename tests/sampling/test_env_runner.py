@@ -1,4 +1,5 @@
-"""The QMIX env runner: masks respected, GRU state reset per episode, epsilon schedule."""
+"""The QMIX env runner: masks respected, exact episodes and end flags, GRU state reset per
+episode, epsilon schedule, acting Q-values equal to the training unroll."""
 
 import gymnasium as gym
 import numpy as np
@@ -7,9 +8,12 @@ import torch
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rllib_qmix import QMIXConfig
+from rllib_qmix import keys as K
 from rllib_qmix.envs.matrix import TwoStepGame
 from rllib_qmix.keys import PREV_ACTIONS, STATE_IN
+from rllib_qmix.learning.replay import EpisodeReplayBuffer
 from rllib_qmix.sampling.env_runner import QMIXEnvRunner, epsilon_at
+from rllib_qmix.sampling.episode import EpisodeBuilder
 
 
 class MaskedEnv(MultiAgentEnv):
@@ -74,14 +78,27 @@ def test_unavailable_actions_never_chosen(explore):
         assert chosen.all()
 
 
-def test_episodes_are_whole_and_consistent():
-    r = runner()
+class TruncatedEnv(MaskedEnv):
+    """MaskedEnv whose episodes are cut by a time limit after 7 steps instead of terminating."""
+
+    def step(self, action_dict):
+        obs, rew, term, trunc, info = super().step(action_dict)
+        return obs, rew, {"__all__": False}, {"__all__": term["__all__"]}, info
+
+
+@pytest.mark.parametrize(
+    "env, terminated, truncated", [(MaskedEnv, True, False), (TruncatedEnv, False, True)], ids=["term", "trunc"]
+)
+def test_episodes_are_whole_and_consistent(env, terminated, truncated):
+    """``num_episodes=4`` returns exactly 4 whole 7-step episodes (3 envs: 3 + 1 more), each
+    with the end flags its env gave: terminated (no bootstrap) or truncated (time limit)."""
+    r = runner(env=env)
     eps = r.sample(num_episodes=4, explore=True)
-    assert len(eps) >= 4
+    assert len(eps) == 4
     for ep in eps:
         assert len(ep) == 7 and ep.obs.shape == (8, 3, 4) and ep.state.shape == (8, 2)
         assert ep.get_return() == pytest.approx(0.7 * 3)  # team reward = sum of agents' rewards
-        assert not ep.terminated and not ep.truncated or ep.terminated
+        assert (ep.terminated, ep.truncated) == (terminated, truncated)
 
 
 def test_gru_state_resets_at_episode_start():
@@ -150,3 +167,71 @@ def test_num_episodes_runs_exactly_that_many_unbiased():
     lengths = [len(e) for e in eps]
     # With 3 envs, a "first 20 to finish" rule would return mostly 3-step episodes.
     assert sum(length == 30 for length in lengths) == 10
+
+
+@pytest.mark.parametrize(
+    "env, env_config, steps",
+    [("smac", {"map_name": "3m"}, 300), ("two_step_game", {}, 24)],
+    ids=["smac_3m", "two_step_game"],
+)
+def test_acting_q_values_equal_the_training_unroll(env, env_config, steps, monkeypatch):
+    """The Q-values the runner acted on at every step of every finished episode equal the
+    learner-side module's training unroll (``_train_inputs`` + ``_unroll``, with and without
+    the padding-skipping lengths) of the replayed batch of those episodes, at every real step:
+    a wrong last-action shift, agent id or row order between acting and training fails here."""
+    config = (
+        QMIXConfig()
+        .environment(env, env_config=env_config)
+        .env_runners(num_envs_per_env_runner=3)
+        .training(epsilon_start=1.0, epsilon_finish=1.0)  # random play: short, varied episodes
+        .debugging(seed=5)
+    )
+    r = QMIXEnvRunner(config=config)
+
+    # Record each acting step's Q-values under the episode (builder) of each env it was for.
+    acted: dict = {}  # builder -> [Q [N, A] at step 0, 1, ...]
+    q_values = r._actor.q_values
+
+    def recording_q_values(obs):
+        q = q_values(obs)
+        for i, builder in enumerate(r._builders):
+            assert len(acted.setdefault(builder, [])) == len(builder)  # one acting step per env step
+            np.testing.assert_array_equal(obs[i], builder.obs[-1])
+            acted[builder].append(q[i].copy())
+        return q
+
+    monkeypatch.setattr(r._actor, "q_values", recording_q_values)
+    builder_of: dict = {}  # id(episode) -> its builder
+    finish = EpisodeBuilder.finish
+
+    def recording_finish(self, *args, **kwargs):
+        episode = finish(self, *args, **kwargs)
+        builder_of[id(episode)] = self
+        return episode
+
+    monkeypatch.setattr(EpisodeBuilder, "finish", recording_finish)
+    episodes = r.sample(num_timesteps=steps, explore=True)
+    assert len(episodes) >= 6 and len({len(ep) for ep in episodes}) >= (2 if env == "smac" else 1)
+
+    # The learner-side module (inference_only=False) with the runner's weights.
+    module = config.get_rl_module_spec(spaces=r.get_spaces(), inference_only=False).build()
+    module.set_state(r.module.get_state())
+    for p, q in zip(module.agent.parameters(), r.module.agent.parameters()):
+        assert torch.equal(p, q)
+
+    # The batch the learner sees: the episodes through the replay buffer, in a shuffled order.
+    buffer = EpisodeReplayBuffer(r.spec, capacity=len(episodes))
+    buffer.add(episodes)
+    order = np.random.default_rng(0).permutation(len(episodes))
+    batch = {k: torch.from_numpy(v) for k, v in buffer.gather(order).items()}
+    with torch.no_grad():
+        inputs = module._train_inputs(batch)
+        lengths = batch[K.MASK].sum(dim=1).long() + 1
+        unrolls = [module._unroll(module.agent, inputs), module._unroll(module.agent, inputs, lengths)]
+
+    for row, idx in enumerate(order):
+        ep = episodes[idx]
+        q_acted = np.stack(acted[builder_of[id(ep)]])  # [L, N, A]
+        assert q_acted.shape == (len(ep), r.spec.n_agents, r.spec.n_actions)
+        for q_train in unrolls:
+            np.testing.assert_allclose(q_train[row, : len(ep)].numpy(), q_acted, atol=1e-5, rtol=0)

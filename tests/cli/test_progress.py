@@ -1,0 +1,96 @@
+"""The CLI's progress output: a live bar on a terminal, sparse lines in a log, -v lines."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+import pytest
+
+from rllib_qmix.cli import progress
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class _Trial(SimpleNamespace):
+    def __str__(self) -> str:
+        return self.trial_id
+
+
+def _trial(name: str = "QMIX_smac_00000") -> _Trial:
+    return _Trial(trial_id=name, path=f"/tmp/{name}")
+
+
+def _result(it: int, steps: int, win: float = 0.5, evaluated: float | None = None) -> dict:
+    result = {
+        "training_iteration": it,
+        "num_env_steps_sampled_lifetime": steps,
+        "time_total_s": float(it),
+        "env_runners": {"episode_return_mean": 10.0 + it, "battle_won_mean": win},
+    }
+    if evaluated is not None:
+        result["evaluation"] = {
+            "env_runners": {"episode_return_mean": 19.0, "battle_won_mean": evaluated, "num_episodes_lifetime": 32}
+        }
+    return result
+
+
+def _feed(cb: progress.ProgressCallback, results: list[dict], clock: list[float], times: list[float]) -> None:
+    trial = _trial()
+    cb.on_trial_start(0, [trial], trial)
+    for t, result in zip(times, results):
+        clock[0] = t
+        cb.on_trial_result(0, [trial], trial, result)
+    cb.on_trial_complete(0, [trial], trial)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    return now
+
+
+def test_a_log_gets_a_line_every_interval_and_at_every_evaluation(clock):
+    out = io.StringIO()
+    cb = progress.ProgressCallback(stream=out, log_interval_s=10.0)
+    # RLlib repeats an evaluation's metrics in the next result: only the first counts.
+    results = [_result(i, 100 * i, evaluated=1.0 if i in (7, 8) else None) for i in range(1, 31)]
+    _feed(cb, results, clock, times=[float(i) for i in range(1, 31)])  # one result per second
+    lines = [line for line in out.getvalue().splitlines() if "iter" in line]
+    # t = 1 (first), 7 (evaluation), 17, 27 (10 s after the previous line), nothing in between.
+    assert [int(line.split("iter")[1].split("|")[0]) for line in lines] == [1, 7, 17, 27]
+    assert "eval return 19.00 win 100.0%" in lines[1]
+    assert "\r" not in out.getvalue()
+
+
+def test_verbose_prints_a_line_per_iteration(clock):
+    out = io.StringIO()
+    cb = progress.ProgressCallback(verbose=1, stream=out)
+    _feed(cb, [_result(i, 100 * i) for i in range(1, 6)], clock, times=[0.1 * i for i in range(1, 6)])
+    assert sum("iter" in line for line in out.getvalue().splitlines()) == 5
+
+
+def test_a_terminal_gets_one_bar_updated_in_place(clock):
+    out = _Terminal()
+    cb = progress.ProgressCallback(stream=out, stop={"num_env_steps_sampled_lifetime": 1000})
+    results = [_result(i, 100 * i, evaluated=0.75 if i == 3 else None) for i in range(1, 6)]
+    _feed(cb, results, clock, times=[float(i) for i in range(1, 6)])
+    text = out.getvalue()
+    frames = text.split("\r")
+    assert len(frames) > 5  # redrawn in place, not a line per result
+    last = [f for f in frames if "500/1.00k" in f][-1]
+    assert "50%" in last and "iter 5" in last and "return 15.00" in last and "win 50%" in last
+    assert "eval 75%" in last  # the last greedy win rate stays on the bar
+    assert last.startswith("QMIX_smac_00000:")
+    assert text.count("\n") == 3  # "started", the closed bar, "finished": no line per result
+
+
+def test_a_terminal_bar_counts_iterations_when_the_stop_is_iterations(clock):
+    out = _Terminal()
+    cb = progress.ProgressCallback(stream=out, stop={"training_iteration": 4})
+    _feed(cb, [_result(i, 100 * i) for i in range(1, 3)], clock, times=[1.0, 2.0])
+    assert "2/4" in out.getvalue() and "50%" in out.getvalue()
