@@ -6,7 +6,7 @@ VENV ?= .venv
 PIP_CONSTRAINTS ?= -c constraints-cpu.txt
 PYTEST_ARGS ?=
 
-.PHONY: install train test lint
+.PHONY: install train test lint clean
 
 install: $(VENV)/.installed
 
@@ -25,3 +25,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# numba's on-disk caches of the simulator's kernels (see rllib_qmix/envs/smac/_jit.py).
+clean:
+	find rllib_qmix -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -2,22 +2,60 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import Any
+
+#: How to install oxwhirl's SMAC; ``pip install smac`` is another project (SMAC3).
+INSTALL_HINT = (
+    "Install oxwhirl's SMAC with `pip install git+https://github.com/oxwhirl/smac.git`, install "
+    "StarCraft II and set SC2PATH to it (see SMAC's README); note that `pip install smac` installs "
+    "SMAC3, automl's hyperparameter optimiser, an unrelated package. Use backend='lite' (the "
+    "default) for the embedded simulator, which needs neither."
+)
+
+
+def _describe(module_name: str) -> str:
+    """Where an imported module lives, and the installed ``smac`` distribution's version."""
+    where = getattr(sys.modules.get(module_name), "__file__", None) or "location unknown"
+    try:
+        from importlib.metadata import version
+
+        return f"{where}, smac {version('smac')}"
+    except Exception:  # no metadata (e.g. a module put in sys.modules by hand)
+        return where
+
+
+def _smac_env_class() -> Any:
+    """``smac.env.StarCraft2Env`` of oxwhirl's SMAC, or an ImportError that says what to install."""
+    try:
+        module = importlib.import_module("smac.env")
+    except ImportError as err:
+        missing = getattr(err, "name", None)
+        if missing in ("smac", "smac.env") and sys.modules.get("smac") is None:
+            reason = "no package named `smac` is installed"
+        elif missing == "smac.env":
+            reason = f"the installed `smac` package ({_describe('smac')}) has no `smac.env`: it is not oxwhirl's SMAC"
+        else:
+            reason = f"importing `smac.env` failed ({type(err).__name__}: {err})"
+        raise ImportError(f"backend='sc2' needs oxwhirl's SMAC, but {reason}. {INSTALL_HINT}") from err
+    cls = getattr(module, "StarCraft2Env", None)
+    if cls is None:
+        raise ImportError(
+            f"backend='sc2' needs oxwhirl's SMAC, but the installed `smac.env` ({_describe('smac.env')}) has no "
+            f"`StarCraft2Env`: it is not oxwhirl's SMAC. {INSTALL_HINT}"
+        )
+    return cls
 
 
 def make_sc2_env(map_name: str = "3m", seed: int | None = None, **smac_kwargs: Any) -> Any:
     """Creates ``smac.env.StarCraft2Env``; it has the same API as the embedded simulator.
 
+    The seed is given to the constructor: real SMAC's ``seed()`` takes no argument (it returns
+    the constructor's seed), so the env can't be reseeded per episode.
+
     Raises:
-        ImportError: If the ``smac`` package is missing, saying what to install.
+        ImportError: If oxwhirl's SMAC can't be imported (missing, or another package named
+            ``smac`` such as SMAC3), saying what to install.
     """
-    try:
-        from smac.env import StarCraft2Env
-    except ImportError as err:
-        raise ImportError(
-            "backend='sc2' needs the real SMAC package and the StarCraft II game: "
-            "`pip install git+https://github.com/oxwhirl/smac.git`, install StarCraft II and set "
-            "SC2PATH (see SMAC's README). Use backend='lite' (the default) for the embedded "
-            "simulator, which needs neither."
-        ) from err
-    return StarCraft2Env(map_name=map_name, seed=seed, **smac_kwargs)
+    return _smac_env_class()(map_name=map_name, seed=seed, **smac_kwargs)

@@ -4,8 +4,20 @@
 observes ``{"observations": Box, "action_mask": Box}`` (RLlib's convention), the global state
 comes from ``state()``/``state_space`` and ``get_state()``; the team reward is split evenly
 among the agents (it sums to SMAC's reward); a time-out is a truncation, a win or defeat a
-termination. QMIX's team view reads the wrapped SMAC env (``smac_env``) directly, without the
-per-agent dicts.
+termination, on both backends. QMIX's team view reads the wrapped SMAC env (``smac_env``)
+directly, without the per-agent dicts.
+
+Besides ``map_name``, ``backend``, ``seed`` and SMAC's own keyword options, the env config takes
+``timeout_is_terminal`` (default False): True makes a time-out a termination (no bootstrap),
+pymarl's convention with SMAC's default ``continuing_episode=False``, for parity with
+published curves. Time-outs are recognised by SMAC's ``timeouts`` counter, since real SMAC
+sets ``info["episode_limit"]`` only with ``continuing_episode=True``.
+
+Seeding: the env config's ``seed`` goes to the SMAC constructor on both backends. The embedded
+simulator (``backend="lite"``) is also reseeded by ``reset(seed=...)``; real SMAC
+(``backend="sc2"``) can't be (its ``seed()`` takes no argument), so its seed is the
+constructor's for the env's whole life; so that the envs of a run don't all play the same
+battles, an sc2 env built by an env runner gets ``seed + 1000 * worker_index + vector_index``.
 """
 
 from __future__ import annotations
@@ -16,15 +28,23 @@ import gymnasium as gym
 import numpy as np
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
+from rllib_qmix.envs.team import reseeds_per_episode, smac_episode_end, smac_timeouts
+
 BACKENDS = ("lite", "sc2")
 
 
 def make_smac_env(env_config: Optional[dict] = None) -> Any:
-    """Creates a SMAC-API env from an env config (``map_name``, ``backend``, ``seed``, SMAC kwargs)."""
+    """Creates a SMAC-API env from an env config (``map_name``, ``backend``, ``seed``, SMAC kwargs).
+
+    ``seed`` is given to the constructor (real SMAC is seeded there, and only there).
+    """
     cfg = dict(env_config or {})
     backend = cfg.pop("backend", "lite")
     map_name = cfg.pop("map_name", "3m")
     seed = cfg.pop("seed", None)  # unseeded unless asked: each env draws its own battles
+    if backend == "sc2" and seed is not None:  # one seed per env of a run (see the module docstring)
+        seed = int(seed) + 1000 * int(getattr(env_config, "worker_index", 0) or 0)
+        seed += int(getattr(env_config, "vector_index", 0) or 0)
     if backend == "lite":
         from rllib_qmix.envs.smac import StarCraft2Env
 
@@ -37,11 +57,21 @@ def make_smac_env(env_config: Optional[dict] = None) -> Any:
 
 
 class SMACMultiAgentEnv(MultiAgentEnv):
-    """A SMAC-API env as an RLlib ``MultiAgentEnv`` with agents ``agent_0 .. agent_{n-1}``."""
+    """A SMAC-API env as an RLlib ``MultiAgentEnv`` with agents ``agent_0 .. agent_{n-1}``.
+
+    ``env_config``: ``map_name``, ``backend`` ("lite" or "sc2"), ``seed``, ``timeout_is_terminal``
+    and SMAC's keyword options (see the module docstring).
+    """
 
     def __init__(self, env_config: Optional[dict] = None) -> None:
         super().__init__()
-        self.smac_env = make_smac_env(env_config)
+        cfg = dict(env_config or {})
+        #: A time-out is a termination (pymarl's convention) instead of a truncation.
+        self.timeout_is_terminal = bool(cfg.pop("timeout_is_terminal", False))
+        self.smac_env = make_smac_env(cfg)
+        #: Whether ``reset(seed=...)`` reseeds the SMAC env (the embedded simulator) or the
+        #: seed is fixed at construction (real SMAC).
+        self.reseeds = reseeds_per_episode(self.smac_env)
         info = self.smac_env.get_env_info()
         self.n_agents, self.n_actions = int(info["n_agents"]), int(info["n_actions"])
         self.agents = self.possible_agents = [f"agent_{i}" for i in range(self.n_agents)]
@@ -72,7 +102,7 @@ class SMACMultiAgentEnv(MultiAgentEnv):
         }
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
-        if seed is not None and hasattr(self.smac_env, "seed"):
+        if seed is not None and self.reseeds:
             self.smac_env.seed(seed)
         self.smac_env.reset()
         self._dead = set()
@@ -80,9 +110,9 @@ class SMACMultiAgentEnv(MultiAgentEnv):
 
     def step(self, action_dict: dict):
         actions = [int(action_dict.get(a, 0)) for a in self.agents]
+        before = smac_timeouts(self.smac_env)
         reward, terminated, info = self.smac_env.step(actions)
-        truncated = bool(terminated and info.get("episode_limit", False))
-        terminated = bool(terminated) and not truncated
+        terminated, truncated = smac_episode_end(self.smac_env, terminated, info, before, self.timeout_is_terminal)
         obs = self._obs()
         share = float(reward) / max(1, len(obs))
         rewards = {a: share for a in obs}

@@ -8,12 +8,14 @@ and one team reward. ``as_team_env`` adapts
 - a PettingZoo ``ParallelEnv`` with ``state()``,
 to the small ``TeamEnv`` interface used by the QMIX env runner. Team reward is the sum of the
 agents' rewards; an agent that finished early gets zero observations and may only take action
-0 (which is not sent to the env); a time-out is a truncation, a win or defeat a termination.
+0 (which is not sent to the env); a time-out is a truncation, a win or defeat a termination
+(for SMAC-API envs ``timeout_is_terminal=True`` makes a time-out a termination, as in pymarl).
 """
 
 from __future__ import annotations
 
 import abc
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -113,11 +115,70 @@ def check_avail(step_index: int, avail: np.ndarray, live: Optional[np.ndarray] =
         )
 
 
-class SMACTeamEnv(TeamEnv):
-    """Team view of an env with SMAC's API (the embedded simulator or the real SMAC)."""
+def reseeds_per_episode(env: Any) -> bool:
+    """Whether ``env.seed(seed)`` reseeds the episodes that follow (a capability, not a class).
 
-    def __init__(self, env: Any) -> None:
+    The embedded simulator's ``seed(seed)`` takes a seed, so each episode can start from its
+    own seed. Real SMAC's ``seed()`` takes no argument and only returns the seed given to its
+    constructor (``StarCraft2Env(seed=...)``); such an env is seeded once, at construction,
+    and the per-episode seeds are not passed to it.
+    """
+    seed = getattr(env, "seed", None)
+    if not callable(seed):
+        return False
+    try:
+        params = inspect.signature(seed).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: don't guess
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return any(p.kind in positional or p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+
+
+def smac_timeouts(env: Any) -> Optional[int]:
+    """SMAC's count of time-outs (``env.timeouts``), or None if the env keeps none."""
+    n = getattr(env, "timeouts", None)
+    return int(n) if isinstance(n, (int, np.integer)) and not isinstance(n, bool) else None
+
+
+def smac_episode_end(
+    env: Any, terminated: bool, info: dict, timeouts_before: Optional[int], timeout_is_terminal: bool = False
+) -> tuple[bool, bool]:
+    """(terminated, truncated) of a step of an env with SMAC's API.
+
+    SMAC ends an episode at its time limit with ``terminated=True`` and sets
+    ``info["episode_limit"]`` only when built with ``continuing_episode=True``; it always counts
+    the time-out in ``env.timeouts``. So a time-out is recognised by that counter growing during
+    the step (``timeouts_before`` is its value before the step), or else by the info key. It
+    is a truncation (the TD target bootstraps from the last observation), unless
+    ``timeout_is_terminal`` asks for pymarl's convention (a termination, no bootstrap).
+    """
+    if not terminated:
+        return False, False
+    after = smac_timeouts(env)
+    timed_out = (timeouts_before is not None and after is not None and after > timeouts_before) or bool(
+        info.get("episode_limit", False)
+    )
+    if timed_out and not timeout_is_terminal:
+        return False, True
+    return True, False
+
+
+class SMACTeamEnv(TeamEnv):
+    """Team view of an env with SMAC's API (the embedded simulator or the real SMAC).
+
+    Args:
+        env: The SMAC-API env.
+        timeout_is_terminal: Treat a time-out as a termination (pymarl's convention with SMAC's
+            defaults) instead of a truncation (the default, on both backends).
+
+    Seeding: ``reset(seed)`` reseeds the env only where ``env.seed`` takes a seed
+    (``reseeds_per_episode``); real SMAC is seeded once by its constructor.
+    """
+
+    def __init__(self, env: Any, timeout_is_terminal: bool = False) -> None:
         self.env = env
+        self.timeout_is_terminal = bool(timeout_is_terminal)
+        self.reseeds = reseeds_per_episode(env)
         info = env.get_env_info()
         self.spec = TeamSpec(
             n_agents=int(info["n_agents"]),
@@ -142,19 +203,20 @@ class SMACTeamEnv(TeamEnv):
         )
 
     def reset(self, seed: Optional[int] = None) -> TeamObs:
-        if seed is not None and hasattr(self.env, "seed"):
+        if seed is not None and self.reseeds:
             self.env.seed(seed)
         self.env.reset()
         self._t = 0
         return self._observe()
 
     def step(self, actions: np.ndarray) -> TeamStep:
+        before = smac_timeouts(self.env)
         reward, terminated, info = self.env.step(actions)
         self._t += 1
         obs = self._observe()
         check_finite(self._t, reward, obs)
-        truncated = bool(terminated and info.get("episode_limit", False))
-        return TeamStep(obs, float(reward), bool(terminated) and not truncated, truncated, info)
+        terminated, truncated = smac_episode_end(self.env, terminated, info, before, self.timeout_is_terminal)
+        return TeamStep(obs, float(reward), terminated, truncated, info)
 
     def close(self) -> None:
         self.env.close()
@@ -382,8 +444,8 @@ def as_team_env(env: Any, state_from_obs: bool = False) -> TeamEnv:
     if isinstance(env, TeamEnv):
         return env
     smac = getattr(env, "smac_env", None)
-    if smac is not None:
-        return SMACTeamEnv(smac)
+    if smac is not None:  # the env "smac" (SMACMultiAgentEnv): read the SMAC env directly
+        return SMACTeamEnv(smac, timeout_is_terminal=bool(getattr(env, "timeout_is_terminal", False)))
     if all(callable(getattr(env, m, None)) for m in ("get_obs", "get_state", "get_avail_actions", "get_env_info")):
         return SMACTeamEnv(env)
     if isinstance(env, MultiAgentEnv):

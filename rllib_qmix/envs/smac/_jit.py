@@ -1,4 +1,10 @@
-"""numba's ``njit`` with on-disk caching (numba is a dependency of the package)."""
+"""numba's ``njit`` with on-disk caching (numba is a dependency of the package).
+
+numba keys a cached function by its own source file only: after editing one of the simulator's
+kernel modules, a function in *another* module that calls it can keep running its old compiled
+code. An install writes fresh files and is not affected; when developing, ``make clean`` drops
+the caches.
+"""
 
 from __future__ import annotations
 

@@ -1,66 +1,76 @@
-"""CHOICES: every fact the simulator had to choose because it is unconfirmed.
+"""CHOICES: every rule the simulator had to choose or approximate, with the reason, in one place.
 
-One place to change them. Each constant says what it is and why it was picked; the references
-(smac-reference.md §x) point at the facts they stand in for.
+The figures of the game (HP, damage, periods, speeds, radii, regeneration) are SC2's and
+SMAC's own, with their sources, in ``units.py``; the terrain, spawns and orders come from
+SMAC's map files (``terrain.py``, ``maps.py``). What the engine does with them is below;
+``docs/simulator.md`` lists the same with SC2's rule beside each.
 
-Time base
-    16 game loops per game second, step_mul loops per step (§3). All unit statistics are the
-    "Faster" values of §3 (the same convention as SMAClite), so 8 loops = 0.5 s.
+Clock
+    SC2's: 16 game loops per Normal game second (22.4 per real second at Faster), 8 loops a
+    SMAC step; every time and rate is converted with it (``units.py``). Not a choice.
 
-Combat
-    * Damage is instant (no projectile flight, no damage point delay). A unit fires when its
-      cooldown counter (in loops, fractional) is <= 0 and the target is within
-      ``weapon range + both radii`` (centre distance); the remaining fraction carries over so the
-      k-th shot lands on loop ceil(k * cooldown).
+Combat (SC2 has projectiles, damage points and weapon turn-around that are not modelled)
+    * Damage is instant: a unit fires when its cooldown (in loops, fractional) is <= 0 and the
+      target is within ``weapon range + both radii`` (centre distance); the remaining fraction
+      carries over, so the k-th shot lands on loop ceil(k * period * 16). SC2's small random
+      delay between shots is left out.
     * All shots of one loop are decided first, then applied (simultaneous resolution): a unit
       killed in a loop still fires in that loop.
     * Multi-hit weapons (zealot, colossus) apply their hits at once; armor is subtracted per hit.
     * Shields absorb first and have 0 armor; the part of a hit that passes the shield loses the
-      unit's armor; a hit reaching health does at least ``MIN_DAMAGE``.
-    * Colossus line splash: segment centred on the target, perpendicular to the attack direction,
-      half length ``COLOSSUS_LINE_HALF``, width ``COLOSSUS_LINE_WIDTH`` (+ target radius), hits
-      ground enemies of the attacker.
-    * Baneling: explodes when within its range 0.25 of its target, hitting every ground enemy
-      whose centre is within ``BANELING_SPLASH`` + its radius for 16 (+19 light) (Liquipedia
-      values, §3), then dies. No friendly fire.
-    * Shields regenerate ``SHIELD_REGEN`` per second after ``SHIELD_REGEN_DELAY`` seconds without
-      damage; Zerg units regenerate ``ZERG_REGEN`` health per second.
-    * Medivac heals ``MEDIVAC_HEAL_RATE`` HP/s (9 HP/s Normal x 1.4) at range 4, one energy per 3
-      HP; energy 200 max, 50 at spawn, regenerating ``MEDIVAC_ENERGY_REGEN``/s.
+      unit's armor; a hit reaching health does at least ``MIN_DAMAGE`` (SC2's 0.5 minimum).
+    * Colossus line splash: a segment centred on the target, perpendicular to the attack
+      direction, half length ``COLOSSUS_LINE_HALF``, width ``COLOSSUS_LINE_WIDTH`` (+ target
+      radius); it hits ground units of the target's side.
+    * Baneling: explodes when within its range of its target, hitting every ground enemy whose
+      centre is within ``BANELING_SPLASH`` + its radius, then dies. No friendly fire.
+    * Medivac: heals ``MEDIVAC_HEAL_RATE`` HP per Normal second (= 12.6 per Faster second) at
+      range 4, one energy per ``1 / MEDIVAC_ENERGY_PER_HP`` HP, biological units only.
+    * An order SC2 would refuse (a ground-only weapon on an air unit) has no effect: the unit
+      keeps its previous order.
 
-Movement
-    * Units move straight toward their goal at their speed. Ground units path around terrain with
-      a precomputed 8-connected BFS distance table per map (a detour heads to the centre of the
-      neighbour cell closest to the goal). A unit's centre must stay in a pathable cell (axis
-      sliding at walls). Air units (Medivac) ignore terrain, only the map bounds.
-    * Collisions: after the moves of a loop, overlapping live units of the same plane (ground,
-      air, massive) are pushed apart by half the overlap each (one pass per loop, no ORCA);
-      immobile units (spine crawler) are not pushed. Colossi are their own plane (small units
-      walk under them) and walk over the cliff cells of ``2c_vs_64zg``.
+Movement and collisions
+    * Units move straight toward their goal at their speed (SC2's acceleration is left out: all
+      the agents' units have Acceleration 1000 in the map data but the medivac, 2.3125).
+    * Ground units route around terrain over the cell grid (Dijkstra, 10 a straight step, 14 a
+      diagonal one) and slide along walls; positions are continuous and a unit is a circle of its
+      radius, so its radius decides which gaps it fits through (``terrain.py``).
+    * Diagonal outlines: a blocked cell that is a step of a staircase outline is cut along its
+      diagonal (SC2 draws such outlines with diagonal cliff pieces). This is what makes
+      corridor's link a choke about 1.41 wide; the exact shape of SC2's cliff models is unknown.
+    * Units are solid: a moving unit stops at, or slides around, enemies, structures and its own
+      busy units (moving or fighting); its own idle units step aside (pushed out of the way if
+      they fit, else the mover waits). Units move one at a time, in an order that alternates
+      between game loops. Colossi collide only with colossi (they step over small units) and
+      cross cliff walls. Flying units (medivacs) do not collide (SC2 only spreads them softly).
 
 Built-in enemy AI
     * Attack-move to the map's point. Each loop a unit keeps its target while that target is in
       weapon range; otherwise it takes the nearest attackable ally within ``max(range,
       MIN_SCAN_RANGE)`` (edge distance; Medivacs only if nothing else is there); otherwise it
       keeps chasing its old target while within its sight, otherwise it answers the last ally
-      that damaged it, otherwise it walks to the attack-move point.
-    * ``2c_vs_64zg``: the zerglings' point is the nearest live ally ("attack the unit group").
-    * Enemy Medivac: heals the most damaged friend within sight, else follows the centroid of
-      its live army.
+      that damaged it, otherwise it walks to the attack-move point (it arrives within
+      ``ARRIVAL_RADIUS``).
+    * ``2c_vs_64zg``'s "attack the ally unit group": the nearest live ally.
+    * Enemy Medivac: heals the most damaged friend within sight, else follows its army's centroid.
     * Spine crawler: static; fires at the nearest ally in weapon range (sticky).
 
 Spawns and ids
-    * Each army group is packed around its point on a square grid (spacing 2 x largest radius
-      + ``SPAWN_GAP``), filled nearest-first, pathable cells only, then jittered by a uniform
-      ``SPAWN_JITTER`` per coordinate (the only randomness besides 2m_vs_1z's attack point).
-    * Ally ids are sorted by (type one-hot order, x, y); enemy ids follow the map's group order.
+    * The map script creates each army group with one "create N units at P" call; the engine's
+      spread is not in the map files. Here the units are packed nearest-first around P on a
+      square grid (spacing 2 x largest radius + ``SPAWN_GAP``) where they fit the terrain, then
+      each moves by a uniform ``SPAWN_JITTER`` per coordinate where it still fits and overlaps
+      nothing (the only randomness besides 2m_vs_1z's attack point).
+    * Ally ids are sorted by (type one-hot order, x, y), as SMAC sorts by (unit type, x, y);
+      enemy ids follow the map's group order.
 
 Observation / state
-    * Positions are normalised by the 32x32 map size (the map header bounds; unconfirmed).
-    * ``obs_timestep_number`` occupies the last slot of the own-feature block (obs size and
-      content agree).
-    * Terrain heights (``obs_terrain_height``): arena cells ``HEIGHT_ARENA``, plateau arenas
-      ``HEIGHT_PLATEAU``, other cells ``HEIGHT_OUTSIDE`` (already divided by 255 in spirit).
+    * Positions are normalised by the 32x32 map size (the maps' playable area is 0..32).
+    * ``obs_timestep_number`` occupies the last slot of the own-feature block.
+    * Terrain height (``obs_terrain_height``, ``terrain_height``): SC2 reports heights as a byte
+      h with z = -16 + 32 h / 255; the maps paint no height, so z comes from the cliff level,
+      ``HEIGHT_BASE + HEIGHT_PER_CLIFF_LEVEL * level`` (the maps' height layer reads ~8.0 on
+      level-1 floors and ~0 on level-0 ground).
 
 Episode end
     * ``info["episode_limit"] = True`` is set on every time-out (SMAC only does it with
@@ -73,23 +83,13 @@ from __future__ import annotations
 MIN_DAMAGE = 0.5
 COLOSSUS_LINE_HALF = 1.4
 COLOSSUS_LINE_WIDTH = 0.3
-BANELING_DAMAGE = 16.0
-BANELING_BONUS_LIGHT = 19.0
 BANELING_SPLASH = 2.2
-BANELING_SPEED = 3.5  # 2.5 Normal (map data) x 1.4
-SHIELD_REGEN = 2.0  # per second
-SHIELD_REGEN_DELAY = 10.0  # seconds
-ZERG_REGEN = 0.38  # health per second
-MEDIVAC_HEAL_RATE = 12.6  # HP per second
-MEDIVAC_HEAL_RANGE = 4.0
+MEDIVAC_HEAL_RATE = 9.0  # HP per Normal second
 MEDIVAC_ENERGY_PER_HP = 1.0 / 3.0
-MEDIVAC_ENERGY_REGEN = 0.7875  # 0.5625 Normal x 1.4
-MEDIVAC_SPEED = 3.85  # 2.75 Normal (map data) x 1.4
-SPINE_RADIUS = 1.0
 MIN_SCAN_RANGE = 5.0
+ARRIVAL_RADIUS = 0.5
 SPAWN_GAP = 0.05
 SPAWN_JITTER = 0.1
-HEIGHT_ARENA = 0.5
-HEIGHT_PLATEAU = 0.6
-HEIGHT_OUTSIDE = 0.3
+HEIGHT_BASE = 0.0
+HEIGHT_PER_CLIFF_LEVEL = 8.0
 MAP_SIZE = 32

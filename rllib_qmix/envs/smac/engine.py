@@ -56,9 +56,11 @@ from .kernels import (
     avail_all,
     step_kernel,
 )
-from .maps import MapSpec, arena, get_map
-from .sim import CD, EN, HP, LASTATK, NF, NI, ORD, SH, TGT, X, Y, bfs_table
-from .units import P_ESTART, P_HP, P_RADIUS, P_SH, UNIT_TYPES, param_row
+from .maps import MapSpec, get_map
+from .options import check_lite_options
+from .sim import CD, EN, HP, LASTATK, NF, NI, ORD, SH, TGT, X, Y
+from .terrain import Terrain, fits, terrain
+from .units import P_ESTART, P_HP, P_RADIUS, P_SH, STOCK, UnitType, param_row, rl_unit
 
 SMAC_DEFAULTS: dict[str, Any] = dict(
     step_mul=8,
@@ -92,37 +94,34 @@ SMAC_DEFAULTS: dict[str, Any] = dict(
     heuristic_rest=False,
     debug=False,
 )
-_PATH_CACHE: dict[tuple[str, bool], np.ndarray] = {}
 
 
-def _path_table(arena_name: str) -> np.ndarray:
-    """[layers, goal, cell] BFS step counts (layer 1: cliff-walking units), cached per arena."""
-    walk, cliff, _ = arena(arena_name)
-    key = (arena_name, bool(cliff.any()))
-    if key not in _PATH_CACHE:
-        layers = [bfs_table(walk)]
-        if cliff.any():
-            layers.append(bfs_table(walk | cliff))
-        _PATH_CACHE[key] = np.stack(layers)
-    return _PATH_CACHE[key]
-
-
-def _formation(group_types: list[str], point: tuple[float, float], walk: np.ndarray, air: list[bool]) -> np.ndarray:
-    """Units of one 'create N units at P' call packed nearest-first on a square grid."""
-    n = len(group_types)
-    s = 2 * max(UNIT_TYPES[t].radius for t in group_types) + C.SPAWN_GAP
-    k = int(np.ceil(np.sqrt(n))) + 4
-    cand = [(i * i + j * j, np.arctan2(j, i), i, j) for i in range(-k, k + 1) for j in range(-k, k + 1)]
-    cand.sort()
+def _formation(
+    units: list[UnitType], point: tuple[float, float], ground: Terrain, placed: list[tuple[float, float, UnitType]]
+) -> np.ndarray:
+    """Units of one "create N units at P" call, packed nearest-first around P on a square grid
+    (``choices.py``), each on a spot where it fits the terrain and overlaps none of the units
+    ``placed`` before it (flying units: anywhere on the map). Appends them to ``placed``."""
+    s = 2 * max(u.radius for u in units) + C.SPAWN_GAP
+    k = int(np.ceil(np.sqrt(len(units) + len(placed)))) + 6
+    cand = sorted((i * i + j * j, np.arctan2(j, i), i, j) for i in range(-k, k + 1) for j in range(-k, k + 1))
     out, ci = [], 0
-    for a in air:
-        while True:
+    for u in units:
+        while True:  # created units appear on ground-pathable spots (colossi too)
             _, _, i, j = cand[ci]
             ci += 1
             x, y = point[0] + i * s, point[1] + j * s
-            if 0 <= x < 32 and 0 <= y < 32 and (a or walk[int(x), int(y)]):
-                out.append((x, y))
+            if not (u.radius <= x < 32 - u.radius and u.radius <= y < 32 - u.radius):
+                continue
+            if u.air:
                 break
+            clear = all(
+                w.air or w.plane != u.plane or np.hypot(x - px, y - py) >= u.radius + w.radius for px, py, w in placed
+            )
+            if clear and fits(ground.shapes[0], x, y, u.radius):
+                break
+        out.append((x, y))
+        placed.append((x, y, u))
     return np.array(out, np.float64)
 
 
@@ -140,9 +139,10 @@ class Engine:
         self.spec = spec = get_map(map_name)
         self.map_name = spec.name
         self.E = n_envs
-        self.walk, self.cliff, self.height = arena(spec.arena)
+        check_lite_options(self.opts)
+        self.terrain = terrain(spec.terrain)
+        self.walk, self.cliff, self.height = self.terrain.walk, self.terrain.cliff, self.terrain.height
         self.walk_f = self.walk.astype(np.float64)
-        self.pd = _path_table(spec.arena)
         ally_slots = self._slots(spec.allies, spec.ally_type_order)
         enemy_slots = self._slots(spec.enemies, None)
         self.n_agents, self.n_enemies = len(ally_slots), len(enemy_slots)
@@ -150,7 +150,11 @@ class Engine:
         self.episode_limit = spec.limit
         slots = ally_slots + enemy_slots
         self.unit_types = [t for t, _ in slots]
-        self.P = np.stack([param_row(UNIT_TYPES[t]) for t in self.unit_types])
+        # Agents get the map's "_RL" figures, enemies the stock units (units.py).
+        self.unit_defs = [rl_unit(t, spec.ally_fields.get(t)) for t, _ in ally_slots] + [
+            STOCK[t] for t, _ in enemy_slots
+        ]
+        self.P = np.stack([param_row(u, C.MIN_SCAN_RANGE) for u in self.unit_defs])
         self.tix = np.array(
             [spec.ally_type_order.index(t) if spec.ally_type_order else -1 for t, _ in ally_slots]
             + [spec.enemy_type_order.index(t) if spec.enemy_type_order else -1 for t, _ in enemy_slots],
@@ -158,7 +162,7 @@ class Engine:
         )
         self._base_pos = self._spawn_positions(slots)
         self._type_key = np.array([spec.ally_type_order.index(t) if spec.ally_type_order else 0 for t, _ in ally_slots])
-        race = lambda groups: UNIT_TYPES[groups[0][0]].race  # noqa: E731
+        race = lambda groups: STOCK[groups[0][0]].race  # noqa: E731
         self.fl = np.zeros(N_FLAGS, np.int64)
         fl = dict(
             path=int(o["obs_pathing_grid"]),
@@ -193,7 +197,7 @@ class Engine:
         self.state_blocks = state_layout(self.n_agents, self.n_enemies, self.n_actions, fl)
         self.obs_size = self.obs_blocks["size"]
         self.state_size = self.n_agents * self.obs_size if o["obs_instead_of_state"] else self.state_blocks["size"]
-        enemy_max = sum(UNIT_TYPES[t].hp + UNIT_TYPES[t].shield for t, _ in enemy_slots)
+        enemy_max = sum(STOCK[t].hp + STOCK[t].shield for t, _ in enemy_slots)
         self.max_reward = self.n_enemies * o["reward_death_value"] + o["reward_win"] + enemy_max
         cfg = np.zeros(N_CFG)
         cfg[C_STEP_MUL], cfg[C_LIMIT] = o["step_mul"], spec.limit
@@ -239,10 +243,12 @@ class Engine:
             for k, (_t, gi) in enumerate(side_slots):
                 by_group.setdefault(gi + offset, []).append(k + (0 if side == 0 else self.n_agents))
             offset += len(gs)
-        for g, idx in by_group.items():
-            types = [self.unit_types[i] for i in idx]
-            pts = _formation(types, groups[g][2], self.walk, [UNIT_TYPES[t].air for t in types])
-            pos[idx] = pts
+        placed: list[tuple[float, float, UnitType]] = []  # the map script's calls, in order
+        for g, idx in sorted(by_group.items()):
+            if self.spec.exact_spawn:
+                pos[idx] = groups[g][2]
+            else:
+                pos[idx] = _formation([self.unit_defs[i] for i in idx], groups[g][2], self.terrain, placed)
         return pos
 
     def seed(self, seeds: Sequence[int | None] | None = None) -> None:
@@ -252,22 +258,31 @@ class Engine:
         self.seeds = list(seeds)
         self.rngs = [np.random.default_rng(s) for s in self.seeds]
 
+    def _jitter(self, pos: np.ndarray, jitter: np.ndarray) -> None:
+        """Moves each unit by its jitter where it still fits the terrain and overlaps no unit
+        of its plane (so battles start without overlaps, as the engine's spread leaves them)."""
+        for i, u in enumerate(self.unit_defs):
+            x, y = pos[i] + jitter[i]
+            layer = 1 if u.cliff_walk else 0
+            if not (u.air or fits(self.terrain.shapes[layer], x, y, u.radius)):
+                continue
+            others = [j for j, w in enumerate(self.unit_defs) if j != i and w.plane == u.plane and not u.air]
+            if others:
+                gap = np.hypot(pos[others, 0] - x, pos[others, 1] - y)
+                if (gap < np.array([u.radius + self.unit_defs[j].radius for j in others])).any():
+                    continue
+            pos[i] = (x, y)
+
     # ------------------------------------------------------------------ dynamics
     def reset(self, mask: np.ndarray | None = None) -> None:
         """Start new battles in the envs of mask (all when None)."""
         mask = self._all if mask is None else np.asarray(mask, np.bool_)
         A, spec, P = self.n_agents, self.spec, self.P
-        exact = spec.extra.get("exact_spawn", False)
         for e in np.flatnonzero(mask):
             rng = self.rngs[e]
             pos = self._base_pos.copy()
-            if not exact and C.SPAWN_JITTER > 0:
-                jit = rng.uniform(-C.SPAWN_JITTER, C.SPAWN_JITTER, pos.shape)
-                cand = pos + jit
-                ok = np.array(
-                    [UNIT_TYPES[t].air or self.walk[int(x), int(y)] for t, (x, y) in zip(self.unit_types, cand)]
-                )
-                pos[ok] = cand[ok]
+            if not spec.exact_spawn and C.SPAWN_JITTER > 0:
+                self._jitter(pos, rng.uniform(-C.SPAWN_JITTER, C.SPAWN_JITTER, pos.shape))
             order = np.lexsort((pos[:A, 1], pos[:A, 0], self._type_key))
             pos[:A] = pos[:A][order]
             if spec.attack_segment is not None:
@@ -285,7 +300,7 @@ class Engine:
             I[:, LASTATK] = -1
             self.EI[e] = 0
             self.last_action[e] = -1
-        avail_all(self.F, self.P, self.walk, self.cliff, A, self.cfg[C_SHOOT], self.cfg[C_MOVE], self.avail, mask)
+        avail_all(self.F, self.P, self.walk, A, self.cfg[C_SHOOT], self.cfg[C_MOVE], self.avail, mask)
         self._obs_ok &= ~mask
         self._state_ok &= ~mask
 
@@ -301,8 +316,10 @@ class Engine:
             self.P,
             self.cfg,
             self.walk,
-            self.cliff,
-            self.pd,
+            self.terrain.shapes,
+            self.terrain.points,
+            self.terrain.routes,
+            self.terrain.anchors,
             actions,
             self.last_action,
             self.avail,
@@ -410,7 +427,5 @@ class Engine:
             self.F[e, :, idx[k]] = v
         m = np.zeros(self.E, np.bool_)
         m[e] = True
-        avail_all(
-            self.F, self.P, self.walk, self.cliff, self.n_agents, self.cfg[C_SHOOT], self.cfg[C_MOVE], self.avail, m
-        )
+        avail_all(self.F, self.P, self.walk, self.n_agents, self.cfg[C_SHOOT], self.cfg[C_MOVE], self.avail, m)
         self._obs_ok[e] = self._state_ok[e] = False

@@ -11,13 +11,20 @@ from .engine import Engine
 from .kernels import E_DEAD_A, E_DEAD_E, E_DONE, E_T, E_TIMEOUT, E_WON
 from .maps import MapSpec
 
+#: SMAC's sight range, the same for every unit (``unit_sight_range``).
+SIGHT_RANGE = 9.0
+_NO_SEED = object()  # seed() called without an argument: SMAC's getter
+
 
 class StarCraft2Env:
     """Drop-in replacement for ``smac.env.StarCraft2Env`` backed by the embedded simulator.
 
-    Keyword options and defaults are SMAC's (``engine.SMAC_DEFAULTS``). Differences: a time-out
-    always sets ``info["episode_limit"] = True`` (SMAC only with ``continuing_episode``), and an
-    unavailable action raises ``ValueError`` instead of failing an assertion.
+    Keyword options and defaults are SMAC's (``engine.SMAC_DEFAULTS``); options the simulator
+    can't honour are refused (``options.check_lite_options``). Differences: a time-out always
+    sets ``info["episode_limit"] = True`` (SMAC only with ``continuing_episode``; both count it
+    in ``timeouts``), ``seed(seed)`` reseeds the following resets (SMAC's ``seed()`` takes no
+    argument and returns the constructor's seed), and an unavailable action raises
+    ``ValueError`` instead of failing an assertion.
     """
 
     def __init__(self, map_name: str | MapSpec = "3m", seed: int | None = None, **kwargs: Any) -> None:
@@ -35,8 +42,14 @@ class StarCraft2Env:
         self._seed = seed
 
     # ------------------------------------------------------------------ episode
-    def seed(self, seed: int | None = None) -> int | None:
-        """Reseed the random stream used by the following resets."""
+    def seed(self, seed: Any = _NO_SEED) -> int | None:
+        """Reseed the random stream used by the following resets; returns the seed.
+
+        ``seed()`` without an argument only returns the current seed, like SMAC's ``seed()``
+        (which takes none); ``seed(None)`` reseeds from fresh entropy.
+        """
+        if seed is _NO_SEED:
+            return self._seed
         self._seed = seed
         self._engine.seed([seed])
         return seed
@@ -108,6 +121,51 @@ class StarCraft2Env:
 
     def get_total_actions(self) -> int:
         return self.n_actions
+
+    def get_obs_move_feats_size(self) -> int:
+        """Size of the movement features (4 move flags, optional pathing and heights)."""
+        return int(self._engine.obs_blocks["move"])
+
+    def get_obs_enemy_feats_size(self) -> tuple[int, int]:
+        """(n_enemies, features per enemy) of the observation's enemy block."""
+        return self.n_enemies, int(self._engine.obs_blocks["enemy"])
+
+    def get_obs_ally_feats_size(self) -> tuple[int, int]:
+        """(n_agents - 1, features per ally) of the observation's ally block."""
+        return self.n_agents - 1, int(self._engine.obs_blocks["ally"])
+
+    def get_obs_own_feats_size(self) -> int:
+        """Size of the agent's own features (health, shield, type, and the time step if observed)."""
+        return int(self._engine.obs_blocks["own"])
+
+    def get_visibility_matrix(self) -> np.ndarray:
+        """bool [n_agents, n_agents + n_enemies]: which units each agent sees, as SMAC computes it.
+
+        A live agent sees a live unit closer than the sight range (9); allies fill columns
+        ``0..n_agents-1`` (an agent's own column stays False; the ally part is symmetric),
+        enemies the columns after them. A dead agent's row is all False.
+        """
+        u = self._engine.units()
+        a, n = self.n_agents, self.n_agents + self.n_enemies
+        x, y, alive = u["x"][:n], u["y"][:n], u["health"][:n] > 0
+        d = np.hypot(x[:a, None] - x[None, :], y[:a, None] - y[None, :])
+        vis = (d < SIGHT_RANGE) & alive[:a, None] & alive[None, :]
+        vis[np.arange(a), np.arange(a)] = False
+        return vis
+
+    @property
+    def pathing_grid(self) -> np.ndarray:
+        """bool [x, y]: the map's pathable cells, as SMAC reads them from the game (a read-only copy)."""
+        grid = np.array(self._engine.walk, dtype=bool)
+        grid.setflags(write=False)
+        return grid
+
+    @property
+    def terrain_height(self) -> np.ndarray:
+        """float [x, y] in [0, 1]: terrain height / 255, as SMAC reads it from the game (a read-only copy)."""
+        height = np.array(self._engine.height, dtype=np.float64)
+        height.setflags(write=False)
+        return height
 
     def get_obs_feature_names(self) -> None:  # pragma: no cover - SMAC has none either
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import njit
-from .sim import DEADT, GX, GY, HP, O_ATTACK, O_HEAL, O_IDLE, O_MOVE, ORD, PHP, PSH, SH, TGT, X, Y, passable, tick
+from .sim import DEADT, GX, GY, HP, O_ATTACK, O_HEAL, O_IDLE, O_MOVE, ORD, PHP, PSH, SH, TGT, X, Y, can_hit, tick
 from .units import KIND_HEAL, P_KIND
 
 # indices of the float64 config vector
@@ -35,7 +35,14 @@ def validate(avail, actions, active, bad):
 
 
 @njit
-def compute_avail(F, P, walk, cliff, A, n_act, shoot, move, avail, e):
+def _pathable(walk, x, y):
+    """SMAC's ``can_move`` test of the cell holding (x, y) (Python's int() truncation)."""
+    cx, cy = int(x), int(y)
+    return 0 <= cx < 32 and 0 <= cy < 32 and walk[cx, cy]
+
+
+@njit
+def compute_avail(F, P, walk, A, n_act, shoot, move, avail, e):
     """SMAC's action masks of battle e."""
     U = F.shape[1]
     N = U - A
@@ -48,10 +55,10 @@ def compute_avail(F, P, walk, cliff, A, n_act, shoot, move, avail, e):
             continue
         x, y = F[e, a, X], F[e, a, Y]
         avail[e, a, 1] = 1
-        avail[e, a, 2] = passable(walk, cliff, float(int(x)), float(int(y + half)), False, False)
-        avail[e, a, 3] = passable(walk, cliff, float(int(x)), float(int(y - half)), False, False)
-        avail[e, a, 4] = passable(walk, cliff, float(int(x + half)), float(int(y)), False, False)
-        avail[e, a, 5] = passable(walk, cliff, float(int(x - half)), float(int(y)), False, False)
+        avail[e, a, 2] = _pathable(walk, x, y + half)
+        avail[e, a, 3] = _pathable(walk, x, y - half)
+        avail[e, a, 4] = _pathable(walk, x + half, y)
+        avail[e, a, 5] = _pathable(walk, x - half, y)
         s2 = shoot * shoot
         if P[a, P_KIND] == KIND_HEAL:
             for j in range(min(A, N)):
@@ -131,15 +138,16 @@ def _reward_end(F, I, P, EI, cfg, e, A, rew, term):
     elif EI[e, E_T] >= cfg[C_LIMIT]:
         done = True
         EI[e, E_TIMEOUT] = 1
-    if cfg[C_SPARSE] == 0:
-        r = r / cfg[C_DIV]
+    r = r / cfg[C_DIV]  # SMAC scales the sparse +-1 too (reward_scale)
     EI[e, E_DONE] = done
     rew[e] = r
     term[e] = done
 
 
 @njit
-def step_kernel(F, I, EI, EF, P, cfg, walk, cliff, pd, actions, last_action, avail, active, rew, term, bad):
+def step_kernel(
+    F, I, EI, EF, P, cfg, walk, shapes, points, routes, anchors, actions, last_action, avail, active, rew, term, bad
+):
     """Play one SMAC step in every active, unfinished battle. False if an action is invalid."""
     E, A = actions.shape
     U = F.shape[1]
@@ -148,6 +156,7 @@ def step_kernel(F, I, EI, EF, P, cfg, walk, cliff, pd, actions, last_action, ava
         return False
     NX, NY = np.empty(U), np.empty(U)
     FS, FT = np.empty(U, np.int64), np.empty(U, np.int64)
+    BUSY = np.zeros(U, np.bool_)
     step_mul, mode, move = int(cfg[C_STEP_MUL]), int(cfg[C_MODE]), cfg[C_MOVE]
     for e in range(E):
         if not active[e]:
@@ -177,20 +186,26 @@ def step_kernel(F, I, EI, EF, P, cfg, walk, cliff, pd, actions, last_action, ava
                     gx -= move
                 F[e, a, GX], F[e, a, GY] = gx, gy
             elif act >= 6:
-                if P[a, P_KIND] == KIND_HEAL:
-                    I[e, a, ORD], I[e, a, TGT] = O_HEAL, act - 6
-                else:
-                    I[e, a, ORD], I[e, a, TGT] = O_ATTACK, A + act - 6
+                # SC2 refuses an order on a target the unit can't act on (a ground-only weapon
+                # on an air unit; a heal on a non-biological unit): the order has no effect and
+                # the unit goes on with what it was doing (SMAC's mask allows it by distance).
+                t = act - 6 if P[a, P_KIND] == KIND_HEAL else A + act - 6
+                if can_hit(P, a, t):
+                    I[e, a, ORD], I[e, a, TGT] = (O_HEAL if P[a, P_KIND] == KIND_HEAL else O_ATTACK), t
+        loop = int(EI[e, E_T]) * step_mul
         for _ in range(step_mul):
-            tick(F, I, P, e, A, mode, EF[e, 0], EF[e, 1], pd, walk, cliff, NX, NY, FS, FT)
+            tick(
+                F, I, P, e, A, mode, EF[e, 0], EF[e, 1], shapes, points, routes, anchors, NX, NY, FS, FT, BUSY, loop % 2
+            )
+            loop += 1
         _reward_end(F, I, P, EI, cfg, e, A, rew, term)
-        compute_avail(F, P, walk, cliff, A, n_act, cfg[C_SHOOT], move, avail, e)
+        compute_avail(F, P, walk, A, n_act, cfg[C_SHOOT], move, avail, e)
     return True
 
 
 @njit
-def avail_all(F, P, walk, cliff, A, shoot, move, avail, mask):
+def avail_all(F, P, walk, A, shoot, move, avail, mask):
     """Recompute the action masks of the battles in mask."""
     for e in range(F.shape[0]):
         if mask[e]:
-            compute_avail(F, P, walk, cliff, A, avail.shape[2], shoot, move, avail, e)
+            compute_avail(F, P, walk, A, avail.shape[2], shoot, move, avail, e)

@@ -1,8 +1,14 @@
-"""Compiled battle mechanics: one game loop of movement, targeting, combat (numba kernels).
+"""Compiled battle mechanics: one game loop of orders, targeting, movement and combat.
 
 State of E battles with U units each (allies first, then enemies):
 ``F[E, U, NF]`` floats (columns ``X..PSH``), ``I[E, U, NI]`` ints (columns ``ORD..DEADT``),
-``P[U, N_PARAMS]`` the static unit parameters (units.py). Rules are documented in choices.py.
+``P[U, N_PARAMS]`` the static unit figures in engine units (units.py: game loops, map units
+per loop). The terrain arrays come from terrain.py. Rules are documented in choices.py.
+
+A game loop: timers and regeneration; every unit decides (from the positions at the start of
+the loop) where it wants to go and whether it fires; units then move one by one, blocked by
+terrain and by the units they may not push (enemies, structures, own units that are busy),
+pushing their own idle units out of the way; then the shots of the loop land.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import numpy as np
 
 from . import choices as C
 from ._jit import njit
+from .terrain import fits, wall_move, waypoint
 from .units import (
     KIND_BANE,
     KIND_HEAL,
@@ -21,12 +28,14 @@ from .units import (
     P_ARMOR,
     P_ARMORED,
     P_BARM,
+    P_BIO,
     P_BLIGHT,
     P_CD,
     P_CHASE,
     P_CLIFF,
     P_DMG,
     P_EMAX,
+    P_EREGEN,
     P_HITS,
     P_HITS_AIR,
     P_HP,
@@ -38,8 +47,13 @@ from .units import (
     P_REGEN,
     P_SCAN,
     P_SH,
+    P_SHDELAY,
+    P_SHREGEN,
     P_SIGHT,
     P_SPEED,
+    P_STATIC,
+    PLANE_AIR,
+    per_loop,
 )
 
 X, Y, HP, SH, EN, CD, SINCE, GX, GY, PHP, PSH = range(11)
@@ -51,123 +65,12 @@ O_IDLE, O_MOVE, O_ATTACK, O_HEAL = 0, 1, 2, 3
 MIN_DAMAGE = C.MIN_DAMAGE
 LINE_HALF, LINE_WIDTH = C.COLOSSUS_LINE_HALF, C.COLOSSUS_LINE_WIDTH
 BANE_SPLASH = C.BANELING_SPLASH
-SHIELD_REGEN = C.SHIELD_REGEN / 16.0
-SHIELD_DELAY = C.SHIELD_REGEN_DELAY * 16.0
-HEAL_RATE = C.MEDIVAC_HEAL_RATE / 16.0
+HEAL_PER_LOOP = per_loop(C.MEDIVAC_HEAL_RATE)
 HEAL_COST = C.MEDIVAC_ENERGY_PER_HP
-ENERGY_REGEN = C.MEDIVAC_ENERGY_REGEN / 16.0
 EPS = 1e-6
-
-
-@njit
-def passable(walk, cliff, x, y, air, can_cliff):
-    """Whether a unit may stand at (x, y)."""
-    if x < 0.0 or y < 0.0 or x >= 32.0 or y >= 32.0:
-        return False
-    if air:
-        return True
-    cx, cy = int(x), int(y)
-    if walk[cx, cy]:
-        return True
-    return can_cliff and cliff[cx, cy]
-
-
-@njit
-def bfs_table(grid):
-    """All-goals BFS step counts on an 8-connected grid without corner cutting ([goal, cell])."""
-    n = 32 * 32
-    out = np.full((n, n), -1, np.int16)
-    queue = np.empty(n, np.int64)
-    for g in range(n):
-        if not grid[g // 32, g % 32]:
-            continue
-        out[g, g] = 0
-        head, tail = 0, 1
-        queue[0] = g
-        while head < tail:
-            c = queue[head]
-            head += 1
-            cx, cy = c // 32, c % 32
-            for dx in range(-1, 2):
-                for dy in range(-1, 2):
-                    nx, ny = cx + dx, cy + dy
-                    if (dx == 0 and dy == 0) or nx < 0 or ny < 0 or nx > 31 or ny > 31:
-                        continue
-                    if not grid[nx, ny] or out[g, nx * 32 + ny] >= 0:
-                        continue
-                    if dx != 0 and dy != 0 and not (grid[cx + dx, cy] and grid[cx, cy + dy]):
-                        continue
-                    out[g, nx * 32 + ny] = out[g, c] + 1
-                    queue[tail] = nx * 32 + ny
-                    tail += 1
-    return out
-
-
-@njit
-def waypoint(pd, layer, walk, cliff, can_cliff, x, y, gx, gy):
-    """Next point to head for on the way from (x, y) to (gx, gy) around terrain."""
-    cx, cy = int(x), int(y)
-    tx, ty = min(max(int(gx), 0), 31), min(max(int(gy), 0), 31)
-    if (cx == tx and cy == ty) or cx < 0 or cy < 0 or cx > 31 or cy > 31:
-        return gx, gy
-    g = tx * 32 + ty
-    d = pd[layer, g, cx * 32 + cy]
-    if d < 0 or d <= max(abs(tx - cx), abs(ty - cy)):
-        return gx, gy
-    best, bx, by = d, gx, gy
-    for dx in range(-1, 2):
-        for dy in range(-1, 2):
-            nx, ny = cx + dx, cy + dy
-            if (dx == 0 and dy == 0) or nx < 0 or ny < 0 or nx > 31 or ny > 31:
-                continue
-            if not passable(walk, cliff, nx + 0.5, ny + 0.5, False, can_cliff):
-                continue
-            if (
-                dx != 0
-                and dy != 0
-                and not (
-                    passable(walk, cliff, cx + dx + 0.5, cy + 0.5, False, can_cliff)
-                    and passable(walk, cliff, cx + 0.5, cy + dy + 0.5, False, can_cliff)
-                )
-            ):
-                continue
-            dn = pd[layer, g, nx * 32 + ny]
-            if 0 <= dn < best:
-                best, bx, by = dn, nx + 0.5, ny + 0.5
-    return bx, by
-
-
-@njit
-def resolve(walk, cliff, air, can_cliff, x0, y0, x1, y1):
-    """Move from (x0, y0) to (x1, y1), sliding along an axis when the target is blocked."""
-    if air:
-        return min(max(x1, 0.0), 32.0 - EPS), min(max(y1, 0.0), 32.0 - EPS)
-    if passable(walk, cliff, x1, y1, air, can_cliff):
-        return x1, y1
-    if passable(walk, cliff, x1, y0, air, can_cliff):
-        return x1, y0
-    if passable(walk, cliff, x0, y1, air, can_cliff):
-        return x0, y1
-    return x0, y0
-
-
-@njit
-def _go(F, P, e, u, gx, gy, limit, use_path, pd, walk, cliff, NX, NY):
-    """Move unit u toward (gx, gy) by at most ``limit`` (and its speed); writes NX/NY."""
-    step = min(P[u, P_SPEED], limit)
-    if step <= 0.0:
-        return
-    x, y = F[e, u, X], F[e, u, Y]
-    air, cc = P[u, P_AIR] > 0, P[u, P_CLIFF] > 0
-    tx, ty = gx, gy
-    if use_path and not air:
-        tx, ty = waypoint(pd, min(int(P[u, P_CLIFF]), pd.shape[0] - 1), walk, cliff, cc, x, y, gx, gy)
-    dx, dy = tx - x, ty - y
-    d = math.sqrt(dx * dx + dy * dy)
-    if d <= EPS:
-        return
-    s = min(step, d) / d
-    NX[u], NY[u] = resolve(walk, cliff, air, cc, x, y, x + dx * s, y + dy * s)
+OVERLAP_EPS = 1e-7
+#: Most units one move may push aside, one after another (choices.py).
+MAX_PUSHED = 8
 
 
 @njit
@@ -178,12 +81,41 @@ def edge_dist(F, P, e, u, v):
 
 
 @njit
-def _can_hit(P, u, v):
+def can_hit(P, u, v):
+    """Whether u's weapon (or heal) can target v: air units only by anti-air weapons, heals
+    only on biological units."""
+    if P[u, P_KIND] == KIND_HEAL:
+        return P[v, P_BIO] > 0
     return P[v, P_AIR] == 0 or P[u, P_HITS_AIR] > 0
 
 
 @njit
-def _engage(F, I, P, e, u, t, FS, FT, nf, pd, walk, cliff, NX, NY):
+def _go(F, P, e, u, gx, gy, limit, use_route, shapes, points, routes, anchors, NX, NY):
+    """Unit u's wanted position on its way to (gx, gy), at most ``limit`` (and its speed) away,
+    around terrain (a route when ``use_route``) and sliding along walls; writes NX/NY."""
+    step = min(P[u, P_SPEED], limit)
+    if step <= 0.0:
+        return
+    x, y = F[e, u, X], F[e, u, Y]
+    tx, ty = gx, gy
+    air = P[u, P_AIR] > 0
+    layer = 1 if P[u, P_CLIFF] > 0 else 0
+    if use_route and not air:
+        tx, ty = waypoint(routes, anchors, points, layer, x, y, gx, gy)
+    dx, dy = tx - x, ty - y
+    d = math.sqrt(dx * dx + dy * dy)
+    if d <= EPS:
+        return
+    s = min(step, d) / d
+    nx, ny = x + dx * s, y + dy * s
+    if air:  # flying units ignore terrain, not the map's edge
+        NX[u], NY[u] = min(max(nx, 0.0), 32.0 - EPS), min(max(ny, 0.0), 32.0 - EPS)
+    else:
+        NX[u], NY[u] = wall_move(shapes[layer], x, y, nx, ny, P[u, P_RADIUS])
+
+
+@njit
+def _engage(F, I, P, e, u, t, FS, FT, nf, shapes, points, routes, anchors, NX, NY):
     """Unit u fights (or heals) t: fire if in range and ready, else walk into range."""
     heal = P[u, P_KIND] == KIND_HEAL
     edge = edge_dist(F, P, e, u, t)
@@ -192,12 +124,12 @@ def _engage(F, I, P, e, u, t, FS, FT, nf, pd, walk, cliff, NX, NY):
             if F[e, t, HP] < P[t, P_HP] and F[e, u, EN] > 0:
                 FS[nf], FT[nf] = u, t
                 return nf + 1
-        elif F[e, u, CD] <= 0.0 and _can_hit(P, u, t):
+        elif F[e, u, CD] <= 0.0 and can_hit(P, u, t):
             F[e, u, CD] += P[u, P_CD]
             FS[nf], FT[nf] = u, t
             return nf + 1
         return nf
-    _go(F, P, e, u, F[e, t, X], F[e, t, Y], edge - P[u, P_RANGE], True, pd, walk, cliff, NX, NY)
+    _go(F, P, e, u, F[e, t, X], F[e, t, Y], edge - P[u, P_RANGE], True, shapes, points, routes, anchors, NX, NY)
     return nf
 
 
@@ -231,7 +163,7 @@ def _apply(F, I, P, e, U, A, u, t):
     """Resolve one shot / heal / explosion of u at t."""
     kind = P[u, P_KIND]
     if kind == KIND_HEAL:
-        amount = min(HEAL_RATE, P[t, P_HP] - F[e, t, HP], F[e, u, EN] / HEAL_COST)
+        amount = min(HEAL_PER_LOOP, P[t, P_HP] - F[e, t, HP], F[e, u, EN] / HEAL_COST)
         if F[e, t, HP] > 0.0 and amount > 0.0:
             F[e, t, HP] += amount
             F[e, u, EN] -= amount * HEAL_COST
@@ -268,14 +200,14 @@ def _apply(F, I, P, e, U, A, u, t):
 def _enemy_target(F, I, P, e, u, A, static):
     """The built-in AI's target for enemy unit u (-1 for none); see choices.py."""
     t = I[e, u, TGT]
-    t_ok = t >= 0 and F[e, t, HP] > 0.0 and _can_hit(P, u, t)
+    t_ok = t >= 0 and F[e, t, HP] > 0.0 and can_hit(P, u, t)
     t_edge = edge_dist(F, P, e, u, t) if t_ok else 1e9
     if t_ok and t_edge <= P[u, P_RANGE] + EPS:
         return t
     reach = P[u, P_RANGE] + EPS if static else P[u, P_SCAN]
     best, best_d = -1, 1e18
     for v in range(A):
-        if F[e, v, HP] <= 0.0 or not _can_hit(P, u, v):
+        if F[e, v, HP] <= 0.0 or not can_hit(P, u, v):
             continue
         d = edge_dist(F, P, e, u, v)
         if d <= reach:
@@ -290,13 +222,13 @@ def _enemy_target(F, I, P, e, u, A, static):
     if t_ok and t_edge <= P[u, P_CHASE]:
         return t
     la = I[e, u, LASTATK]
-    if la >= 0 and la < A and F[e, la, HP] > 0.0 and _can_hit(P, u, la):
+    if la >= 0 and la < A and F[e, la, HP] > 0.0 and can_hit(P, u, la):
         return la
     return -1
 
 
 @njit
-def _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, pd, walk, cliff, NX, NY):
+def _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, shapes, points, routes, anchors, NX, NY):
     best, best_f = -1, 2.0
     cx, cy, cn = 0.0, 0.0, 0
     for v in range(A, U):
@@ -306,20 +238,20 @@ def _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, pd, walk, cliff, NX, NY):
         cy += F[e, v, Y]
         cn += 1
         f = F[e, v, HP] / P[v, P_HP]
-        if f < 1.0 and f < best_f and edge_dist(F, P, e, u, v) <= P[u, P_SIGHT]:
+        if f < 1.0 and f < best_f and can_hit(P, u, v) and edge_dist(F, P, e, u, v) <= P[u, P_SIGHT]:
             best, best_f = v, f
     if best >= 0:
-        return _engage(F, I, P, e, u, best, FS, FT, nf, pd, walk, cliff, NX, NY)
+        return _engage(F, I, P, e, u, best, FS, FT, nf, shapes, points, routes, anchors, NX, NY)
     if cn > 0:
         cx, cy = cx / cn, cy / cn
         dx, dy = cx - F[e, u, X], cy - F[e, u, Y]
         if dx * dx + dy * dy > 1.0:
-            _go(F, P, e, u, cx, cy, 1e9, False, pd, walk, cliff, NX, NY)
+            _go(F, P, e, u, cx, cy, 1e9, False, shapes, points, routes, anchors, NX, NY)
     return nf
 
 
 @njit
-def tick(F, I, P, e, A, mode, apx, apy, pd, walk, cliff, NX, NY, FS, FT):
+def tick(F, I, P, e, A, mode, apx, apy, shapes, points, routes, anchors, NX, NY, FS, FT, BUSY, parity):
     """Advance battle e by one game loop."""
     U = F.shape[1]
     for u in range(U):  # timers and regeneration
@@ -328,40 +260,44 @@ def tick(F, I, P, e, A, mode, apx, apy, pd, walk, cliff, NX, NY, FS, FT):
         if F[e, u, CD] > 0.0:
             F[e, u, CD] -= 1.0
         F[e, u, SINCE] += 1.0
-        if P[u, P_SH] > 0 and F[e, u, SINCE] >= SHIELD_DELAY:
-            F[e, u, SH] = min(P[u, P_SH], F[e, u, SH] + SHIELD_REGEN)
-        if P[u, P_REGEN] > 0:
+        if P[u, P_SH] > 0 and F[e, u, SINCE] >= P[u, P_SHDELAY]:
+            F[e, u, SH] = min(P[u, P_SH], F[e, u, SH] + P[u, P_SHREGEN])
+        if P[u, P_REGEN] > 0 and F[e, u, HP] < P[u, P_HP]:
             F[e, u, HP] = min(P[u, P_HP], F[e, u, HP] + P[u, P_REGEN])
         if P[u, P_EMAX] > 0:
-            F[e, u, EN] = min(P[u, P_EMAX], F[e, u, EN] + ENERGY_REGEN)
+            F[e, u, EN] = min(P[u, P_EMAX], F[e, u, EN] + P[u, P_EREGEN])
         NX[u], NY[u] = F[e, u, X], F[e, u, Y]
     nf = 0
     for u in range(U):  # decisions (from the positions at the start of the loop)
+        BUSY[u] = False
         if F[e, u, HP] <= 0.0:
             continue
         if u < A:
             o = I[e, u, ORD]
+            BUSY[u] = o != O_IDLE
             if o == O_MOVE:
                 gx, gy = F[e, u, GX], F[e, u, GY]
-                _go(F, P, e, u, gx, gy, 1e9, False, pd, walk, cliff, NX, NY)
-                if abs(NX[u] - gx) < EPS and abs(NY[u] - gy) < EPS:
+                _go(F, P, e, u, gx, gy, 1e9, False, shapes, points, routes, anchors, NX, NY)
+                if abs(F[e, u, X] - gx) < EPS and abs(F[e, u, Y] - gy) < EPS:
                     I[e, u, ORD] = O_IDLE
             elif o == O_ATTACK or o == O_HEAL:
                 t = I[e, u, TGT]
                 if F[e, t, HP] <= 0.0:
                     I[e, u, ORD] = O_IDLE
                 else:
-                    nf = _engage(F, I, P, e, u, t, FS, FT, nf, pd, walk, cliff, NX, NY)
+                    nf = _engage(F, I, P, e, u, t, FS, FT, nf, shapes, points, routes, anchors, NX, NY)
         elif P[u, P_KIND] == KIND_HEAL:
-            nf = _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, pd, walk, cliff, NX, NY)
+            BUSY[u] = True
+            nf = _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, shapes, points, routes, anchors, NX, NY)
         else:
             t = _enemy_target(F, I, P, e, u, A, mode == 1)
             I[e, u, TGT] = t
             if t >= 0:
-                nf = _engage(F, I, P, e, u, t, FS, FT, nf, pd, walk, cliff, NX, NY)
+                BUSY[u] = True
+                nf = _engage(F, I, P, e, u, t, FS, FT, nf, shapes, points, routes, anchors, NX, NY)
             elif mode != 1:
                 gx, gy = apx, apy
-                if mode == 2:  # hunt: the nearest live ally
+                if mode == 2:  # attack the ally unit group: the nearest live ally
                     bd = 1e18
                     for v in range(A):
                         if F[e, v, HP] > 0.0:
@@ -369,47 +305,144 @@ def tick(F, I, P, e, A, mode, apx, apy, pd, walk, cliff, NX, NY, FS, FT):
                             if dx * dx + dy * dy < bd:
                                 bd, gx, gy = dx * dx + dy * dy, F[e, v, X], F[e, v, Y]
                 dx, dy = gx - F[e, u, X], gy - F[e, u, Y]
-                if dx * dx + dy * dy > 0.25:
-                    _go(F, P, e, u, gx, gy, 1e9, True, pd, walk, cliff, NX, NY)
-    for u in range(U):
-        if F[e, u, HP] > 0.0:
-            F[e, u, X], F[e, u, Y] = NX[u], NY[u]
-    _collide(F, P, e, U, walk, cliff)
+                if dx * dx + dy * dy > C.ARRIVAL_RADIUS**2:
+                    BUSY[u] = True
+                    _go(F, P, e, u, gx, gy, 1e9, True, shapes, points, routes, anchors, NX, NY)
+    for k in range(U):  # movement, one unit at a time; the order alternates between loops
+        u = k if parity == 0 else U - 1 - k
+        if F[e, u, HP] > 0.0 and (NX[u] != F[e, u, X] or NY[u] != F[e, u, Y]):
+            _move(F, P, e, u, A, NX[u], NY[u], shapes, BUSY)
     for k in range(nf):
         _apply(F, I, P, e, U, A, FS[k], FT[k])
 
 
 @njit
-def _collide(F, P, e, U, walk, cliff):
-    """One pass of pairwise push-apart between overlapping live units of the same plane."""
-    for u in range(U):
-        if F[e, u, HP] <= 0.0:
-            continue
-        for v in range(u + 1, U):
-            if F[e, v, HP] <= 0.0 or P[u, P_PLANE] != P[v, P_PLANE]:
-                continue
-            dx, dy = F[e, v, X] - F[e, u, X], F[e, v, Y] - F[e, u, Y]
-            rr = P[u, P_RADIUS] + P[v, P_RADIUS]
-            d2 = dx * dx + dy * dy
-            if d2 >= rr * rr:
-                continue
-            wu, wv = P[u, P_SPEED] > 0, P[v, P_SPEED] > 0
-            if not (wu or wv):
-                continue
-            d = math.sqrt(d2)
-            if d < 1e-9:
-                ang = 2.399963 * (u + 7 * v)
-                dx, dy, d = math.cos(ang), math.sin(ang), 1.0
-            o = (rr - d) / d
-            su = 0.5 if (wu and wv) else (1.0 if wu else 0.0)
-            sv = 1.0 - su
-            if su > 0:
-                _push(F, P, e, u, -su * o * dx, -su * o * dy, walk, cliff)
-            if sv > 0:
-                _push(F, P, e, v, sv * o * dx, sv * o * dy, walk, cliff)
+def _collide(P, u, v):
+    """Whether units u and v block each other: same plane, and not flying (choices.py)."""
+    return P[u, P_PLANE] == P[v, P_PLANE] and P[u, P_PLANE] != PLANE_AIR
 
 
 @njit
-def _push(F, P, e, w, dx, dy, walk, cliff):
-    x0, y0 = F[e, w, X], F[e, w, Y]
-    F[e, w, X], F[e, w, Y] = resolve(walk, cliff, P[w, P_AIR] > 0, P[w, P_CLIFF] > 0, x0, y0, x0 + dx, y0 + dy)
+def _pushable(F, P, e, A, u, v, BUSY):
+    """Whether mover u pushes v aside: an idle, mobile unit of u's own side."""
+    return ((u < A) == (v < A)) and not BUSY[v] and P[v, P_STATIC] == 0 and P[v, P_SPEED] > 0
+
+
+@njit
+def slide(x0, y0, step, tx, ty, qx, qy, rr):
+    """Where a circle moving from (x0, y0) toward (tx, ty) ends when it must keep ``rr`` from
+    (qx, qy): pushed out radially, or, if that is farther than ``step``, the point of the
+    circle of radius ``step`` around the start that touches the other circle, on the side of
+    the push. NaN when no such point exists."""
+    dx, dy = tx - qx, ty - qy
+    d = math.hypot(dx, dy)
+    if d < 1e-9:  # exactly on top: back toward where it came from
+        dx, dy = x0 - qx, y0 - qy
+        d = math.hypot(dx, dy)
+        if d < 1e-9:
+            return math.nan, math.nan
+    px, py = qx + dx * rr / d, qy + dy * rr / d
+    if math.hypot(px - x0, py - y0) <= step:
+        return px, py
+    rq = rr * (1.0 + 1e-9)
+    cx, cy = qx - x0, qy - y0
+    big_d = math.hypot(cx, cy)
+    if big_d <= 1e-12 or big_d > step + rq or big_d < abs(step - rq):
+        return math.nan, math.nan
+    a = (step * step - rq * rq + big_d * big_d) / (2.0 * big_d)
+    h = math.sqrt(max(step * step - a * a, 0.0))
+    mx, my = x0 + a * cx / big_d, y0 + a * cy / big_d
+    ax, ay = mx - h * cy / big_d, my + h * cx / big_d
+    bx, by = mx + h * cy / big_d, my - h * cx / big_d
+    if math.hypot(ax - px, ay - py) <= math.hypot(bx - px, by - py):
+        return ax, ay
+    return bx, by
+
+
+@njit
+def _move(F, P, e, u, A, tx, ty, shapes, BUSY):
+    """Moves unit u toward (tx, ty) (already clear of walls): slides around the units it may
+    not push, pushes its own idle units aside, and stays put where nothing fits."""
+    U = F.shape[1]
+    x0, y0 = F[e, u, X], F[e, u, Y]
+    step = math.hypot(tx - x0, ty - y0)
+    if P[u, P_PLANE] == PLANE_AIR:  # flying units pass over everything (choices.py)
+        F[e, u, X], F[e, u, Y] = tx, ty
+        return
+    layer = 1 if P[u, P_CLIFF] > 0 else 0
+    r = P[u, P_RADIUS]
+    for _ in range(4):  # slide around the deepest unit in the way, keeping the step's length
+        w, depth = -1, OVERLAP_EPS
+        for v in range(U):
+            if v == u or F[e, v, HP] <= 0.0 or not _collide(P, u, v) or _pushable(F, P, e, A, u, v, BUSY):
+                continue
+            rr = r + P[v, P_RADIUS]
+            dd = rr - math.hypot(tx - F[e, v, X], ty - F[e, v, Y])
+            if dd > depth:
+                w, depth = v, dd
+        if w < 0:
+            break
+        tx, ty = slide(x0, y0, step, tx, ty, F[e, w, X], F[e, w, Y], r + P[w, P_RADIUS])
+        if tx != tx:  # no room: u waits
+            return
+    if math.hypot(tx - x0, ty - y0) <= 1e-12:
+        return
+    if not fits(shapes[layer], tx, ty, r):
+        tx, ty = wall_move(shapes[layer], x0, y0, tx, ty, r)
+    for v in range(U):  # the units u may not push must now be clear of it
+        if v == u or F[e, v, HP] <= 0.0 or not _collide(P, u, v) or _pushable(F, P, e, A, u, v, BUSY):
+            continue
+        rr = r + P[v, P_RADIUS]
+        dx, dy = tx - F[e, v, X], ty - F[e, v, Y]
+        if dx * dx + dy * dy < (rr - OVERLAP_EPS) ** 2:
+            return
+    # Own idle units in the way step aside, and the idle units in their way in turn (a chain of
+    # at most MAX_PUSHED units); if one of them can't make way, nobody moves and u waits.
+    ox, oy = F[e, u, X], F[e, u, Y]
+    F[e, u, X], F[e, u, Y] = tx, ty
+    queue = np.empty(MAX_PUSHED, np.int64)
+    saved = np.empty((MAX_PUSHED, 2))
+    n = 0
+    head = -1  # -1: the pushes of u itself, then those of each pushed unit in turn
+    while True:
+        p = u if head < 0 else queue[head]
+        for v in range(U):
+            if v == p or (v == u and p == u) or F[e, v, HP] <= 0.0 or not _collide(P, p, v):
+                continue
+            rr = P[p, P_RADIUS] + P[v, P_RADIUS]
+            dx, dy = F[e, v, X] - F[e, p, X], F[e, v, Y] - F[e, p, Y]
+            d2 = dx * dx + dy * dy
+            if d2 >= (rr - OVERLAP_EPS) ** 2:
+                continue
+            queued = False
+            for k in range(n):
+                queued = queued or queue[k] == v
+            if queued or not _pushable(F, P, e, A, u, v, BUSY) or n == MAX_PUSHED:
+                for k in range(n):  # undo: v is in the way for good
+                    F[e, queue[k], X], F[e, queue[k], Y] = saved[k, 0], saved[k, 1]
+                F[e, u, X], F[e, u, Y] = ox, oy
+                return
+            d = math.sqrt(d2)
+            if d < 1e-9:  # on top of its pusher: away from where the pusher came from
+                dx, dy = (
+                    F[e, v, X] - (ox if p == u else saved[head, 0]),
+                    F[e, v, Y] - (oy if p == u else saved[head, 1]),
+                )
+                d = math.hypot(dx, dy)
+                if d < 1e-9:
+                    dx, dy, d = 1.0, 0.0, 1.0
+            vx, vy = F[e, p, X] + dx * rr / d, F[e, p, Y] + dy * rr / d
+            v_layer = 1 if P[v, P_CLIFF] > 0 else 0
+            if not fits(shapes[v_layer], vx, vy, P[v, P_RADIUS]):
+                for k in range(n):
+                    F[e, queue[k], X], F[e, queue[k], Y] = saved[k, 0], saved[k, 1]
+                F[e, u, X], F[e, u, Y] = ox, oy
+                return
+            queue[n] = v
+            saved[n, 0], saved[n, 1] = F[e, v, X], F[e, v, Y]
+            F[e, v, X], F[e, v, Y] = vx, vy
+            n += 1
+        head += 1
+        if head >= n:
+            break
+    F[e, u, X], F[e, u, Y] = tx, ty

@@ -19,7 +19,7 @@ def test_attack_only_in_range_and_dead_only_noop():
     env = make(
         [("marine", 1, (10.0, 16.0)), ("marine", 1, (10.0, 12.0))],
         [("marine", 1, (15.9, 12.0)), ("marine", 1, (16.1, 16.0))],
-        arena_name="band",
+        terrain="3m",
     )
     env.reset()
     # agent 0: enemy 0 at 5.9 (<= 6) available; agent 1: enemy 1 at 6.1 unavailable
@@ -32,8 +32,8 @@ def test_attack_only_in_range_and_dead_only_noop():
 
 def test_moves_blocked_at_arena_edges():
     env = make(
-        [("marine", 1, (5.0, 8.5)), ("marine", 1, (31.5, 23.5))], [("marine", 1, (20.0, 16.0))], arena_name="band"
-    )  # band y 8-24
+        [("marine", 1, (5.0, 8.5)), ("marine", 1, (31.5, 23.5))], [("marine", 1, (20.0, 16.0))], terrain="3m"
+    )  # 3m's band: pathable y 8-24
     env.reset()
     # north, south, east, west
     assert env.get_avail_agent_actions(0)[2:6] == [1, 0, 1, 1]
@@ -42,8 +42,9 @@ def test_moves_blocked_at_arena_edges():
     assert list(obs[:4]) == [1, 0, 1, 1]  # move features mirror availability
     env.step([2, 3])
     u = env.engine.units()
-    assert u["y"][0] == pytest.approx(8.5 + 3.15 / 2)
-    assert u["y"][1] == pytest.approx(23.5 - 3.15 / 2)
+    # marine speed 2.25 per Normal second [M]; one step = 8 loops = 0.5 Normal second
+    assert u["y"][0] == pytest.approx(8.5 + 2.25 / 2)
+    assert u["y"][1] == pytest.approx(23.5 - 2.25 / 2)
 
 
 def test_step_rejects_unavailable_action_with_clear_error():

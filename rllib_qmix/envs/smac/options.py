@@ -1,0 +1,66 @@
+"""SMAC options the embedded simulator can't honour: refused with one clear error, never ignored.
+
+``check_lite_options`` is called with the merged options (``SMAC_DEFAULTS`` updated by the
+caller's keywords); it accepts a partial dict too (a missing key counts as SMAC's default).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: SMAC's defaults of the options checked here.
+_WINDOW = {"window_size_x": 1920, "window_size_y": 1200}
+
+
+def lite_option_problems(opts: dict[str, Any]) -> list[str]:
+    """One sentence per option in ``opts`` that the embedded simulator can't honour."""
+    problems = []
+    difficulty = opts.get("difficulty", "7")
+    if difficulty != "7":
+        problems.append(
+            f"difficulty={difficulty!r} is not available: the embedded enemy AI is SMAC's attack-move "
+            "script at its default VeryHard setting (difficulty='7'); use backend='sc2' for other "
+            "difficulties."
+        )
+    version = opts.get("game_version")
+    if version is not None:
+        problems.append(
+            f"game_version={version!r} is not available: the embedded simulator plays StarCraft II "
+            "4.10's unit figures; use backend='sc2' to choose a game build."
+        )
+    for key in ("heuristic_ai", "heuristic_rest"):
+        if opts.get(key, False):
+            problems.append(
+                f"{key}=True is not implemented by the embedded simulator (SMAC's heuristic agents); use backend='sc2'."
+            )
+    for key in ("replay_dir", "replay_prefix"):
+        if opts.get(key):
+            problems.append(
+                f"{key}={opts[key]!r}: the embedded simulator writes no StarCraft II replays; "
+                "draw an episode with `rllib_qmix.envs.smac.save_gif` instead."
+            )
+    for key, default in _WINDOW.items():
+        value = opts.get(key, default)
+        if value != default:
+            problems.append(f"{key}={value!r}: the embedded simulator opens no game window (leave it at {default}).")
+    if opts.get("debug", False):
+        problems.append(
+            "debug=True: the embedded simulator has no SMAC debug log; inspect `env.engine.units()` "
+            "or draw an episode with `save_gif` instead."
+        )
+    return problems
+
+
+def check_lite_options(opts: dict[str, Any]) -> None:
+    """Raises ``ValueError`` naming every SMAC option in ``opts`` the embedded simulator can't honour.
+
+    Refused: ``difficulty`` other than "7", ``game_version`` other than None,
+    ``heuristic_ai``/``heuristic_rest`` True, a ``replay_dir``/``replay_prefix``, a
+    ``window_size_x``/``window_size_y`` other than SMAC's default, and ``debug=True``.
+    """
+    problems = lite_option_problems(opts)
+    if problems:
+        raise ValueError("SMAC options the embedded simulator (backend='lite') can't honour: " + " ".join(problems))
+
+
+__all__ = ["check_lite_options", "lite_option_problems"]
