@@ -12,6 +12,8 @@ from numba import njit as _njit
 
 
 def njit(*args, **kwargs):
-    """``numba.njit`` with ``cache=True`` unless told otherwise."""
+    """``numba.njit`` with ``cache=True`` and numpy's error model (a division by zero gives inf
+    or nan instead of raising, which spares a check per division) unless told otherwise."""
     kwargs.setdefault("cache", True)
+    kwargs.setdefault("error_model", "numpy")
     return _njit(*args, **kwargs)

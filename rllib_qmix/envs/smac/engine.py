@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import choices as C
+from ._jit import njit
 from .features import (
     F_ALL_HEALTH,
     F_BITS,
@@ -60,7 +61,7 @@ from .maps import MapSpec, get_map
 from .options import check_lite_options
 from .sim import CD, EN, HP, LASTATK, NF, NI, ORD, SH, TGT, X, Y
 from .terrain import Terrain, fits, terrain
-from .units import P_ESTART, P_HP, P_RADIUS, P_SH, STOCK, UnitType, param_row, rl_unit
+from .units import P_AIR, P_CLIFF, P_ESTART, P_HP, P_PLANE, P_RADIUS, P_SH, STOCK, UnitType, param_row, rl_unit
 
 SMAC_DEFAULTS: dict[str, Any] = dict(
     step_mul=8,
@@ -123,6 +124,67 @@ def _formation(
         out.append((x, y))
         placed.append((x, y, u))
     return np.array(out, np.float64)
+
+
+@njit
+def jitter_spawn(pos, jitter, P, shapes):
+    """Adds each unit's jitter to its spawn where it still fits and overlaps no unit (in place)."""
+    U = pos.shape[0]
+    for i in range(U):
+        x, y = pos[i, 0] + jitter[i, 0], pos[i, 1] + jitter[i, 1]
+        air = P[i, P_AIR] > 0
+        if not air and not fits(shapes[1 if P[i, P_CLIFF] > 0 else 0], x, y, P[i, P_RADIUS]):
+            continue
+        clear = True
+        for j in range(U):
+            if j == i or air or P[j, P_PLANE] != P[i, P_PLANE]:
+                continue
+            rr = P[i, P_RADIUS] + P[j, P_RADIUS]
+            if (pos[j, 0] - x) ** 2 + (pos[j, 1] - y) ** 2 < rr * rr:
+                clear = False
+                break
+        if clear:
+            pos[i, 0], pos[i, 1] = x, y
+
+
+@njit
+def _after(t0, x0, y0, t1, x1, y1):
+    """Whether key (t0, x0, y0) sorts after (t1, x1, y1)."""
+    if t0 != t1:
+        return t0 > t1
+    if x0 != x1:
+        return x0 > x1
+    return y0 > y1
+
+
+@njit
+def reset_kernel(F, I, EI, EF, last_action, P, base_pos, type_key, A, envs, jitter, points, shapes):
+    """Starts new battles in ``envs``: jittered spawns (``jitter_spawn``), agents sorted by
+    (type, x, y) as SMAC sorts them, full health, shields and starting energy, no orders."""
+    U = F.shape[1]
+    for k in range(envs.shape[0]):
+        e = envs[k]
+        pos = base_pos.copy()
+        jitter_spawn(pos, jitter[k], P, shapes)
+        for i in range(1, A):  # insertion sort of the agents' positions by (type, x, y)
+            j = i
+            while j > 0 and _after(type_key[j - 1], pos[j - 1, 0], pos[j - 1, 1], type_key[j], pos[j, 0], pos[j, 1]):
+                pos[j - 1, 0], pos[j, 0] = pos[j, 0], pos[j - 1, 0]
+                pos[j - 1, 1], pos[j, 1] = pos[j, 1], pos[j - 1, 1]
+                j -= 1
+        EF[e, 0], EF[e, 1] = points[k, 0], points[k, 1]
+        for u in range(U):
+            for c in range(F.shape[2]):
+                F[e, u, c] = 0.0
+            F[e, u, X], F[e, u, Y] = pos[u, 0], pos[u, 1]
+            F[e, u, HP], F[e, u, SH], F[e, u, EN] = P[u, P_HP], P[u, P_SH], P[u, P_ESTART]
+            for c in range(I.shape[2]):
+                I[e, u, c] = 0
+            I[e, u, TGT], I[e, u, LASTATK] = -1, -1
+        for c in range(EI.shape[1]):
+            EI[e, c] = 0
+        for a in range(A):
+            last_action[e, a] = -1
 
 
 class Engine:
@@ -261,45 +323,41 @@ class Engine:
     def _jitter(self, pos: np.ndarray, jitter: np.ndarray) -> None:
         """Moves each unit by its jitter where it still fits the terrain and overlaps no unit
         of its plane (so battles start without overlaps, as the engine's spread leaves them)."""
-        for i, u in enumerate(self.unit_defs):
-            x, y = pos[i] + jitter[i]
-            layer = 1 if u.cliff_walk else 0
-            if not (u.air or fits(self.terrain.shapes[layer], x, y, u.radius)):
-                continue
-            others = [j for j, w in enumerate(self.unit_defs) if j != i and w.plane == u.plane and not u.air]
-            if others:
-                gap = np.hypot(pos[others, 0] - x, pos[others, 1] - y)
-                if (gap < np.array([u.radius + self.unit_defs[j].radius for j in others])).any():
-                    continue
-            pos[i] = (x, y)
+        jitter_spawn(pos, jitter, self.P, self.terrain.shapes)
 
     # ------------------------------------------------------------------ dynamics
     def reset(self, mask: np.ndarray | None = None) -> None:
         """Start new battles in the envs of mask (all when None)."""
         mask = self._all if mask is None else np.asarray(mask, np.bool_)
-        A, spec, P = self.n_agents, self.spec, self.P
-        for e in np.flatnonzero(mask):
+        A, spec, U = self.n_agents, self.spec, len(self.unit_types)
+        envs = np.flatnonzero(mask)
+        jitter = np.zeros((len(envs), U, 2))
+        points = np.empty((len(envs), 2))
+        for k, e in enumerate(envs):  # each battle draws from its own stream, in this order
             rng = self.rngs[e]
-            pos = self._base_pos.copy()
             if not spec.exact_spawn and C.SPAWN_JITTER > 0:
-                self._jitter(pos, rng.uniform(-C.SPAWN_JITTER, C.SPAWN_JITTER, pos.shape))
-            order = np.lexsort((pos[:A, 1], pos[:A, 0], self._type_key))
-            pos[:A] = pos[:A][order]
+                jitter[k] = rng.uniform(-C.SPAWN_JITTER, C.SPAWN_JITTER, (U, 2))
             if spec.attack_segment is not None:
                 (x0, y0), (x1, y1) = spec.attack_segment
                 f = rng.uniform()
-                self.EF[e] = (x0 + f * (x1 - x0), y0 + f * (y1 - y0))
+                points[k] = (x0 + f * (x1 - x0), y0 + f * (y1 - y0))
             else:
-                self.EF[e] = spec.attack_point
-            F, I = self.F[e], self.I[e]
-            F[:] = 0.0
-            F[:, X], F[:, Y] = pos[:, 0], pos[:, 1]
-            F[:, HP], F[:, SH], F[:, EN] = P[:, P_HP], P[:, P_SH], P[:, P_ESTART]
-            I[:] = 0
-            I[:, TGT] = -1
-            I[:, LASTATK] = -1
-            self.EI[e] = 0
-            self.last_action[e] = -1
+                points[k] = spec.attack_point
+        reset_kernel(
+            self.F,
+            self.I,
+            self.EI,
+            self.EF,
+            self.last_action,
+            self.P,
+            self._base_pos,
+            self._type_key,
+            A,
+            envs,
+            jitter,
+            points,
+            self.terrain.shapes,
+        )
         avail_all(self.F, self.P, self.walk, A, self.cfg[C_SHOOT], self.cfg[C_MOVE], self.avail, mask)
         self._obs_ok &= ~mask
         self._state_ok &= ~mask
@@ -317,6 +375,7 @@ class Engine:
             self.cfg,
             self.walk,
             self.terrain.shapes,
+            self.terrain.clear,
             self.terrain.points,
             self.terrain.routes,
             self.terrain.anchors,

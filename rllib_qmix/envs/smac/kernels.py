@@ -5,7 +5,26 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import njit
-from .sim import DEADT, GX, GY, HP, O_ATTACK, O_HEAL, O_IDLE, O_MOVE, ORD, PHP, PSH, SH, TGT, X, Y, can_hit, tick
+from .sim import (
+    DEADT,
+    GX,
+    GY,
+    HP,
+    MAX_PUSHED,
+    O_ATTACK,
+    O_HEAL,
+    O_IDLE,
+    O_MOVE,
+    ORD,
+    PHP,
+    PSH,
+    SH,
+    TGT,
+    X,
+    Y,
+    can_hit,
+    tick,
+)
 from .units import KIND_HEAL, P_KIND
 
 # indices of the float64 config vector
@@ -146,7 +165,25 @@ def _reward_end(F, I, P, EI, cfg, e, A, rew, term):
 
 @njit
 def step_kernel(
-    F, I, EI, EF, P, cfg, walk, shapes, points, routes, anchors, actions, last_action, avail, active, rew, term, bad
+    F,
+    I,
+    EI,
+    EF,
+    P,
+    cfg,
+    walk,
+    shapes,
+    clear,
+    points,
+    routes,
+    anchors,
+    actions,
+    last_action,
+    avail,
+    active,
+    rew,
+    term,
+    bad,
 ):
     """Play one SMAC step in every active, unfinished battle. False if an action is invalid."""
     E, A = actions.shape
@@ -157,6 +194,7 @@ def step_kernel(
     NX, NY = np.empty(U), np.empty(U)
     FS, FT = np.empty(U, np.int64), np.empty(U, np.int64)
     BUSY = np.zeros(U, np.bool_)
+    QUEUE, SAVED = np.empty(MAX_PUSHED, np.int64), np.empty((MAX_PUSHED, 2))
     step_mul, mode, move = int(cfg[C_STEP_MUL]), int(cfg[C_MODE]), cfg[C_MOVE]
     for e in range(E):
         if not active[e]:
@@ -194,9 +232,9 @@ def step_kernel(
                     I[e, a, ORD], I[e, a, TGT] = (O_HEAL if P[a, P_KIND] == KIND_HEAL else O_ATTACK), t
         loop = int(EI[e, E_T]) * step_mul
         for _ in range(step_mul):
-            tick(
-                F, I, P, e, A, mode, EF[e, 0], EF[e, 1], shapes, points, routes, anchors, NX, NY, FS, FT, BUSY, loop % 2
-            )
+            ap_x, ap_y = EF[e, 0], EF[e, 1]
+            terrain = (shapes, clear, points, routes, anchors)
+            tick(F, I, P, e, A, mode, ap_x, ap_y, *terrain, NX, NY, FS, FT, BUSY, QUEUE, SAVED, loop % 2)
             loop += 1
         _reward_end(F, I, P, EI, cfg, e, A, rew, term)
         compute_avail(F, P, walk, A, n_act, cfg[C_SHOOT], move, avail, e)

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from . import choices as C
 from ._jit import njit
-from .terrain import fits, wall_move, waypoint
+from .terrain import fits, wall_move, wall_move_fast, waypoint
 from .units import (
     KIND_BANE,
     KIND_HEAL,
@@ -73,14 +71,14 @@ OVERLAP_EPS = 1e-7
 MAX_PUSHED = 8
 
 
-@njit
+@njit(inline="always")
 def edge_dist(F, P, e, u, v):
     """Edge-to-edge distance between units u and v."""
     dx, dy = F[e, v, X] - F[e, u, X], F[e, v, Y] - F[e, u, Y]
     return math.sqrt(dx * dx + dy * dy) - P[u, P_RADIUS] - P[v, P_RADIUS]
 
 
-@njit
+@njit(inline="always")
 def can_hit(P, u, v):
     """Whether u's weapon (or heal) can target v: air units only by anti-air weapons, heals
     only on biological units."""
@@ -89,8 +87,8 @@ def can_hit(P, u, v):
     return P[v, P_AIR] == 0 or P[u, P_HITS_AIR] > 0
 
 
-@njit
-def _go(F, P, e, u, gx, gy, limit, use_route, shapes, points, routes, anchors, NX, NY):
+@njit(inline="always")
+def _go(F, P, e, u, gx, gy, limit, use_route, shapes, clear, points, routes, anchors, NX, NY):
     """Unit u's wanted position on its way to (gx, gy), at most ``limit`` (and its speed) away,
     around terrain (a route when ``use_route``) and sliding along walls; writes NX/NY."""
     step = min(P[u, P_SPEED], limit)
@@ -111,11 +109,11 @@ def _go(F, P, e, u, gx, gy, limit, use_route, shapes, points, routes, anchors, N
     if air:  # flying units ignore terrain, not the map's edge
         NX[u], NY[u] = min(max(nx, 0.0), 32.0 - EPS), min(max(ny, 0.0), 32.0 - EPS)
     else:
-        NX[u], NY[u] = wall_move(shapes[layer], x, y, nx, ny, P[u, P_RADIUS])
+        NX[u], NY[u] = wall_move_fast(shapes[layer], clear[layer], x, y, nx, ny, P[u, P_RADIUS])
 
 
-@njit
-def _engage(F, I, P, e, u, t, FS, FT, nf, shapes, points, routes, anchors, NX, NY):
+@njit(inline="always")
+def _engage(F, I, P, e, u, t, FS, FT, nf, shapes, clear, points, routes, anchors, NX, NY):
     """Unit u fights (or heals) t: fire if in range and ready, else walk into range."""
     heal = P[u, P_KIND] == KIND_HEAL
     edge = edge_dist(F, P, e, u, t)
@@ -129,7 +127,7 @@ def _engage(F, I, P, e, u, t, FS, FT, nf, shapes, points, routes, anchors, NX, N
             FS[nf], FT[nf] = u, t
             return nf + 1
         return nf
-    _go(F, P, e, u, F[e, t, X], F[e, t, Y], edge - P[u, P_RANGE], True, shapes, points, routes, anchors, NX, NY)
+    _go(F, P, e, u, F[e, t, X], F[e, t, Y], edge - P[u, P_RANGE], True, shapes, clear, points, routes, anchors, NX, NY)
     return nf
 
 
@@ -196,7 +194,7 @@ def _apply(F, I, P, e, U, A, u, t):
                 hit(F, I, P, e, v, u)
 
 
-@njit
+@njit(inline="always")
 def _enemy_target(F, I, P, e, u, A, static):
     """The built-in AI's target for enemy unit u (-1 for none); see choices.py."""
     t = I[e, u, TGT]
@@ -228,7 +226,7 @@ def _enemy_target(F, I, P, e, u, A, static):
 
 
 @njit
-def _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, shapes, points, routes, anchors, NX, NY):
+def _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, shapes, clear, points, routes, anchors, NX, NY):
     best, best_f = -1, 2.0
     cx, cy, cn = 0.0, 0.0, 0
     for v in range(A, U):
@@ -241,17 +239,19 @@ def _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, shapes, points, routes, anch
         if f < 1.0 and f < best_f and can_hit(P, u, v) and edge_dist(F, P, e, u, v) <= P[u, P_SIGHT]:
             best, best_f = v, f
     if best >= 0:
-        return _engage(F, I, P, e, u, best, FS, FT, nf, shapes, points, routes, anchors, NX, NY)
+        return _engage(F, I, P, e, u, best, FS, FT, nf, shapes, clear, points, routes, anchors, NX, NY)
     if cn > 0:
         cx, cy = cx / cn, cy / cn
         dx, dy = cx - F[e, u, X], cy - F[e, u, Y]
         if dx * dx + dy * dy > 1.0:
-            _go(F, P, e, u, cx, cy, 1e9, False, shapes, points, routes, anchors, NX, NY)
+            _go(F, P, e, u, cx, cy, 1e9, False, shapes, clear, points, routes, anchors, NX, NY)
     return nf
 
 
 @njit
-def tick(F, I, P, e, A, mode, apx, apy, shapes, points, routes, anchors, NX, NY, FS, FT, BUSY, parity):
+def tick(
+    F, I, P, e, A, mode, apx, apy, shapes, clear, points, routes, anchors, NX, NY, FS, FT, BUSY, QUEUE, SAVED, parity
+):
     """Advance battle e by one game loop."""
     U = F.shape[1]
     for u in range(U):  # timers and regeneration
@@ -277,7 +277,7 @@ def tick(F, I, P, e, A, mode, apx, apy, shapes, points, routes, anchors, NX, NY,
             BUSY[u] = o != O_IDLE
             if o == O_MOVE:
                 gx, gy = F[e, u, GX], F[e, u, GY]
-                _go(F, P, e, u, gx, gy, 1e9, False, shapes, points, routes, anchors, NX, NY)
+                _go(F, P, e, u, gx, gy, 1e9, False, shapes, clear, points, routes, anchors, NX, NY)
                 if abs(F[e, u, X] - gx) < EPS and abs(F[e, u, Y] - gy) < EPS:
                     I[e, u, ORD] = O_IDLE
             elif o == O_ATTACK or o == O_HEAL:
@@ -285,16 +285,16 @@ def tick(F, I, P, e, A, mode, apx, apy, shapes, points, routes, anchors, NX, NY,
                 if F[e, t, HP] <= 0.0:
                     I[e, u, ORD] = O_IDLE
                 else:
-                    nf = _engage(F, I, P, e, u, t, FS, FT, nf, shapes, points, routes, anchors, NX, NY)
+                    nf = _engage(F, I, P, e, u, t, FS, FT, nf, shapes, clear, points, routes, anchors, NX, NY)
         elif P[u, P_KIND] == KIND_HEAL:
             BUSY[u] = True
-            nf = _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, shapes, points, routes, anchors, NX, NY)
+            nf = _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, shapes, clear, points, routes, anchors, NX, NY)
         else:
             t = _enemy_target(F, I, P, e, u, A, mode == 1)
             I[e, u, TGT] = t
             if t >= 0:
                 BUSY[u] = True
-                nf = _engage(F, I, P, e, u, t, FS, FT, nf, shapes, points, routes, anchors, NX, NY)
+                nf = _engage(F, I, P, e, u, t, FS, FT, nf, shapes, clear, points, routes, anchors, NX, NY)
             elif mode != 1:
                 gx, gy = apx, apy
                 if mode == 2:  # attack the ally unit group: the nearest live ally
@@ -307,28 +307,52 @@ def tick(F, I, P, e, A, mode, apx, apy, shapes, points, routes, anchors, NX, NY,
                 dx, dy = gx - F[e, u, X], gy - F[e, u, Y]
                 if dx * dx + dy * dy > C.ARRIVAL_RADIUS**2:
                     BUSY[u] = True
-                    _go(F, P, e, u, gx, gy, 1e9, True, shapes, points, routes, anchors, NX, NY)
+                    _go(F, P, e, u, gx, gy, 1e9, True, shapes, clear, points, routes, anchors, NX, NY)
     for k in range(U):  # movement, one unit at a time; the order alternates between loops
         u = k if parity == 0 else U - 1 - k
         if F[e, u, HP] > 0.0 and (NX[u] != F[e, u, X] or NY[u] != F[e, u, Y]):
-            _move(F, P, e, u, A, NX[u], NY[u], shapes, BUSY)
+            _move(F, P, e, u, A, NX[u], NY[u], shapes, BUSY, QUEUE, SAVED)
     for k in range(nf):
         _apply(F, I, P, e, U, A, FS[k], FT[k])
 
 
-@njit
+@njit(inline="always")
 def _collide(P, u, v):
     """Whether units u and v block each other: same plane, and not flying (choices.py)."""
     return P[u, P_PLANE] == P[v, P_PLANE] and P[u, P_PLANE] != PLANE_AIR
 
 
-@njit
+@njit(inline="always")
 def _pushable(F, P, e, A, u, v, BUSY):
     """Whether mover u pushes v aside: an idle, mobile unit of u's own side."""
     return ((u < A) == (v < A)) and not BUSY[v] and P[v, P_STATIC] == 0 and P[v, P_SPEED] > 0
 
 
-@njit
+@njit(inline="always")
+def _deepest(F, P, e, A, u, tx, ty, r, BUSY):
+    """The unit u may not push that overlaps it most at (tx, ty) (-1 if none), that overlap,
+    and whether some unit it may push overlaps it there."""
+    w, depth, pushes = -1, OVERLAP_EPS, False
+    for v in range(F.shape[1]):
+        if v == u:
+            continue
+        rr = r + P[v, P_RADIUS]
+        dx, dy = tx - F[e, v, X], ty - F[e, v, Y]
+        if abs(dx) >= rr or abs(dy) >= rr or F[e, v, HP] <= 0.0 or not _collide(P, u, v):
+            continue
+        d2 = dx * dx + dy * dy
+        if d2 >= (rr - OVERLAP_EPS) ** 2:
+            continue
+        if _pushable(F, P, e, A, u, v, BUSY):
+            pushes = True
+            continue
+        dd = rr - math.sqrt(d2)
+        if dd > depth:
+            w, depth = v, dd
+    return w, depth, pushes
+
+
+@njit(inline="always")
 def slide(x0, y0, step, tx, ty, qx, qy, rr):
     """Where a circle moving from (x0, y0) toward (tx, ty) ends when it must keep ``rr`` from
     (qx, qy): pushed out radially, or, if that is farther than ``step``, the point of the
@@ -359,10 +383,11 @@ def slide(x0, y0, step, tx, ty, qx, qy, rr):
     return bx, by
 
 
-@njit
-def _move(F, P, e, u, A, tx, ty, shapes, BUSY):
+@njit(inline="always")
+def _move(F, P, e, u, A, tx, ty, shapes, BUSY, queue, saved):
     """Moves unit u toward (tx, ty) (already clear of walls): slides around the units it may
-    not push, pushes its own idle units aside, and stays put where nothing fits."""
+    not push, pushes its own idle units aside, and stays put where nothing fits. ``queue`` and
+    ``saved`` are scratch arrays of ``MAX_PUSHED`` rows."""
     U = F.shape[1]
     x0, y0 = F[e, u, X], F[e, u, Y]
     step = math.hypot(tx - x0, ty - y0)
@@ -371,46 +396,40 @@ def _move(F, P, e, u, A, tx, ty, shapes, BUSY):
         return
     layer = 1 if P[u, P_CLIFF] > 0 else 0
     r = P[u, P_RADIUS]
-    for _ in range(4):  # slide around the deepest unit in the way, keeping the step's length
-        w, depth = -1, OVERLAP_EPS
-        for v in range(U):
-            if v == u or F[e, v, HP] <= 0.0 or not _collide(P, u, v) or _pushable(F, P, e, A, u, v, BUSY):
-                continue
-            rr = r + P[v, P_RADIUS]
-            dd = rr - math.hypot(tx - F[e, v, X], ty - F[e, v, Y])
-            if dd > depth:
-                w, depth = v, dd
+    slid = False
+    for it in range(4):  # slide around the deepest unit in the way, keeping the step's length
+        w, depth, pushes = _deepest(F, P, e, A, u, tx, ty, r, BUSY)
+        if it == 0 and w < 0 and not pushes:  # nothing in the way: the common case
+            F[e, u, X], F[e, u, Y] = tx, ty
+            return
         if w < 0:
             break
         tx, ty = slide(x0, y0, step, tx, ty, F[e, w, X], F[e, w, Y], r + P[w, P_RADIUS])
         if tx != tx:  # no room: u waits
             return
+        slid = True
     if math.hypot(tx - x0, ty - y0) <= 1e-12:
         return
-    if not fits(shapes[layer], tx, ty, r):
-        tx, ty = wall_move(shapes[layer], x0, y0, tx, ty, r)
-    for v in range(U):  # the units u may not push must now be clear of it
-        if v == u or F[e, v, HP] <= 0.0 or not _collide(P, u, v) or _pushable(F, P, e, A, u, v, BUSY):
-            continue
-        rr = r + P[v, P_RADIUS]
-        dx, dy = tx - F[e, v, X], ty - F[e, v, Y]
-        if dx * dx + dy * dy < (rr - OVERLAP_EPS) ** 2:
+    if slid:  # the slide may have led into a wall or back into a unit
+        if not fits(shapes[layer], tx, ty, r):
+            tx, ty = wall_move(shapes[layer], x0, y0, tx, ty, r)
+        if _deepest(F, P, e, A, u, tx, ty, r, BUSY)[0] >= 0:  # the units u may not push: clear of it
             return
     # Own idle units in the way step aside, and the idle units in their way in turn (a chain of
     # at most MAX_PUSHED units); if one of them can't make way, nobody moves and u waits.
     ox, oy = F[e, u, X], F[e, u, Y]
     F[e, u, X], F[e, u, Y] = tx, ty
-    queue = np.empty(MAX_PUSHED, np.int64)
-    saved = np.empty((MAX_PUSHED, 2))
     n = 0
     head = -1  # -1: the pushes of u itself, then those of each pushed unit in turn
     while True:
         p = u if head < 0 else queue[head]
         for v in range(U):
-            if v == p or (v == u and p == u) or F[e, v, HP] <= 0.0 or not _collide(P, p, v):
+            if v == p or (v == u and p == u):
                 continue
             rr = P[p, P_RADIUS] + P[v, P_RADIUS]
             dx, dy = F[e, v, X] - F[e, p, X], F[e, v, Y] - F[e, p, Y]
+            if abs(dx) >= rr or abs(dy) >= rr or F[e, v, HP] <= 0.0 or not _collide(P, p, v):
+                continue
             d2 = dx * dx + dy * dy
             if d2 >= (rr - OVERLAP_EPS) ** 2:
                 continue

@@ -67,6 +67,7 @@ class Terrain:
     points: np.ndarray  # float [layers, x, y, 2]: where a route through a cell heads
     routes: np.ndarray  # int16 [layers, goal cell, cell]: route cost, 32767 if unreachable
     anchors: np.ndarray  # int64 [layers, cell]: the nearest cell routes reach (itself if open)
+    clear: np.ndarray  # float [layers, x, y]: a lower bound of any point's clearance in the cell
 
 
 def cell_shapes(walk: np.ndarray) -> np.ndarray:
@@ -176,7 +177,7 @@ def nearest_blocked(shapes, px, py, reach):
     return best, bqx, bqy
 
 
-@njit
+@njit(inline="always")
 def fits(shapes, px, py, r):
     """Whether a circle of radius ``r`` at (px, py) stays clear of blocked geometry."""
     return nearest_blocked(shapes, px, py, r)[0] >= r - 1e-9
@@ -221,6 +222,27 @@ def wall_move(shapes, x0, y0, x1, y1, r):
         else:
             tx, ty = bx, by
     return x0, y0
+
+
+@njit(inline="always")
+def wall_move_fast(shapes, clear, x0, y0, x1, y1, r):
+    """``wall_move``, answering at once where the target's cell is far from every wall."""
+    cx, cy = int(x1), int(y1)
+    if 0 <= cx < SIZE and 0 <= cy < SIZE and x1 >= 0.0 and y1 >= 0.0 and clear[cx, cy] >= r:
+        return x1, y1
+    return wall_move(shapes, x0, y0, x1, y1, r)
+
+
+@njit
+def cell_clearance(shapes):
+    """For each cell, the least clearance of any point in it (its centre's, less half a diagonal)."""
+    out = np.zeros((SIZE, SIZE))
+    half_diagonal = math.sqrt(0.5)
+    for x in range(SIZE):
+        for y in range(SIZE):
+            d = nearest_blocked(shapes, x + 0.5, y + 0.5, 3.0)[0]
+            out[x, y] = max(min(d, 3.0) - half_diagonal, 0.0)
+    return out
 
 
 # ----------------------------------------------------------------------------- routes
@@ -317,7 +339,7 @@ def _pop(hd, hc, size):
     return size
 
 
-@njit
+@njit(inline="always")
 def waypoint(routes, anchors, points, layer, x, y, gx, gy):
     """Where a ground unit at (x, y) heads on its way to (gx, gy): the goal itself when the
     route there is a straight one (its cost equals the octile distance), else the point of the
@@ -377,6 +399,7 @@ def _build(name: str, walk: np.ndarray, cliff_level: np.ndarray) -> Terrain:
     points = np.stack([route_points(s) for s in layers])
     routes = np.stack([route_table(shapes[i], points[i], ROUTE_CLEARANCE) for i in range(2)])
     arrays = dict(
+        clear=np.stack([cell_clearance(shapes[i]) for i in range(2)]),
         anchors=np.stack([route_anchors(routes[i]) for i in range(2)]),
         walk=walk,
         cliff=cliff,
