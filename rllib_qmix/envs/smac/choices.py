@@ -45,7 +45,9 @@ Movement and collisions
       cross cliff walls. Flying units (medivacs) do not collide (SC2 only spreads them softly).
 
 Built-in enemy AI
-    * Attack-move to the map's point. Each loop a unit keeps its target while that target is in
+    * Attack-move to the map's point, in formation: the map script orders the enemy's units as
+      one group, and SC2 moves a group ordered together keeping its shape, so each unit heads
+      for the point plus its offset from the group's centre at spawn. Each loop a unit keeps its target while that target is in
       weapon range; otherwise it takes the nearest attackable ally within ``max(range,
       MIN_SCAN_RANGE)`` (edge distance; Medivacs only if nothing else is there); otherwise it
       keeps chasing its old target while within its sight, otherwise it answers the last ally

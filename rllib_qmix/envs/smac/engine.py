@@ -59,7 +59,7 @@ from .kernels import (
 )
 from .maps import MapSpec, get_map
 from .options import check_lite_options
-from .sim import CD, EN, HP, LASTATK, NF, NI, ORD, SH, TGT, X, Y
+from .sim import CD, EN, GX, GY, HP, LASTATK, NF, NI, ORD, SH, TGT, X, Y
 from .terrain import Terrain, fits, terrain
 from .units import P_AIR, P_CLIFF, P_ESTART, P_HP, P_PLANE, P_RADIUS, P_SH, STOCK, UnitType, param_row, rl_unit
 
@@ -158,9 +158,11 @@ def _after(t0, x0, y0, t1, x1, y1):
 
 
 @njit
-def reset_kernel(F, I, EI, EF, last_action, P, base_pos, type_key, A, envs, jitter, points, shapes):
+def reset_kernel(F, I, EI, EF, last_action, P, base_pos, type_key, A, envs, jitter, points, offsets, shapes):
     """Starts new battles in ``envs``: jittered spawns (``jitter_spawn``), agents sorted by
-    (type, x, y) as SMAC sorts them, full health, shields and starting energy, no orders."""
+    (type, x, y) as SMAC sorts them, full health, shields and starting energy, no orders; each
+    enemy's attack-move goal is the battle's attack point plus its ``offsets`` row (its place in
+    the group's formation)."""
     U = F.shape[1]
     for k in range(envs.shape[0]):
         e = envs[k]
@@ -181,6 +183,8 @@ def reset_kernel(F, I, EI, EF, last_action, P, base_pos, type_key, A, envs, jitt
             for c in range(I.shape[2]):
                 I[e, u, c] = 0
             I[e, u, TGT], I[e, u, LASTATK] = -1, -1
+            if u >= A:
+                F[e, u, GX], F[e, u, GY] = points[k, 0] + offsets[u, 0], points[k, 1] + offsets[u, 1]
         for c in range(EI.shape[1]):
             EI[e, c] = 0
         for a in range(A):
@@ -223,6 +227,12 @@ class Engine:
             np.int64,
         )
         self._base_pos = self._spawn_positions(slots)
+        # SC2 moves a group ordered as one in formation: each enemy heads for the attack point
+        # plus its offset from the group's centre at spawn (choices.py).
+        self._formation_offsets = np.zeros_like(self._base_pos)
+        if self.n_enemies:
+            enemy_pos = self._base_pos[self.n_agents :]
+            self._formation_offsets[self.n_agents :] = enemy_pos - enemy_pos.mean(axis=0)
         self._type_key = np.array([spec.ally_type_order.index(t) if spec.ally_type_order else 0 for t, _ in ally_slots])
         race = lambda groups: STOCK[groups[0][0]].race  # noqa: E731
         self.fl = np.zeros(N_FLAGS, np.int64)
@@ -356,6 +366,7 @@ class Engine:
             envs,
             jitter,
             points,
+            self._formation_offsets,
             self.terrain.shapes,
         )
         avail_all(self.F, self.P, self.walk, A, self.cfg[C_SHOOT], self.cfg[C_MOVE], self.avail, mask)

@@ -296,7 +296,7 @@ def tick(
                 BUSY[u] = True
                 nf = _engage(F, I, P, e, u, t, FS, FT, nf, shapes, clear, points, routes, anchors, NX, NY)
             elif mode != 1:
-                gx, gy = apx, apy
+                gx, gy = F[e, u, GX], F[e, u, GY]  # the attack point + its place in the formation
                 if mode == 2:  # attack the ally unit group: the nearest live ally
                     bd = 1e18
                     for v in range(A):
