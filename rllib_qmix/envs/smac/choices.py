@@ -47,12 +47,12 @@ Movement and collisions
 Built-in enemy AI
     * Attack-move to the map's point, in formation: the map script orders the enemy's units as
       one group, and SC2 moves a group ordered together keeping its shape, so each unit heads
-      for the point plus its offset from the group's centre at spawn. Each loop a unit keeps its target while that target is in
-      weapon range; otherwise it takes the nearest attackable ally within ``max(range,
-      MIN_SCAN_RANGE)`` (edge distance; Medivacs only if nothing else is there); otherwise it
-      keeps chasing its old target while within its sight, otherwise it answers the last ally
-      that damaged it, otherwise it walks to the attack-move point (it arrives within
-      ``ARRIVAL_RADIUS``).
+      for the point plus its offset from the group's centre at spawn.
+    * Each loop a unit keeps its target while that target is in weapon range; otherwise it takes
+      the nearest attackable ally within ``max(range, MIN_SCAN_RANGE)`` (edge distance; Medivacs
+      only if nothing else is there); otherwise it keeps chasing its old target while within its
+      sight, otherwise it answers the last ally that damaged it, otherwise it walks to the
+      attack-move point (it arrives within ``ARRIVAL_RADIUS``).
     * ``2c_vs_64zg``'s "attack the ally unit group": the nearest live ally.
     * Enemy Medivac: heals the most damaged friend within sight, else follows its army's centroid.
     * Spine crawler: static; fires at the nearest ally in weapon range (sticky).
