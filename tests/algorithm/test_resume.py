@@ -44,7 +44,7 @@ SCRIPT = textwrap.dedent(
             .environment("smac", env_config={"map_name": "3m"})
             .env_runners(num_env_runners=0, num_envs_per_env_runner=2, rollout_fragment_length=12)
             .training(
-                episode_batch_size=2, learning_starts=2, replay_capacity=4, target_update_interval=3,
+                episode_batch_size=2, learning_starts=2, replay_capacity=3, target_update_interval=3,
                 epsilon_start=1.0, epsilon_finish=0.05, epsilon_anneal_steps=400, agent_hidden_dim=16,
                 mixing_embed_dim=8, hypernet_embed=16, store_replay_buffer_in_checkpoints=True,
             )
@@ -120,7 +120,7 @@ def test_resume_in_fresh_process_is_bitwise_exact(tmp_path):
 
     # The checkpoint was taken mid-episode, after learning started, with a wrapped replay.
     assert first["episode_lengths_in_progress"] and any(n > 0 for n in first["episode_lengths_in_progress"])
-    assert first["num_updates"] > 0 and first["replay_added"] > 4
+    assert first["num_updates"] > 0 and first["replay_added"] > 3  # more than the capacity: wrapped
     assert resumed["restored"]["episode_lengths_in_progress"] == first["episode_lengths_in_progress"]
     assert _max_diff(resumed["restored"]["weights"], first["weights"]) == 0.0
 
