@@ -19,6 +19,7 @@ epsilon) to the env runners.
 
 from __future__ import annotations
 
+import logging
 import math
 import pathlib
 import time
@@ -26,10 +27,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Optional
 
+import numpy as np
 import ray
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
-from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
+from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.env.env_runner_group import EnvRunnerGroup
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
@@ -52,17 +54,21 @@ from rllib_qmix import keys as K
 from rllib_qmix.algorithm.checkpoints import check_qmix_checkpoint, checkpoint_read_errors, is_local_checkpoint
 from rllib_qmix.envs.creator import make_team_env
 from rllib_qmix.envs.team import TeamSpec
-from rllib_qmix.learning.learner import QMIXTorchLearner
+from rllib_qmix.learning.learner import NonFiniteUpdateError, QMIXTorchLearner
 from rllib_qmix.learning.replay import EpisodeReplayBuffer, shard_episode_batch
 from rllib_qmix.learning.reward_stats import RunningMeanStd
 from rllib_qmix.models.rl_module import DEFAULT_MODEL_CONFIG, QMIXTorchRLModule
-from rllib_qmix.sampling.env_runner import QMIXEnvRunner
+from rllib_qmix.sampling.acting import Normalizer
+from rllib_qmix.sampling.env_runner import OBS_NORM_STATE, QMIXEnvRunner
+
+logger = logging.getLogger(__name__)
 
 REPLAY_BUFFER_STATE = "qmix_replay_buffer"
 REPLAY_BUFFER_DIR = "qmix_replay_buffer"  # in a local checkpoint directory: streamed raw arrays
 REWARD_STATS_STATE = "qmix_reward_stats"
 REWARD_MEAN = "reward_standardize_mean"
 REWARD_STD = "reward_standardize_std"
+INPUT_STATS_STATE = "qmix_input_stats"  # running obs/state statistics (normalize_obs/normalize_state)
 QMIX_COUNTERS = "qmix_counters"
 NUM_EPISODES_IN_REPLAY = "replay_num_episodes"
 NUM_LEARNER_UPDATES = "num_learner_updates_lifetime"
@@ -73,6 +79,33 @@ PHASE_SAMPLING, PHASE_REPLAY, PHASE_LEARNER, PHASE_SYNC = "sampling", "replay", 
 
 SAMPLE_TAG = "qmix_sample"
 _MIXERS = ("qmix", "vdn", None)
+#: Inputs whose magnitude exceeds this (in the first stored episodes, with their normalisation
+#: off) get a warning that names the normalisation option.
+LARGE_INPUT = 10.0
+#: Stored episodes checked for large inputs (the check stops after these).
+LARGE_INPUT_CHECK_EPISODES = 100
+_warned_large_inputs: set[str] = set()  # warned once per process, per input
+
+
+def _warn_large_inputs(episodes: list, checks: dict[str, str]) -> None:
+    """Warns once per process for each input (``obs``/``state`` attribute of the episodes) in
+    ``checks`` whose largest magnitude exceeds ``LARGE_INPUT``; ``checks`` maps the attribute to
+    the option that normalises it."""
+    for attr, option in checks.items():
+        if attr in _warned_large_inputs or not episodes:
+            continue
+        biggest = max(float(np.abs(getattr(ep, attr)).max(initial=0.0)) for ep in episodes)
+        if biggest > LARGE_INPUT:
+            _warned_large_inputs.add(attr)
+            what = "global state" if attr == "state" else "agent observations"
+            logger.warning(
+                "QMIX: the %s reach |x| = %.3g, far outside [-1, 1]. Unscaled inputs this large can make "
+                "Q-values and TD targets blow up (the mixer's hypernetworks take the state as it is); "
+                "consider training(%s=True).",
+                what,
+                biggest,
+                option,
+            )
 
 
 def _sample_and_metrics(runner: Any, state: Optional[dict] = None) -> tuple[list, dict]:
@@ -128,6 +161,10 @@ class QMIXConfig(AlgorithmConfig):
         self.epsilon_anneal_steps = 50_000
         self.state_from_obs = False
         self.standardize_rewards = False
+        # Off for now: issue 20 part 3 chooses these defaults from measurements.
+        self.normalize_obs = False
+        self.normalize_state = False
+        self.max_nonfinite_updates = 3
         self.store_replay_buffer_in_checkpoints = False
         self.max_episode_len: Optional[int] = None
         self.async_sampling = True
@@ -167,6 +204,9 @@ class QMIXConfig(AlgorithmConfig):
         epsilon_anneal_steps: Optional[int] = NotProvided,
         state_from_obs: Optional[bool] = NotProvided,
         standardize_rewards: Optional[bool] = NotProvided,
+        normalize_obs: Optional[bool] = NotProvided,
+        normalize_state: Optional[bool] = NotProvided,
+        max_nonfinite_updates: Optional[int] = NotProvided,
         store_replay_buffer_in_checkpoints: Optional[bool] = NotProvided,
         max_episode_len: Optional[int] = NotProvided,
         async_sampling: Optional[bool] = NotProvided,
@@ -202,6 +242,15 @@ class QMIXConfig(AlgorithmConfig):
                 std of all stored rewards before building targets (EPyMARL's trick for tasks
                 with long, time-limited episodes; the mean shift changes the optimal policy
                 where episodes can end early, so off by default).
+            normalize_obs: Normalise each agent observation feature with the running mean and
+                std of every stored observation (pooled over agents), clipped to [-10, 10]; the
+                agent network sees normalised observations when acting and when learning.
+                Default False for now: the default is to be chosen from measurements (issue 20
+                part 3).
+            normalize_state: Normalise each global-state feature the same way before the mixer
+                (for envs whose state is far outside [-1, 1]). Default False for now, as above.
+            max_nonfinite_updates: Learner updates in a row with non-finite values (each is
+                skipped) before training stops with a ``NonFiniteUpdateError``; >= 1.
             store_replay_buffer_in_checkpoints: Save the replay buffer in checkpoints.
             max_episode_len: Initial time length of the replay arrays (default: the env's
                 episode limit); grows if a longer episode arrives.
@@ -258,6 +307,12 @@ class QMIXConfig(AlgorithmConfig):
             self.state_from_obs = state_from_obs
         if standardize_rewards is not NotProvided:
             self.standardize_rewards = standardize_rewards
+        if normalize_obs is not NotProvided:
+            self.normalize_obs = normalize_obs
+        if normalize_state is not NotProvided:
+            self.normalize_state = normalize_state
+        if max_nonfinite_updates is not NotProvided:
+            self.max_nonfinite_updates = max_nonfinite_updates
         if store_replay_buffer_in_checkpoints is not NotProvided:
             self.store_replay_buffer_in_checkpoints = store_replay_buffer_in_checkpoints
         if max_episode_len is not NotProvided:
@@ -312,6 +367,20 @@ class QMIXConfig(AlgorithmConfig):
                 isinstance(self.standardize_rewards, bool),
                 f"`standardize_rewards` must be True or False, got {self.standardize_rewards!r}.",
             ),
+            (
+                isinstance(self.normalize_obs, bool),
+                f"`normalize_obs` must be True or False, got {self.normalize_obs!r}.",
+            ),
+            (
+                isinstance(self.normalize_state, bool),
+                f"`normalize_state` must be True or False, got {self.normalize_state!r}.",
+            ),
+            (
+                isinstance(self.max_nonfinite_updates, int)
+                and not isinstance(self.max_nonfinite_updates, bool)
+                and self.max_nonfinite_updates >= 1,
+                f"`max_nonfinite_updates` must be an integer >= 1, got {self.max_nonfinite_updates!r}.",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -338,6 +407,35 @@ class QMIXConfig(AlgorithmConfig):
             "hypernet_embed": self.hypernet_embed,
             "double_q": self.double_q,
         }
+
+
+def _normalizer(stats: Optional[RunningMeanStd]) -> Optional[Normalizer]:
+    """The frozen normaliser of running input statistics (None: off, or nothing stored yet)."""
+    if stats is None or stats.count == 0:
+        return None
+    return Normalizer.from_moments(stats.mean, stats.std)
+
+
+def _nonfinite_update_error(error: BaseException) -> Optional[NonFiniteUpdateError]:
+    """The learner's ``NonFiniteUpdateError`` behind ``error`` (a remote learner's arrives wrapped
+    in a ``RayTaskError`` whose ``cause`` it is), or None."""
+    cause = getattr(error, "cause", error)
+    return cause if isinstance(cause, NonFiniteUpdateError) else None
+
+
+def _first_nonfinite(tree: Any, path: str = "") -> Optional[str]:
+    """The path of the first float array (or tensor) with a non-finite value in a nested dict."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            found = _first_nonfinite(value, f"{path}/{key}" if path else str(key))
+            if found is not None:
+                return found
+        return None
+    if hasattr(tree, "detach"):  # a torch tensor
+        tree = tree.detach().cpu().numpy()
+    if isinstance(tree, np.ndarray) and np.issubdtype(tree.dtype, np.floating) and not np.isfinite(tree).all():
+        return path
+    return None
 
 
 def _env_creation_error(config: AlgorithmConfig, creator: Any) -> Optional[Exception]:
@@ -377,6 +475,14 @@ class QMIX(Algorithm):
         self._num_updates = 0
         self._num_restarts = 0
         self.reward_stats: Optional[RunningMeanStd] = RunningMeanStd() if self.config.standardize_rewards else None
+        #: Running statistics of the stored observations ([obs_dim], pooled over agents) and states.
+        self.obs_stats: Optional[RunningMeanStd] = (
+            RunningMeanStd(shape=(spec.obs_dim,)) if self.config.normalize_obs else None
+        )
+        self.state_stats: Optional[RunningMeanStd] = (
+            RunningMeanStd(shape=(spec.state_dim,)) if self.config.normalize_state else None
+        )
+        self._episodes_checked = 0  # stored episodes checked for large inputs
 
     def _team_spec(self) -> TeamSpec:
         """The team's sizes and episode limit, as the env runner reported them with the spaces."""
@@ -402,6 +508,8 @@ class QMIX(Algorithm):
             self._store(episodes, runner_results)
             if self._run_updates():
                 self._sync_env_runners()
+            elif self.obs_stats is not None:  # no new weights, but new observation statistics
+                self._sync_env_runners(weights=False)
             return
         if group.num_in_flight_async_reqs(SAMPLE_TAG) == 0:
             group.foreach_env_runner_async(_sample_and_metrics, tag=SAMPLE_TAG)
@@ -413,9 +521,9 @@ class QMIX(Algorithm):
                 results += group.fetch_ready_async_reqs(tags=SAMPLE_TAG, timeout_seconds=0.5)
         self._store([ep for _, (eps, _) in results for ep in eps], [m for _, (_, m) in results])
         state = None
-        if num_updates:
+        if num_updates or self.obs_stats is not None:
             with self._timed(SYNCH_WORKER_WEIGHTS_TIMER, PHASE_SYNC):
-                state = self._runner_state(remote=True)
+                state = self._runner_state(remote=True, weights=bool(num_updates))
         group.foreach_env_runner_async(_sample_and_metrics, tag=SAMPLE_TAG, kwargs={"state": state})
 
     @contextmanager
@@ -427,14 +535,25 @@ class QMIX(Algorithm):
         self.metrics.log_value((TIMERS, f"{phase}_time_total_s"), time.perf_counter() - start, reduce="lifetime_sum")
 
     def _store(self, episodes: list, runner_results: list) -> None:
-        """Adds sampled episodes to the replay and earns their learner updates."""
+        """Adds sampled episodes to the replay, updates the running statistics with every step
+        stored (raw values: the replay keeps raw data) and earns the episodes' learner updates."""
         cfg = self.config
         self.metrics.aggregate(runner_results, key=ENV_RUNNER_RESULTS)
         with self._timed(REPLAY_BUFFER_ADD_DATA_TIMER, PHASE_REPLAY):
             self.replay_buffer.add(episodes)
-            if self.reward_stats is not None:
-                for episode in episodes:
+            for episode in episodes:
+                if len(episode) == 0:  # not stored
+                    continue
+                if self.reward_stats is not None:
                     self.reward_stats.update(episode.rewards)
+                if self.obs_stats is not None:
+                    self.obs_stats.update(episode.obs)
+                if self.state_stats is not None:
+                    self.state_stats.update(episode.state)
+        if self._episodes_checked < LARGE_INPUT_CHECK_EPISODES:
+            options = (("state", "normalize_state"), ("obs", "normalize_obs"))
+            _warn_large_inputs(episodes, {attr: opt for attr, opt in options if not getattr(cfg, opt)})
+            self._episodes_checked += len(episodes)
         self.metrics.log_value(NUM_EPISODES_IN_REPLAY, len(self.replay_buffer), window=1)
         if self.reward_stats is not None:
             self.metrics.log_value(REWARD_MEAN, self.reward_stats.mean, window=1)
@@ -451,22 +570,34 @@ class QMIX(Algorithm):
             with self._timed(REPLAY_BUFFER_SAMPLE_TIMER, PHASE_REPLAY):
                 batch = self._learner_batch()
             with self._timed(LEARNER_UPDATE_TIMER, PHASE_LEARNER):
-                results = self.learner_group.update(
-                    batches=batch if isinstance(batch, list) else None,
-                    batch=None if isinstance(batch, list) else batch,
-                    timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps},
-                )
+                try:
+                    results = self.learner_group.update(
+                        batches=batch if isinstance(batch, list) else None,
+                        batch=None if isinstance(batch, list) else batch,
+                        timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps},
+                    )
+                except Exception as error:
+                    nonfinite = _nonfinite_update_error(error)
+                    if nonfinite is None:
+                        raise
+                    # One error, raised here in the driver however the learner ran (a remote
+                    # learner's arrives wrapped in Ray's error with its traceback).
+                    raise NonFiniteUpdateError(
+                        f"QMIX training iteration {self.iteration + 1}, {nonfinite.args[0]}"
+                    ) from None
             self.metrics.aggregate(results, key=LEARNER_RESULTS)
             self._num_updates += 1
         self.metrics.log_value(NUM_LEARNER_UPDATES, self._num_updates, window=1)
         return num_updates
 
     def _learner_batch(self):
-        """A replay sample as one MultiAgentBatch, or one shard per learner."""
+        """A replay sample as one MultiAgentBatch, or one shard per learner (rewards standardised,
+        observations and states normalised, if so configured)."""
         cfg = self.config
         data = self.replay_buffer.sample(cfg.episode_batch_size)
         if self.reward_stats is not None:
             data = {**data, K.REWARDS: self.reward_stats.standardize(data[K.REWARDS], data[K.MASK])}
+        data = self._normalize_inputs(data)
         num_learners = max(1, cfg.num_learners)
 
         def as_batch(d: dict) -> MultiAgentBatch:
@@ -476,27 +607,54 @@ class QMIX(Algorithm):
             return as_batch(data)
         return [as_batch(shard) for shard in shard_episode_batch(data, num_learners)]
 
-    def _sync_env_runners(self) -> None:
-        """Sends the learner's agent weights and the global env-step count to the runners."""
-        with self._timed(SYNCH_WORKER_WEIGHTS_TIMER, PHASE_SYNC):
-            self._send_state_to_runners()
+    def _normalize_inputs(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``data`` with normalised copies of its observations and states (``normalize_obs`` /
+        ``normalize_state``), with the statistics as of now; padding steps stay 0."""
+        out, lengths = data, None
+        for key, stats in ((K.OBS, self.obs_stats), (K.STATE, self.state_stats)):
+            normalizer = _normalizer(stats)
+            if normalizer is None:
+                continue
+            if lengths is None:
+                out, lengths = dict(data), data[K.MASK].sum(axis=1).astype(np.int64)
+            x = normalizer(data[key])
+            for row, length in enumerate(lengths):
+                x[row, length + 1 :] = 0.0  # the steps after each episode's final observation
+            out[key] = x
+        return out
 
-    def _runner_state(self, remote: bool) -> dict:
-        """The learner's agent weights and the global env-step count, as env runners take them
-        (``remote``: the weights as one object-store copy that each runner fetches)."""
-        env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
-        module_state = self.learner_group.get_state(
-            components=COMPONENT_LEARNER + "/" + COMPONENT_RL_MODULE, inference_only=True
-        )[COMPONENT_LEARNER]
-        state = {**module_state, NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps}
-        if remote:
-            state[COMPONENT_RL_MODULE] = ray.put(state[COMPONENT_RL_MODULE])
+    def _sync_env_runners(self, weights: bool = True) -> None:
+        """Sends the learner's agent weights, the global env-step count and the observation
+        statistics to the runners (``weights=False``: the statistics only)."""
+        with self._timed(SYNCH_WORKER_WEIGHTS_TIMER, PHASE_SYNC):
+            self._send_state_to_runners(weights=weights)
+
+    def _runner_state(self, remote: bool, weights: bool = True) -> dict:
+        """The learner's agent weights, the global env-step count and (``normalize_obs``) the
+        observation statistics, as env runners take them (``remote``: the weights as one
+        object-store copy that each runner fetches; ``weights=False``: the statistics only)."""
+        state: dict = {}
+        if weights:
+            env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+            module_state = self.learner_group.get_state(
+                components=COMPONENT_LEARNER + "/" + COMPONENT_RL_MODULE, inference_only=True
+            )[COMPONENT_LEARNER]
+            state = {**module_state, NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps}
+            if remote:
+                state[COMPONENT_RL_MODULE] = ray.put(state[COMPONENT_RL_MODULE])
+        if self.obs_stats is not None:
+            normalizer = _normalizer(self.obs_stats)
+            state[OBS_NORM_STATE] = normalizer.get_state() if normalizer is not None else None
         return state
 
     def _send_state_to_runners(
-        self, group: Optional[EnvRunnerGroup] = None, remote_worker_ids: Optional[list[int]] = None
+        self,
+        group: Optional[EnvRunnerGroup] = None,
+        remote_worker_ids: Optional[list[int]] = None,
+        weights: bool = True,
     ) -> None:
-        """Sets the learner's agent weights and the global env-step count on the runners now.
+        """Sets the learner's agent weights, the global env-step count and (``normalize_obs``) the
+        observation statistics on the runners now (``weights=False``: the statistics only).
 
         A blocking call (for synchronous sampling, restored runners and restores). RLlib's
         ``sync_env_runner_states`` sends weights fire-and-forget and drops the new send when
@@ -505,14 +663,28 @@ class QMIX(Algorithm):
         group = group if group is not None else self.env_runner_group
         if remote_worker_ids is None and group.num_healthy_remote_workers() == 0:
             if group.local_env_runner is not None:
-                group.local_env_runner.set_state(self._runner_state(remote=False))
+                group.local_env_runner.set_state(self._runner_state(remote=False, weights=weights))
             return
         group.foreach_env_runner(
             "set_state",
-            kwargs={"state": self._runner_state(remote=True)},
+            kwargs={"state": self._runner_state(remote=True, weights=weights)},
             remote_worker_ids=remote_worker_ids,
             local_env_runner=False,
         )
+
+    @override(Algorithm)
+    def _before_evaluate(self) -> None:
+        """Gives evaluation env runners the observation statistics (RLlib sends them only the
+        weights). Evaluation episodes are never stored, so they never change the statistics."""
+        super()._before_evaluate()
+        group = self.eval_env_runner_group
+        if self.obs_stats is None or group is None:
+            return
+        state = self._runner_state(remote=False, weights=False)
+        if group.local_env_runner is not None:
+            group.local_env_runner.set_state(state)
+        if group.num_remote_env_runners() > 0:
+            group.foreach_env_runner("set_state", kwargs={"state": state}, local_env_runner=False)
 
     @override(Algorithm)
     def restore_env_runners(self, env_runner_group: EnvRunnerGroup) -> list[int]:
@@ -555,6 +727,18 @@ class QMIX(Algorithm):
         }
         if self.reward_stats is not None:
             state[REWARD_STATS_STATE] = self.reward_stats.get_state()
+        if self.obs_stats is not None or self.state_stats is not None:
+            state[INPUT_STATS_STATE] = {
+                "obs": self.obs_stats.get_state() if self.obs_stats is not None else None,
+                "state": self.state_stats.get_state() if self.state_stats is not None else None,
+            }
+        learner_module = state.get(COMPONENT_LEARNER_GROUP, {}).get(COMPONENT_LEARNER, {}).get(COMPONENT_RL_MODULE)
+        bad = _first_nonfinite(learner_module) if learner_module is not None else None
+        if bad is not None:
+            raise NonFiniteUpdateError(
+                f"Refusing to save QMIX's state: the learner weight '{bad}' is non-finite (NaN or inf), "
+                "and a checkpoint must hold finite weights. Restore an earlier checkpoint."
+            )
         if self.config.store_replay_buffer_in_checkpoints and not self._replay_saved_beside:
             state[REPLAY_BUFFER_STATE] = self.replay_buffer.get_state()
         return state
@@ -593,6 +777,10 @@ class QMIX(Algorithm):
             self.replay_buffer.set_state(state[REPLAY_BUFFER_STATE])
         if self.reward_stats is not None and REWARD_STATS_STATE in state:
             self.reward_stats.set_state(state[REWARD_STATS_STATE])
+        input_stats = state.get(INPUT_STATS_STATE) or {}
+        for key, stats in (("obs", self.obs_stats), ("state", self.state_stats)):
+            if stats is not None and input_stats.get(key) is not None:
+                stats.set_state(input_stats[key])
         self._send_state_to_runners()
 
     @classmethod

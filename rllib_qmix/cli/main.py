@@ -241,9 +241,10 @@ def _summarize(grid: Any) -> int:
 
 
 def _root_cause(error: BaseException) -> str:
-    """The innermost 'SomeError: message' line of a (remote) traceback."""
+    """The innermost 'SomeError: message' line of a (remote) traceback (500 characters at most:
+    room for a message that says what to try, e.g. QMIX's NonFiniteUpdateError)."""
     causes = re.findall(r"^\s*([\w.]*(?:Error|Exception)\b.*)$", str(error), re.M)
-    return causes[-1].strip()[:300] if causes else " ".join(str(error).split())[:300]
+    return causes[-1].strip()[:500] if causes else " ".join(str(error).split())[:500]
 
 
 # ---------------------------------------------------------------------- evaluate

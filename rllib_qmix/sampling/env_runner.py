@@ -44,7 +44,7 @@ from ray.rllib.utils.metrics import (
 from rllib_qmix import keys as K
 from rllib_qmix.envs.creator import make_team_env
 from rllib_qmix.envs.team import TeamEnv, TeamObs, TeamSpec
-from rllib_qmix.sampling.acting import TeamActor, epsilon_at
+from rllib_qmix.sampling.acting import Normalizer, TeamActor, epsilon_at
 from rllib_qmix.sampling.episode import EpisodeBuilder, TeamEpisode
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,9 @@ logger = logging.getLogger(__name__)
 EPSILON = "epsilon"
 #: Key of a runner's own sampling state (RNG, episode seeds, episodes in progress).
 SAMPLING_STATE = "qmix_sampling"
+#: Key of the observation statistics (``Normalizer.get_state()``, or None) in the state the
+#: algorithm sends to env runners (``normalize_obs``).
+OBS_NORM_STATE = "qmix_obs_normalizer"
 TEAM_AGENT_ID = "team"  # the whole team acts as one grouped agent
 #: Team-level info keys averaged per episode into ``<key>_mean`` metrics.
 EPISODE_INFO_KEYS = ("battle_won", "dead_allies", "dead_enemies")
@@ -102,7 +105,10 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         spec = self.config.get_rl_module_spec(spaces=self.get_spaces(), inference_only=True)
         self.module = spec.build()
         self.module.eval()
-        self._actor = TeamActor(self.module, self.num_envs, self._rng)
+        previous = getattr(self, "_actor", None)  # a rebuilt module keeps the statistics it was sent
+        self._actor = TeamActor(
+            self.module, self.num_envs, self._rng, obs_normalizer=previous.obs_normalizer if previous else None
+        )
 
     @override(EnvRunner)
     def get_spaces(self) -> dict:
@@ -249,7 +255,7 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         env = self.envs[0]
         obs = env.reset()
         builder, frames = EpisodeBuilder(obs), [env.render()]
-        actor = TeamActor(self.module, 1, self._rng)
+        actor = TeamActor(self.module, 1, self._rng, obs_normalizer=self._actor.obs_normalizer)
         limit = max_steps or self.spec.episode_limit or 10_000
         for _ in range(limit):
             actions = actor.act(obs.obs[None], obs.avail[None], self.epsilon if explore else 0.0)[0]
@@ -281,8 +287,15 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
             state[WEIGHTS_SEQ_NO] = self._weights_seq_no
         return state
 
+    @property
+    def obs_normalizer(self) -> Optional[Normalizer]:
+        """The observation statistics this runner acts with (the algorithm's, as last sent)."""
+        return self._actor.obs_normalizer
+
     @override(Checkpointable)
     def set_state(self, state: dict) -> None:
+        if OBS_NORM_STATE in state:
+            self._actor.obs_normalizer = Normalizer.from_state(state[OBS_NORM_STATE])
         if COMPONENT_RL_MODULE in state:
             seq = state.get(WEIGHTS_SEQ_NO, 0)
             if seq == 0 or self._weights_seq_no < seq:
@@ -383,4 +396,4 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
             env.close()
 
 
-__all__ = ["QMIXEnvRunner", "epsilon_at"]
+__all__ = ["OBS_NORM_STATE", "QMIXEnvRunner", "epsilon_at"]

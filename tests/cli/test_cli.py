@@ -563,6 +563,41 @@ def test_root_cause_of_a_remote_traceback() -> None:
     assert cli._root_cause(RuntimeError("plain\nmessage")) == "plain message"
 
 
+def test_nonfinite_updates_stop_training_with_one_error_line(tmp_path) -> None:
+    """Learner updates that stay non-finite end the run: exit 1 and QMIX's whole error, which
+    says what to try, on one line. The learning rate (1e30) makes the first Adam step move every
+    weight by ~1e30, so every later forward pass overflows."""
+    path = write_yaml(
+        tmp_path / "nan.yaml",
+        textwrap.dedent("""\
+        exploding:
+          run: QMIX
+          env: two_step_game
+          stop: {training_iteration: 20}
+          config:
+            num_env_runners: 0
+            num_envs_per_env_runner: 8
+            rollout_fragment_length: 2
+            episode_batch_size: 8
+            learning_starts: 8
+            optimizer: adam
+            lr: 1.0e+30
+        """),
+    )
+    proc = run_cli("train", "file", str(path), "--storage-path", str(tmp_path / "results"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if "NonFiniteUpdateError" in ln]
+    assert len(lines) == 1, proc.stderr
+    line = lines[0]
+    assert line.startswith("error: trial failed: ")
+    assert "QMIX training iteration 1, learner update 4: 3 updates in a row were non-finite and skipped" in line
+    assert "first non-finite value in the last one:" in line
+    for hint in ("normalize_state=True", "normalize_obs=True", "lower lr (now 1e+30)", "grad_clip (now 10.0)"):
+        assert hint in line
+    assert "final checkpoint: none" in proc.stdout
+
+
 def test_resume_after_driver_crash(tmp_path) -> None:
     """SIGKILL the whole `rllib train` mid-run; `--resume` continues from the last checkpoint."""
     yaml_path = write_yaml(

@@ -88,3 +88,27 @@ def test_rewards_untouched_by_default(ray_local):
 def test_standardize_rewards_must_be_a_bool():
     with pytest.raises(ValueError, match="`standardize_rewards` must be True or False"):
         QMIXConfig().environment("two_step_game").training(standardize_rewards="yes").validate()
+
+
+def test_per_feature_stats_equal_numpy_and_round_trip_exactly():
+    """Vector statistics (``normalize_obs`` / ``normalize_state``): per feature, over every row
+    of every chunk, whatever the leading shape; the state restores bit for bit."""
+    rng = np.random.default_rng(1)
+    chunks = [rng.normal([0.0, 25.0, -3.0], [1.0, 10.0, 0.0], size=(n, 2, 3)) for n in (1, 9, 0, 40)]
+    stats = RunningMeanStd(shape=(3,))
+    for c in chunks:
+        stats.update(c)
+    every = np.concatenate(chunks).reshape(-1, 3)
+    assert stats.count == len(every) == 100
+    np.testing.assert_allclose(stats.mean, every.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stats.var, every.var(axis=0), rtol=1e-9, atol=1e-20)
+    np.testing.assert_array_equal(stats.std[2], stats.min_std)  # a constant feature: the floor
+    copy = RunningMeanStd(shape=(3,))
+    copy.set_state(stats.get_state())
+    for s in (stats, copy):
+        s.update(chunks[1])
+    assert copy.count == stats.count
+    np.testing.assert_array_equal(copy.mean, stats.mean)
+    np.testing.assert_array_equal(copy.var, stats.var)
+    with pytest.raises(ValueError, match="shape"):
+        RunningMeanStd(shape=(4,)).set_state(stats.get_state())
