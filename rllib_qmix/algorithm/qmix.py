@@ -523,7 +523,7 @@ class QMIX(Algorithm):
         state = None
         if num_updates or self.obs_stats is not None:
             with self._timed(SYNCH_WORKER_WEIGHTS_TIMER, PHASE_SYNC):
-                state = self._runner_state(remote=True, weights=bool(num_updates))
+                state = self.runner_state(remote=True, weights=bool(num_updates))
         group.foreach_env_runner_async(_sample_and_metrics, tag=SAMPLE_TAG, kwargs={"state": state})
 
     @contextmanager
@@ -629,7 +629,7 @@ class QMIX(Algorithm):
         with self._timed(SYNCH_WORKER_WEIGHTS_TIMER, PHASE_SYNC):
             self._send_state_to_runners(weights=weights)
 
-    def _runner_state(self, remote: bool, weights: bool = True) -> dict:
+    def runner_state(self, remote: bool = False, weights: bool = True) -> dict:
         """The learner's agent weights, the global env-step count and (``normalize_obs``) the
         observation statistics, as env runners take them (``remote``: the weights as one
         object-store copy that each runner fetches; ``weights=False``: the statistics only)."""
@@ -663,11 +663,11 @@ class QMIX(Algorithm):
         group = group if group is not None else self.env_runner_group
         if remote_worker_ids is None and group.num_healthy_remote_workers() == 0:
             if group.local_env_runner is not None:
-                group.local_env_runner.set_state(self._runner_state(remote=False, weights=weights))
+                group.local_env_runner.set_state(self.runner_state(remote=False, weights=weights))
             return
         group.foreach_env_runner(
             "set_state",
-            kwargs={"state": self._runner_state(remote=True, weights=weights)},
+            kwargs={"state": self.runner_state(remote=True, weights=weights)},
             remote_worker_ids=remote_worker_ids,
             local_env_runner=False,
         )
@@ -680,7 +680,7 @@ class QMIX(Algorithm):
         group = self.eval_env_runner_group
         if self.obs_stats is None or group is None:
             return
-        state = self._runner_state(remote=False, weights=False)
+        state = self.runner_state(remote=False, weights=False)
         if group.local_env_runner is not None:
             group.local_env_runner.set_state(state)
         if group.num_remote_env_runners() > 0:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE
-
 from rllib_qmix.sampling.env_runner import QMIXEnvRunner
 
 
@@ -30,10 +28,7 @@ def render_episode(algo: Any, path: str, explore: bool = False, max_steps: int |
     config = algo.config.copy(copy_frozen=False)
     config.num_envs_per_env_runner = 1
     runner = QMIXEnvRunner(config=config, worker_index=0, num_workers=0)
-    weights = algo.learner_group.get_state(
-        components=COMPONENT_LEARNER + "/" + COMPONENT_RL_MODULE, inference_only=True
-    )[COMPONENT_LEARNER]
-    runner.set_state(weights)
+    runner.set_state(algo.runner_state())  # weights, env-step count (epsilon), obs statistics
     try:
         frames, episode = runner.render_frames(explore=explore, max_steps=max_steps)
     finally:

@@ -58,43 +58,10 @@ from .kernels import (
     step_kernel,
 )
 from .maps import MapSpec, get_map
-from .options import check_lite_options
+from .options import SMAC_DEFAULTS, check_lite_options
 from .sim import CD, EN, GX, GY, HP, LASTATK, NF, NI, ORD, SH, TGT, X, Y
 from .terrain import Terrain, fits, terrain
 from .units import P_AIR, P_CLIFF, P_ESTART, P_HP, P_PLANE, P_RADIUS, P_SH, STOCK, UnitType, param_row, rl_unit
-
-SMAC_DEFAULTS: dict[str, Any] = dict(
-    step_mul=8,
-    move_amount=2,
-    difficulty="7",
-    game_version=None,
-    seed=None,
-    continuing_episode=False,
-    obs_all_health=True,
-    obs_own_health=True,
-    obs_last_action=False,
-    obs_pathing_grid=False,
-    obs_terrain_height=False,
-    obs_instead_of_state=False,
-    obs_timestep_number=False,
-    state_last_action=True,
-    state_timestep_number=False,
-    reward_sparse=False,
-    reward_only_positive=True,
-    reward_death_value=10,
-    reward_negative_scale=0.5,
-    reward_scale=True,
-    reward_scale_rate=20,
-    reward_win=200,
-    reward_defeat=0,
-    replay_dir="",
-    replay_prefix="",
-    window_size_x=1920,
-    window_size_y=1200,
-    heuristic_ai=False,
-    heuristic_rest=False,
-    debug=False,
-)
 
 
 def _formation(
@@ -329,11 +296,6 @@ class Engine:
             seeds = [None] * self.E
         self.seeds = list(seeds)
         self.rngs = [np.random.default_rng(s) for s in self.seeds]
-
-    def _jitter(self, pos: np.ndarray, jitter: np.ndarray) -> None:
-        """Moves each unit by its jitter where it still fits the terrain and overlaps no unit
-        of its plane (so battles start without overlaps, as the engine's spread leaves them)."""
-        jitter_spawn(pos, jitter, self.P, self.terrain.shapes)
 
     # ------------------------------------------------------------------ dynamics
     def reset(self, mask: np.ndarray | None = None) -> None:

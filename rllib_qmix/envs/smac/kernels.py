@@ -196,6 +196,7 @@ def step_kernel(
     BUSY = np.zeros(U, np.bool_)
     QUEUE, SAVED = np.empty(MAX_PUSHED, np.int64), np.empty((MAX_PUSHED, 2))
     step_mul, mode, move = int(cfg[C_STEP_MUL]), int(cfg[C_MODE]), cfg[C_MOVE]
+    terrain = (shapes, clear, points, routes, anchors)
     for e in range(E):
         if not active[e]:
             continue
@@ -233,7 +234,6 @@ def step_kernel(
         loop = int(EI[e, E_T]) * step_mul
         for _ in range(step_mul):
             ap_x, ap_y = EF[e, 0], EF[e, 1]
-            terrain = (shapes, clear, points, routes, anchors)
             tick(F, I, P, e, A, mode, ap_x, ap_y, *terrain, NX, NY, FS, FT, BUSY, QUEUE, SAVED, loop % 2)
             loop += 1
         _reward_end(F, I, P, EI, cfg, e, A, rew, term)

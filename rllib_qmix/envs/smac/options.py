@@ -8,15 +8,46 @@ from __future__ import annotations
 
 from typing import Any
 
-#: SMAC's defaults of the options checked here.
-_WINDOW = {"window_size_x": 1920, "window_size_y": 1200}
+#: SMAC's ``StarCraft2Env`` keyword options and their defaults (smac/env/starcraft2/starcraft2.py).
+SMAC_DEFAULTS: dict[str, Any] = dict(
+    step_mul=8,
+    move_amount=2,
+    difficulty="7",
+    game_version=None,
+    seed=None,
+    continuing_episode=False,
+    obs_all_health=True,
+    obs_own_health=True,
+    obs_last_action=False,
+    obs_pathing_grid=False,
+    obs_terrain_height=False,
+    obs_instead_of_state=False,
+    obs_timestep_number=False,
+    state_last_action=True,
+    state_timestep_number=False,
+    reward_sparse=False,
+    reward_only_positive=True,
+    reward_death_value=10,
+    reward_negative_scale=0.5,
+    reward_scale=True,
+    reward_scale_rate=20,
+    reward_win=200,
+    reward_defeat=0,
+    replay_dir="",
+    replay_prefix="",
+    window_size_x=1920,
+    window_size_y=1200,
+    heuristic_ai=False,
+    heuristic_rest=False,
+    debug=False,
+)
 
 
 def lite_option_problems(opts: dict[str, Any]) -> list[str]:
     """One sentence per option in ``opts`` that the embedded simulator can't honour."""
     problems = []
-    difficulty = opts.get("difficulty", "7")
-    if difficulty != "7":
+    difficulty = opts.get("difficulty", SMAC_DEFAULTS["difficulty"])
+    if difficulty != SMAC_DEFAULTS["difficulty"]:
         problems.append(
             f"difficulty={difficulty!r} is not available: the embedded enemy AI is SMAC's attack-move "
             "script at its default VeryHard setting (difficulty='7'); use backend='sc2' for other "
@@ -39,7 +70,8 @@ def lite_option_problems(opts: dict[str, Any]) -> list[str]:
                 f"{key}={opts[key]!r}: the embedded simulator writes no StarCraft II replays; "
                 "draw an episode with `rllib_qmix.envs.smac.save_gif` instead."
             )
-    for key, default in _WINDOW.items():
+    for key in ("window_size_x", "window_size_y"):
+        default = SMAC_DEFAULTS[key]
         value = opts.get(key, default)
         if value != default:
             problems.append(f"{key}={value!r}: the embedded simulator opens no game window (leave it at {default}).")
@@ -63,4 +95,4 @@ def check_lite_options(opts: dict[str, Any]) -> None:
         raise ValueError("SMAC options the embedded simulator (backend='lite') can't honour: " + " ".join(problems))
 
 
-__all__ = ["check_lite_options", "lite_option_problems"]
+__all__ = ["SMAC_DEFAULTS", "check_lite_options", "lite_option_problems"]

@@ -17,7 +17,7 @@ import math
 
 from . import choices as C
 from ._jit import njit
-from .terrain import fits, wall_move, wall_move_fast, waypoint
+from .terrain import fits, slide, wall_move, wall_move_fast, waypoint
 from .units import (
     KIND_BANE,
     KIND_HEAL,
@@ -330,8 +330,8 @@ def _pushable(F, P, e, A, u, v, BUSY):
 
 @njit(inline="always")
 def _deepest(F, P, e, A, u, tx, ty, r, BUSY):
-    """The unit u may not push that overlaps it most at (tx, ty) (-1 if none), that overlap,
-    and whether some unit it may push overlaps it there."""
+    """The unit u may not push that overlaps it most at (tx, ty) (-1 if none), and whether
+    some unit it may push overlaps it there."""
     w, depth, pushes = -1, OVERLAP_EPS, False
     for v in range(F.shape[1]):
         if v == u:
@@ -349,38 +349,7 @@ def _deepest(F, P, e, A, u, tx, ty, r, BUSY):
         dd = rr - math.sqrt(d2)
         if dd > depth:
             w, depth = v, dd
-    return w, depth, pushes
-
-
-@njit(inline="always")
-def slide(x0, y0, step, tx, ty, qx, qy, rr):
-    """Where a circle moving from (x0, y0) toward (tx, ty) ends when it must keep ``rr`` from
-    (qx, qy): pushed out radially, or, if that is farther than ``step``, the point of the
-    circle of radius ``step`` around the start that touches the other circle, on the side of
-    the push. NaN when no such point exists."""
-    dx, dy = tx - qx, ty - qy
-    d = math.hypot(dx, dy)
-    if d < 1e-9:  # exactly on top: back toward where it came from
-        dx, dy = x0 - qx, y0 - qy
-        d = math.hypot(dx, dy)
-        if d < 1e-9:
-            return math.nan, math.nan
-    px, py = qx + dx * rr / d, qy + dy * rr / d
-    if math.hypot(px - x0, py - y0) <= step:
-        return px, py
-    rq = rr * (1.0 + 1e-9)
-    cx, cy = qx - x0, qy - y0
-    big_d = math.hypot(cx, cy)
-    if big_d <= 1e-12 or big_d > step + rq or big_d < abs(step - rq):
-        return math.nan, math.nan
-    a = (step * step - rq * rq + big_d * big_d) / (2.0 * big_d)
-    h = math.sqrt(max(step * step - a * a, 0.0))
-    mx, my = x0 + a * cx / big_d, y0 + a * cy / big_d
-    ax, ay = mx - h * cy / big_d, my + h * cx / big_d
-    bx, by = mx + h * cy / big_d, my - h * cx / big_d
-    if math.hypot(ax - px, ay - py) <= math.hypot(bx - px, by - py):
-        return ax, ay
-    return bx, by
+    return w, pushes
 
 
 @njit(inline="always")
@@ -398,7 +367,7 @@ def _move(F, P, e, u, A, tx, ty, shapes, BUSY, queue, saved):
     r = P[u, P_RADIUS]
     slid = False
     for it in range(4):  # slide around the deepest unit in the way, keeping the step's length
-        w, depth, pushes = _deepest(F, P, e, A, u, tx, ty, r, BUSY)
+        w, pushes = _deepest(F, P, e, A, u, tx, ty, r, BUSY)
         if it == 0 and w < 0 and not pushes:  # nothing in the way: the common case
             F[e, u, X], F[e, u, Y] = tx, ty
             return

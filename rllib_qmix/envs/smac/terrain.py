@@ -183,6 +183,37 @@ def fits(shapes, px, py, r):
     return nearest_blocked(shapes, px, py, r)[0] >= r - 1e-9
 
 
+@njit(inline="always")
+def slide(x0, y0, step, tx, ty, qx, qy, rr):
+    """Where a circle moving from (x0, y0) toward (tx, ty) ends when it must keep ``rr`` from
+    (qx, qy): pushed out radially, or, if that is farther than ``step``, the point of the
+    circle of radius ``step`` around the start that touches the other circle, on the side of
+    the push. NaN when no such point exists."""
+    dx, dy = tx - qx, ty - qy
+    d = math.hypot(dx, dy)
+    if d < 1e-9:  # exactly on top: back toward where it came from
+        dx, dy = x0 - qx, y0 - qy
+        d = math.hypot(dx, dy)
+        if d < 1e-9:
+            return math.nan, math.nan
+    px, py = qx + dx * rr / d, qy + dy * rr / d
+    if math.hypot(px - x0, py - y0) <= step:
+        return px, py
+    rq = rr * (1.0 + 1e-9)
+    cx, cy = qx - x0, qy - y0
+    big_d = math.hypot(cx, cy)
+    if big_d <= 1e-12 or big_d > step + rq or big_d < abs(step - rq):
+        return math.nan, math.nan
+    a = (step * step - rq * rq + big_d * big_d) / (2.0 * big_d)
+    h = math.sqrt(max(step * step - a * a, 0.0))
+    mx, my = x0 + a * cx / big_d, y0 + a * cy / big_d
+    ax, ay = mx - h * cy / big_d, my + h * cx / big_d
+    bx, by = mx + h * cy / big_d, my - h * cx / big_d
+    if math.hypot(ax - px, ay - py) <= math.hypot(bx - px, by - py):
+        return ax, ay
+    return bx, by
+
+
 @njit
 def wall_move(shapes, x0, y0, x1, y1, r):
     """Moves a circle of radius ``r`` from (x0, y0) toward (x1, y1), sliding along walls.
@@ -199,28 +230,11 @@ def wall_move(shapes, x0, y0, x1, y1, r):
         d, qx, qy = nearest_blocked(shapes, tx, ty, r)
         if d >= r - 1e-9:
             return tx, ty
-        if d <= 1e-12:
+        if d <= 1e-9:
             break
-        px, py = qx + (tx - qx) * r / d, qy + (ty - qy) * r / d  # pushed out of the obstacle
-        if math.hypot(px - x0, py - y0) <= step:
-            tx, ty = px, py
-            continue
-        # Keep the step's length: intersect the circle of radius `step` around the start with
-        # the circle of radius r (+ a hair) around the obstacle point, nearest the pushed point.
-        rr = r * (1.0 + 1e-9)
-        cx, cy = qx - x0, qy - y0
-        big_d = math.hypot(cx, cy)
-        if big_d <= 1e-12 or big_d > step + rr or big_d < abs(step - rr):
+        tx, ty = slide(x0, y0, step, tx, ty, qx, qy, r)
+        if tx != tx:  # no point at the step's length fits: stay put
             break
-        a = (step * step - rr * rr + big_d * big_d) / (2.0 * big_d)
-        h = math.sqrt(max(step * step - a * a, 0.0))
-        mx, my = x0 + a * cx / big_d, y0 + a * cy / big_d
-        ax, ay = mx - h * cy / big_d, my + h * cx / big_d
-        bx, by = mx + h * cy / big_d, my - h * cx / big_d
-        if math.hypot(ax - px, ay - py) <= math.hypot(bx - px, by - py):
-            tx, ty = ax, ay
-        else:
-            tx, ty = bx, by
     return x0, y0
 
 
