@@ -10,16 +10,28 @@ A QMIX checkpoint directory (RLlib 2.60's layout) holds::
     rllib_checkpoint.json  class_and_ctor_args.pkl  algorithm_state.pkl
     learner_group/{state.pkl, learner/state.pkl, learner/rl_module/<module>/module_state.pkl}
     env_runner/...   (the local env runner's state, when there is one)
+    qmix_replay_buffer/...   (with ``store_replay_buffer_in_checkpoints``)
+    qmix_checkpoint.json     (the manifest: every file's size; written last)
+
+A local save is atomic (``write_checkpoint``): everything goes to a hidden sibling directory
+``.NAME.partial-*``, the manifest is written last, and only then is the directory renamed to
+NAME. A save killed at any point leaves NAME as it was (absent, or the previous checkpoint)
+and a partial directory that can't be restored. A copy of a checkpoint that was cut short
+(e.g. Tune's upload to its storage path) is caught by the manifest's file sizes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
+import os
 import pathlib
 import pickle
-from collections.abc import Iterator
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any, Union
 
 PathLike = Union[str, pathlib.Path]
@@ -35,8 +47,146 @@ REQUIRED_FILES = (
 _STATE_FILES = ("algorithm_state.pkl", "algorithm_state.msgpack", "algorithm_state.msgpck")
 
 
+#: The manifest a complete QMIX checkpoint ends with: ``{"format": 1, "files": {relpath: size}}``.
+MANIFEST_FILE = "qmix_checkpoint.json"
+_PARTIAL = ".partial-"
+
+
 class CheckpointError(ValueError):
     """A checkpoint QMIX can't restore, with a message that says why and what to do."""
+
+
+class CheckpointSpaceError(OSError):
+    """The disk has no room for a checkpoint (``errno.ENOSPC``); nothing was left behind."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(errno.ENOSPC, message)
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def _mb(n: float) -> str:
+    return f"{n / 2**20:,.1f} MB"
+
+
+def _free_bytes(directory: pathlib.Path) -> int:
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    return shutil.disk_usage(directory).free
+
+
+def _space_error(final: pathlib.Path, need: int, detail: str) -> CheckpointSpaceError:
+    free = _free_bytes(final.parent)
+    return CheckpointSpaceError(
+        f"Not enough disk space to save the QMIX checkpoint at {final}: it needs about {_mb(need)} and "
+        f"{_mb(free)} are free there ({detail}). Free some space or save to another path (the CLI's "
+        "--storage-path); the previous checkpoints and the training state are unchanged."
+    )
+
+
+def partial_path(final: pathlib.Path) -> pathlib.Path:
+    """The hidden sibling directory a save of ``final`` writes to before it is renamed."""
+    return final.parent / f".{final.name}{_PARTIAL}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def write_manifest(root: pathlib.Path) -> None:
+    """Writes ``MANIFEST_FILE`` listing the size of every file under ``root``, and syncs it."""
+    files = {
+        p.relative_to(root).as_posix(): p.stat().st_size
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != MANIFEST_FILE
+    }
+    with open(root / MANIFEST_FILE, "w") as f:
+        json.dump({"format": 1, "files": files}, f, indent=0)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(directory: pathlib.Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish_checkpoint(tmp: pathlib.Path, final: pathlib.Path) -> None:
+    """Renames the finished ``tmp`` to ``final``, replacing what was there (an empty directory,
+    as Tune makes, or an older checkpoint saved to the same path)."""
+    aside = None
+    if final.is_dir() and any(final.iterdir()):
+        aside = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(final, aside)
+    elif final.is_dir():
+        final.rmdir()
+    os.rename(tmp, final)
+    _fsync_dir(final.parent)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def write_checkpoint(final: PathLike, need_bytes: int, write: Callable[[pathlib.Path], None]) -> pathlib.Path:
+    """Saves a checkpoint to ``final`` atomically: ``write(tmp)`` fills a hidden sibling
+    directory, the manifest is added, and the directory is renamed to ``final``.
+
+    Args:
+        final: Where the checkpoint goes (a local directory; may exist, as Tune makes it).
+        need_bytes: An estimate of the checkpoint's size, checked against the free space first.
+        write: Writes the checkpoint's files into the directory it is given.
+
+    Returns:
+        ``final``, as an absolute path.
+
+    Raises:
+        CheckpointSpaceError: The disk is too full (before writing, or ``ENOSPC`` while writing);
+            the partial files are removed.
+    """
+    final = pathlib.Path(final).expanduser().absolute()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    free = _free_bytes(final.parent)
+    if free < need_bytes:
+        raise _space_error(final, need_bytes, "checked before writing; nothing was written")
+    tmp = partial_path(final)
+    try:
+        write(tmp)
+        write_manifest(tmp)
+        publish_checkpoint(tmp, final)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if e.errno == errno.ENOSPC or "No space left on device" in str(e):
+            raise _space_error(final, need_bytes, f"the disk filled while writing {e.filename or 'a file'}") from e
+        raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def manifest_problems(root: pathlib.Path) -> list[str]:
+    """What is wrong with ``root`` against its manifest: ``["incomplete"]`` when it has none,
+    else the files missing or of the wrong size (empty when it is complete)."""
+    try:
+        manifest = json.loads((root / MANIFEST_FILE).read_text())
+        files = manifest["files"]
+    except FileNotFoundError:
+        return ["incomplete"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return [f"unreadable {MANIFEST_FILE} ({type(e).__name__})"]
+    problems = []
+    for rel, size in files.items():
+        p = root / rel
+        if not p.is_file():
+            problems.append(f"missing {rel}")
+        elif p.stat().st_size != size:
+            problems.append(f"{rel} has {p.stat().st_size} bytes, not {size}")
+    return problems
+
+
+def is_complete_checkpoint(path: PathLike) -> bool:
+    """Whether ``path`` holds a checkpoint whose manifest matches its files."""
+    root = pathlib.Path(path)
+    return _PARTIAL not in root.name and not manifest_problems(root)
 
 
 def is_local_checkpoint(path: PathLike, filesystem: Any = None) -> bool:
@@ -84,6 +234,23 @@ def check_qmix_checkpoint(path: PathLike, algo_cls: type) -> pathlib.Path:
             f"The checkpoint at {root} is a {name} checkpoint, not a QMIX one. Restore it with "
             f"`Algorithm.from_checkpoint(path)` (which builds a {name}), or pass a QMIX checkpoint."
         )
+    if _PARTIAL in root.name:
+        raise CheckpointError(
+            f"{root} is a partial QMIX checkpoint: a save into it was interrupted and it was never "
+            "renamed to its final name. Restore an earlier checkpoint; this directory can be deleted."
+        )
+    problems = manifest_problems(root)
+    if problems == ["incomplete"]:
+        raise CheckpointError(
+            f"The QMIX checkpoint at {root} is incomplete: it has no {MANIFEST_FILE}, which a save writes "
+            "last, so the save (or a copy of it) was interrupted. Restore an earlier checkpoint."
+        )
+    if problems:
+        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+        raise CheckpointError(
+            f"The QMIX checkpoint at {root} is damaged ({shown}): its files don't match its {MANIFEST_FILE}, "
+            "as after a copy that was cut short. Restore an earlier checkpoint."
+        )
     missing = [f for f in REQUIRED_FILES if not (root / f).is_file()]
     if not any((root / f).is_file() for f in _STATE_FILES):
         missing.append("algorithm_state.pkl")
@@ -112,4 +279,13 @@ def checkpoint_read_errors(path: PathLike) -> Iterator[None]:
         raise CheckpointError(_damaged(pathlib.Path(path), e)) from e
 
 
-__all__ = ["CheckpointError", "check_qmix_checkpoint", "checkpoint_read_errors", "is_local_checkpoint"]
+__all__ = [
+    "MANIFEST_FILE",
+    "CheckpointError",
+    "CheckpointSpaceError",
+    "check_qmix_checkpoint",
+    "checkpoint_read_errors",
+    "is_complete_checkpoint",
+    "is_local_checkpoint",
+    "write_checkpoint",
+]

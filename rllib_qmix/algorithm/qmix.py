@@ -22,7 +22,9 @@ from __future__ import annotations
 import logging
 import math
 import pathlib
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Optional
@@ -51,7 +53,12 @@ from ray.rllib.utils.metrics import (
 )
 
 from rllib_qmix import keys as K
-from rllib_qmix.algorithm.checkpoints import check_qmix_checkpoint, checkpoint_read_errors, is_local_checkpoint
+from rllib_qmix.algorithm.checkpoints import (
+    check_qmix_checkpoint,
+    checkpoint_read_errors,
+    is_local_checkpoint,
+    write_checkpoint,
+)
 from rllib_qmix.envs.creator import make_team_env
 from rllib_qmix.envs.team import TeamSpec
 from rllib_qmix.learning.learner import NonFiniteUpdateError, QMIXTorchLearner
@@ -750,20 +757,37 @@ class QMIX(Algorithm):
 
     @override(Algorithm)
     def save_to_path(self, path=None, *, state=None, filesystem=None, use_msgpack=False) -> str:
-        beside = (
-            self.config.store_replay_buffer_in_checkpoints
-            and state is None
-            and path is not None
-            and is_local_checkpoint(path, filesystem)
+        """Saves a checkpoint; a local one atomically (``checkpoints.write_checkpoint``): a save
+        killed or out of disk space at any point leaves ``path`` as it was."""
+        if path is not None and not is_local_checkpoint(path, filesystem):
+            return super().save_to_path(path, state=state, filesystem=filesystem, use_msgpack=use_msgpack)
+        if path is None:
+            path = pathlib.Path(tempfile.gettempdir()) / uuid.uuid4().hex
+        beside = self.config.store_replay_buffer_in_checkpoints and state is None
+
+        def write(tmp: pathlib.Path) -> None:
+            self._replay_saved_beside = beside
+            try:
+                super(QMIX, self).save_to_path(str(tmp), state=state, use_msgpack=use_msgpack)
+            finally:
+                self._replay_saved_beside = False
+            if beside:
+                self.replay_buffer.save_to_dir(tmp / REPLAY_BUFFER_DIR)
+
+        return str(write_checkpoint(path, self._checkpoint_size_estimate(beside), write))
+
+    def _checkpoint_size_estimate(self, with_replay: bool) -> int:
+        """About how many bytes a checkpoint takes: the replay's files, and the learner's
+        weights three times over (weights and Adam's two moments) plus 1 MB for the rest."""
+        module = self.learner_group.get_state(components=COMPONENT_LEARNER + "/" + COMPONENT_RL_MODULE)
+        weights = sum(
+            np.asarray(v).nbytes
+            for m in module[COMPONENT_LEARNER][COMPONENT_RL_MODULE].values()
+            for v in m.values()
+            if hasattr(v, "shape")
         )
-        self._replay_saved_beside = beside
-        try:
-            path = super().save_to_path(path, state=state, filesystem=filesystem, use_msgpack=use_msgpack)
-        finally:
-            self._replay_saved_beside = False
-        if beside:
-            self.replay_buffer.save_to_dir(pathlib.Path(path) / REPLAY_BUFFER_DIR)
-        return path
+        replay = self.replay_buffer.saved_nbytes() if with_replay else 0
+        return replay + 3 * weights + 2**20
 
     @override(Algorithm)
     def set_state(self, state: dict) -> None:

@@ -14,6 +14,7 @@ import re
 import sys
 from typing import Any, Optional
 
+from rllib_qmix.algorithm.checkpoints import MANIFEST_FILE, is_complete_checkpoint
 from rllib_qmix.cli.experiment import CLIError, init_ray
 
 TRAIN_EPILOG = """\
@@ -267,6 +268,7 @@ def find_checkpoint(path: str) -> str:
         return path
     found: list[str] = []
     for root, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # partial saves (.NAME.partial-*)
         if _CKPT_FILE in files:
             found.append(root)
             dirs[:] = []
@@ -274,7 +276,15 @@ def find_checkpoint(path: str) -> str:
             dirs[:] = []
     if not found:
         raise CLIError(f"not an RLlib checkpoint (no {_CKPT_FILE}) and no checkpoints inside: {path}")
-    return max(found, key=lambda p: (os.path.getmtime(os.path.join(p, _CKPT_FILE)), _checkpoint_index(p)))
+    found.sort(key=lambda p: (os.path.getmtime(os.path.join(p, _CKPT_FILE)), _checkpoint_index(p)))
+    if any(os.path.isfile(os.path.join(p, MANIFEST_FILE)) for p in found):  # QMIX's: skip incomplete ones
+        complete = [p for p in found if is_complete_checkpoint(p)]
+        for p in found[found.index(complete[-1]) + 1 :] if complete else found:
+            print(f"note: skipping incomplete checkpoint {p} (a save or copy of it was interrupted)", file=sys.stderr)
+        if not complete:
+            raise CLIError(f"no complete checkpoint in {path}: every one was cut short; train again or resume")
+        return complete[-1]
+    return found[-1]
 
 
 def _is_qmix(algo_cls: type) -> bool:

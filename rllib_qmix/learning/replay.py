@@ -237,6 +237,15 @@ class EpisodeReplayBuffer:
         with open(directory / "meta.pkl", "wb") as f:
             pickle.dump(self._ring_state(), f)
 
+    def saved_nbytes(self) -> int:
+        """How many bytes ``save_to_dir`` writes for the episodes stored now (less ``meta.pkl``)."""
+        n = self.size
+        steps = int(self.lengths[:n].sum())
+        return sum(
+            (steps + n * _extra_step(key)) * arr.dtype.itemsize * int(np.prod(arr.shape[2:], dtype=np.int64))
+            for key, arr in self._data.items()
+        )
+
     def load_from_dir(self, directory: Path) -> None:
         """Restores what ``save_to_dir`` wrote, reading each episode straight into place."""
         directory = Path(directory)

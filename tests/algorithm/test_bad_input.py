@@ -16,7 +16,7 @@ from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rllib_qmix import QMIX, QMIXConfig
-from rllib_qmix.algorithm.checkpoints import CheckpointError, check_qmix_checkpoint
+from rllib_qmix.algorithm.checkpoints import MANIFEST_FILE, CheckpointError, check_qmix_checkpoint
 from rllib_qmix.envs.team import TeamEnvError
 from tests.algorithm.test_qmix import two_step_config
 
@@ -87,7 +87,16 @@ def test_ppo_checkpoint_refused_where_qmix_is_expected(checkpoints, ray_local):
             lambda p: (p / "learner_group/learner/state.pkl").unlink(),
             "damaged .missing learner_group/learner/state.pkl",
         ),
-        ("empty_module", lambda p: (p / MODULE_FILE).write_bytes(b""), "damaged .empty " + MODULE_FILE),
+        (
+            "empty_module",
+            lambda p: (p / MODULE_FILE).write_bytes(b""),
+            "damaged ." + MODULE_FILE + r" has 0 bytes, not \d+",
+        ),
+        (
+            "no_manifest",
+            lambda p: (p / MANIFEST_FILE).unlink(),
+            "is incomplete: it has no qmix_checkpoint.json, which a save writes last",
+        ),
         ("garbled_class_file", lambda p: (p / "class_and_ctor_args.pkl").write_bytes(b"\x80\x04garbage"), "damaged"),
     ],
 )
@@ -98,14 +107,14 @@ def test_damaged_checkpoint_refused_before_building(checkpoints, name, damage, m
 
 
 def test_damaged_state_file_gives_one_clear_error(checkpoints, ray_local):
-    """State files that exist but can't be read fail in the restore, named as damage."""
+    """State files of the right size that can't be read fail in the restore, named as damage."""
 
-    def truncate(p: Path) -> None:
-        data = (p / MODULE_FILE).read_bytes()
-        (p / MODULE_FILE).write_bytes(data[: len(data) // 2])
+    def garble(p: Path) -> None:
+        size = (p / MODULE_FILE).stat().st_size
+        (p / MODULE_FILE).write_bytes(b"\x80\x04garbage".ljust(size, b"\0"))
 
-    path = _damaged_copy(checkpoints, "truncated_module", truncate)
-    with pytest.raises(CheckpointError, match=r"QMIX checkpoint at .*truncated_module is damaged \(UnpicklingError"):
+    path = _damaged_copy(checkpoints, "garbled_module", garble)
+    with pytest.raises(CheckpointError, match=r"QMIX checkpoint at .*garbled_module is damaged \(\w+: "):
         Algorithm.from_checkpoint(path)  # the generic entry point ends in QMIX.restore_from_path
     # ... which also checks that the files are all there before reading any state.
     path = _damaged_copy(checkpoints, "no_module_generic", lambda p: (p / MODULE_FILE).unlink())
