@@ -12,9 +12,9 @@ from rllib_qmix.algorithm.qmix import QMIX, QMIXConfig
 from rllib_qmix.envs.matrix import TwoStepGame
 from rllib_qmix.envs.mpe import make_simple_spread
 from rllib_qmix.envs.smac_rllib import SMACMultiAgentEnv
-from rllib_qmix.learning.learner import NonFiniteUpdateError
+from rllib_qmix.learning.learner import LearnerDiedError, NonFiniteUpdateError
 
-__all__ = ["QMIX", "NonFiniteUpdateError", "QMIXConfig", "SMACMultiAgentEnv", "TwoStepGame"]
+__all__ = ["QMIX", "LearnerDiedError", "NonFiniteUpdateError", "QMIXConfig", "SMACMultiAgentEnv", "TwoStepGame"]
 __version__ = "0.1.0"
 
 

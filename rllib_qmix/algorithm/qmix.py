@@ -31,6 +31,7 @@ from typing import Any, Optional
 
 import numpy as np
 import ray
+from ray.exceptions import RayError
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
 from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT_RL_MODULE, DEFAULT_MODULE_ID
@@ -61,7 +62,7 @@ from rllib_qmix.algorithm.checkpoints import (
 )
 from rllib_qmix.envs.creator import make_team_env
 from rllib_qmix.envs.team import TeamSpec
-from rllib_qmix.learning.learner import NonFiniteUpdateError, QMIXTorchLearner
+from rllib_qmix.learning.learner import LearnerDiedError, NonFiniteUpdateError, QMIXTorchLearner
 from rllib_qmix.learning.replay import EpisodeReplayBuffer, shard_episode_batch
 from rllib_qmix.learning.reward_stats import RunningMeanStd
 from rllib_qmix.models.rl_module import DEFAULT_MODEL_CONFIG, QMIXTorchRLModule
@@ -497,6 +498,36 @@ class QMIX(Algorithm):
 
     @override(Algorithm)
     def training_step(self) -> None:
+        """One training step (``_training_step``); a learner actor that died stops it with a
+        ``LearnerDiedError`` that says how to resume."""
+        try:
+            self._training_step()
+        except RayError as e:
+            dead = self._dead_learner_ranks()
+            if not dead:
+                raise
+            n = self.config.num_learners
+            which = ", ".join(str(r) for r in dead)
+            raise LearnerDiedError(
+                f"QMIX training iteration {self.iteration + 1}: learner {which} of {n} died. RLlib "
+                f"{ray.__version__} does not restart learner actors (their torch DDP group is fixed when it "
+                "starts), so the run stops here. Resume it from its last checkpoint, which restores weights, "
+                "optimizer, counters and (with store_replay_buffer_in_checkpoints) the replay exactly: "
+                "`rllib train file EXP.yaml --resume`, `Algorithm.from_checkpoint(path)`, or set Tune's "
+                "max_failures (YAML `max_failures: N`) to restart the trial from it automatically."
+            ) from e
+
+    def _dead_learner_ranks(self) -> list[int]:
+        """The ranks of remote learners that no longer answer (empty with a local learner)."""
+        manager = getattr(self.learner_group, "_worker_manager", None)  # None when the learner is local
+        if manager is None:
+            return []
+        ids = manager.actor_ids()
+        results = manager.foreach_actor(lambda w: True, healthy_only=False, timeout_seconds=30, mark_healthy=True)
+        answered = {r.actor_id for r in results.ignore_errors()}
+        return [rank for rank, actor_id in enumerate(ids) if actor_id not in answered]
+
+    def _training_step(self) -> None:
         """Samples episodes, stores them, runs the learner updates they earn, syncs weights.
 
         With remote env runners and ``async_sampling`` (default), the runners sample the next

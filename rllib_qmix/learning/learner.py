@@ -28,6 +28,10 @@ NONFINITE_UPDATES_IN_A_ROW = "nonfinite_updates_in_a_row"
 NONFINITE_QUANTITIES = ("agent Q-values", "TD targets", "mixer output Q_tot", "loss", "gradient norm")
 
 
+class LearnerDiedError(RuntimeError):
+    """A remote learner actor died; the run stops and resumes from its last checkpoint."""
+
+
 class NonFiniteUpdateError(RuntimeError):
     """Raised after ``max_nonfinite_updates`` learner updates in a row had non-finite values.
 

@@ -124,5 +124,25 @@ def _copy_half_then_die() -> None:
     storage._pyarrow_fs_copy_files = half_copy
 
 
+def learner_pids(algo: QMIX) -> list[int]:
+    """The process ids of ``algo``'s remote learners, by rank."""
+    return [r.get() for r in algo.learner_group._worker_manager.foreach_actor(lambda w: os.getpid())]
+
+
+class KillLearnerQMIX(QMIX):
+    """QMIX that SIGKILLs its learner of rank 1 before training iteration ``QMIX_KILL_LEARNER_AT``,
+    once per run (the marker file ``QMIX_KILL_LEARNER_MARK`` records that it happened)."""
+
+    def training_step(self) -> None:
+        mark = Path(os.environ.get("QMIX_KILL_LEARNER_MARK", "/nonexistent/mark"))
+        if str(self.iteration + 1) == os.environ.get("QMIX_KILL_LEARNER_AT") and not mark.exists():
+            mark.write_text(str(self.iteration))
+            os.kill(learner_pids(self)[1], signal.SIGKILL)
+            import time
+
+            time.sleep(1.0)  # let Ray see the death
+        super().training_step()
+
+
 if __name__ == "__main__":
     main(*sys.argv[1:3])
