@@ -130,6 +130,36 @@ def _sample_and_metrics(runner: Any, state: Optional[dict] = None) -> tuple[list
 
 _OPTIMIZERS = ("rmsprop", "adam")
 
+_INT, _REAL = (int, np.integer), (int, float, np.integer, np.floating)
+#: Options whose type ``QMIXConfig.validate`` checks first: (name, accepted types, in words).
+_TYPED_OPTIONS = (
+    *(
+        (name, _INT, "an integer")
+        for name in (
+            "episode_batch_size",
+            "replay_capacity",
+            "learning_starts",
+            "target_update_interval",
+            "hypernet_layers",
+            "epsilon_anneal_steps",
+            "max_nonfinite_updates",
+        )
+    ),
+    *(
+        (name, _REAL, "a number")
+        for name in (
+            "gamma",
+            "td_lambda",
+            "updates_per_episode",
+            "epsilon_start",
+            "epsilon_finish",
+        )
+    ),
+    ("lr", (*_REAL, list), "a number (or an RLlib schedule list)"),
+    ("target_update_tau", (*_REAL, type(None)), "a number or None"),
+    ("grad_clip", (*_REAL, type(None)), "a number or None"),
+)
+
 
 class QMIXConfig(AlgorithmConfig):
     """Configuration of QMIX. Defaults follow the authors' pymarl QMIX configuration.
@@ -334,6 +364,10 @@ class QMIXConfig(AlgorithmConfig):
         super().validate()
         if not self.enable_rl_module_and_learner or not self.enable_env_runner_and_connector_v2:
             self._value_error("QMIX runs on RLlib's new API stack only: don't call `api_stack(...)` to disable it.")
+        for name, kinds, what in _TYPED_OPTIONS:  # before the range checks compare them with numbers
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                self._value_error(f"`{name}` must be {what}, got {value!r}.")
         checks = [
             (self.mixer in _MIXERS, f"`mixer` must be 'qmix', 'vdn' or None, got {self.mixer!r}."),
             (self.optimizer in _OPTIMIZERS, f"`optimizer` must be 'rmsprop' or 'adam', got {self.optimizer!r}."),

@@ -93,24 +93,32 @@ class TeamEnv(abc.ABC):
         return None
 
 
-def check_finite(step_index: int, reward: float, obs: TeamObs) -> None:
-    """Refuses NaN or inf rewards, observations or states, naming the step."""
+def check_finite(step_index: int, reward: float, obs: TeamObs, env_name: str = "The env", agents=None) -> None:
+    """Refuses NaN or inf rewards, observations or states, naming the env, step and agent."""
     if not np.isfinite(reward):
-        raise TeamEnvError(f"The env returned a non-finite reward ({reward}) at episode step {step_index}.")
-    if not (np.isfinite(obs.obs).all() and np.isfinite(obs.state).all()):
+        raise TeamEnvError(f"{env_name} returned a non-finite reward ({reward}) at episode step {step_index}.")
+    bad_rows = np.flatnonzero(~np.isfinite(obs.obs).all(axis=1))
+    if len(bad_rows):
+        who = f"agent {agents[bad_rows[0]]!r}" if agents is not None else f"agent {int(bad_rows[0])}"
         raise TeamEnvError(
-            f"The env returned a non-finite observation or state (NaN or inf) at episode step {step_index}."
+            f"{env_name} returned a non-finite observation (NaN or inf) for {who} at episode step {step_index}."
         )
+    if not np.isfinite(obs.state).all():
+        raise TeamEnvError(f"{env_name} returned a non-finite global state (NaN or inf) at episode step {step_index}.")
 
 
-def check_avail(step_index: int, avail: np.ndarray, live: Optional[np.ndarray] = None) -> None:
+def check_avail(
+    step_index: int, avail: np.ndarray, live: Optional[np.ndarray] = None, env_name: str = "The env", agents=None
+) -> None:
     """Refuses an action mask in which a (live) agent has no available action."""
     empty = ~avail.any(axis=1)
     if live is not None:
         empty &= live
     if empty.any():
+        idx = np.flatnonzero(empty).tolist()
+        names = [agents[i] for i in idx] if agents is not None else idx
         raise TeamEnvError(
-            f"Agent(s) {np.flatnonzero(empty).tolist()} have no available action at episode step "
+            f"{env_name}: agent(s) {names} have no available action at episode step "
             f"{step_index}: every live agent's action mask needs at least one 1."
         )
 
@@ -214,7 +222,7 @@ class SMACTeamEnv(TeamEnv):
         reward, terminated, info = self.env.step(actions)
         self._t += 1
         obs = self._observe()
-        check_finite(self._t, reward, obs)
+        check_finite(self._t, reward, obs, type(self.env).__name__)
         terminated, truncated = smac_episode_end(self.env, terminated, info, before, self.timeout_is_terminal)
         return TeamStep(obs, float(reward), terminated, truncated, info)
 
@@ -262,7 +270,8 @@ class _DictTeamEnv(TeamEnv):
     def __init__(self, env: Any, agents: list, obs_spaces: list, act_spaces: list, state_from_obs: bool) -> None:
         self.env = env
         self.agents = list(agents)
-        who = type(env).__name__
+        self._agent_set = set(self.agents)
+        self.name = who = type(env).__name__
         ns = {_discrete_n(s, f"{who} agent {a!r}") for a, s in zip(self.agents, act_spaces)}
         if len(ns) != 1:
             raise TeamEnvError(
@@ -305,6 +314,39 @@ class _DictTeamEnv(TeamEnv):
             return int(np.prod(space.shape))
         return int(np.asarray(self._state_fn()).size)
 
+    # ------------------------------------------------------------------ checks
+    def _fail(self, what: str, agent: Any = None) -> TeamEnvError:
+        who = f" for agent {agent!r}" if agent is not None else ""
+        return TeamEnvError(f"{self.name} {what}{who} at episode step {self._t}.")
+
+    def _call(self, method: str, *args: Any, n_values: int, **kwargs: Any) -> tuple:
+        """Calls ``env.method``; an exception or a result that is not an ``n_values``-tuple of
+        dicts becomes one ``TeamEnvError`` naming the env and the step."""
+        try:
+            out = getattr(self.env, method)(*args, **kwargs)
+        except TeamEnvError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any error of a third-party env, named and chained
+            detail = " ".join(str(e).split()) or "no message"
+            raise self._fail(f"{method}() raised {type(e).__name__} ({detail})") from e
+        if not isinstance(out, tuple) or len(out) != n_values:
+            got = f"a {len(out)}-tuple" if isinstance(out, tuple) else f"a {type(out).__name__}"
+            raise self._fail(
+                f"{method}() returned {got}; the multi-agent API returns {n_values} dicts ({_RETURNS[n_values]})"
+            )
+        for name, value in zip(_RETURNS[n_values].split(", "), out):
+            if not isinstance(value, dict):
+                raise self._fail(
+                    f"{method}() returned {type(value).__name__} as {name}; expected a dict keyed by agent"
+                )
+            extra = [k for k in value if k not in self._agent_set and k != "__all__"]
+            if extra:
+                raise self._fail(
+                    f"{method}() returned {name} for {extra[0]!r}, which is not one of its declared agents "
+                    f"{self.agents}"
+                )
+        return out
+
     def _team_obs(self, obs: dict, infos: Optional[dict]) -> TeamObs:
         n, d, a = self.spec.n_agents, self.spec.obs_dim, self.spec.n_actions
         o = np.zeros((n, d), dtype=np.float32)
@@ -317,27 +359,44 @@ class _DictTeamEnv(TeamEnv):
             present[i] = True
             ob, mask = obs[agent], None
             if isinstance(ob, dict):
-                mask, ob = ob.get("action_mask"), ob[_obs_key(ob)]
+                key = _obs_key(ob)
+                if key is None:
+                    raise self._fail(
+                        f"returned a dict observation with no 'observations'/'observation'/'obs' key ({sorted(ob)})",
+                        agent,
+                    )
+                mask, ob = ob.get("action_mask"), ob[key]
             elif infos and isinstance(infos.get(agent), dict):
                 mask = infos[agent].get("action_mask")
-            ob = np.asarray(ob, dtype=np.float32).reshape(-1)
+            try:
+                ob = np.asarray(ob, dtype=np.float32).reshape(-1)
+            except (TypeError, ValueError) as e:
+                raise self._fail(
+                    f"returned an observation that is not numeric ({type(e).__name__}: {e})", agent
+                ) from None
             if ob.size != d:
-                raise TeamEnvError(
-                    f"Agent {agent!r}'s observation changed shape at episode step {self._t}: "
-                    f"{ob.size} values, expected {d}."
-                )
+                raise self._fail(f"returned an observation that changed shape: {ob.size} values, expected {d},", agent)
             o[i] = ob
-            avail[i] = True if mask is None else np.asarray(mask, dtype=bool).reshape(-1)
-        check_avail(self._t, avail, present)
+            if mask is not None:
+                try:
+                    mask = np.asarray(mask, dtype=bool).reshape(-1)
+                except (TypeError, ValueError) as e:
+                    raise self._fail(f"returned an action mask that is not numeric ({e})", agent) from None
+                if mask.size != a:
+                    raise self._fail(f"returned an action mask of {mask.size} values, expected {a},", agent)
+            avail[i] = True if mask is None else mask
+        check_avail(self._t, avail, present, self.name, self.agents)
         self._present = present
         if self._state_fn is None:
             state = o.reshape(-1).copy()
         else:
-            state = np.asarray(self._state_fn(), dtype=np.float32).reshape(-1)
+            try:
+                state = np.asarray(self._state_fn(), dtype=np.float32).reshape(-1)
+            except (TypeError, ValueError) as e:
+                raise self._fail(f"returned a global state that is not numeric ({type(e).__name__}: {e})") from None
             if state.size != self.spec.state_dim:
-                raise TeamEnvError(
-                    f"The global state changed size at episode step {self._t}: {state.size}, "
-                    f"expected {self.spec.state_dim}."
+                raise self._fail(
+                    f"returned a global state that changed size: {state.size}, expected {self.spec.state_dim},"
                 )
         return TeamObs(o, state, avail)
 
@@ -347,17 +406,52 @@ class _DictTeamEnv(TeamEnv):
         An agent that terminated (died) is masked from this step on, like a dead SMAC unit.
         An agent cut by a time limit keeps its last observation and action mask: the TD target
         bootstraps from them (masking them would bootstrap from an all-zero observation).
+        An agent that sends an observation after it was done is refused.
         """
         kept = {}
         for i, a in enumerate(self.agents):
+            if not self._live[i] and a in obs:
+                raise self._fail("returned an observation after the agent was done (terminated or truncated)", a)
             if self._live[i] and a in obs and not terms.get(a):
                 kept[a] = obs[a]
             if terms.get(a) or truncs.get(a):  # whether or not the env sent a last observation
                 self._live[i] = False
         return kept
 
+    def _team_reward(self, rewards: dict) -> float:
+        total = 0.0
+        for agent, r in rewards.items():
+            try:
+                r = float(r)
+            except (TypeError, ValueError):
+                raise self._fail(f"returned a reward that is not a number ({r!r})", agent) from None
+            if not np.isfinite(r):
+                raise self._fail(f"returned a non-finite reward ({r})", agent)
+            total += r
+        return total
+
     def _action_dict(self, actions: np.ndarray) -> dict:
         return {a: int(actions[i]) for i, a in enumerate(self.agents) if self._present[i] and self._live[i]}
+
+    def _reset(self, seed: Optional[int]) -> TeamObs:
+        self._t = 0
+        self._live[:] = True
+        obs, infos = self._call("reset", n_values=2, seed=seed)
+        team = self._team_obs(obs, infos)
+        check_finite(0, 0.0, team, self.name, self.agents)
+        return team
+
+    def _step(self, actions: np.ndarray) -> tuple[TeamObs, float, dict, dict, dict]:
+        action_dict = self._action_dict(actions)
+        self._t += 1
+        obs, rewards, terms, truncs, infos = self._call("step", action_dict, n_values=5)
+        team = self._team_obs(self._observed(obs, terms, truncs), infos)
+        reward = self._team_reward(rewards)
+        check_finite(self._t, reward, team, self.name, self.agents)
+        return team, reward, terms, truncs, infos
+
+
+_RETURNS = {2: "observations, infos", 5: "observations, rewards, terminateds, truncateds, infos"}
 
 
 class MultiAgentTeamEnv(_DictTeamEnv):
@@ -374,20 +468,12 @@ class MultiAgentTeamEnv(_DictTeamEnv):
         )
 
     def reset(self, seed: Optional[int] = None) -> TeamObs:
-        obs, infos = self.env.reset(seed=seed)
-        self._t = 0
-        self._live[:] = True
-        return self._team_obs(obs, infos)
+        return self._reset(seed)
 
     def step(self, actions: np.ndarray) -> TeamStep:
-        obs, rewards, terms, truncs, infos = self.env.step(self._action_dict(actions))
-        self._t += 1
-        team = self._team_obs(self._observed(obs, terms, truncs), infos)
-        reward = float(sum(rewards.values()))
+        team, reward, terms, truncs, infos = self._step(actions)
         done_t, done_tr = bool(terms.get("__all__")), bool(truncs.get("__all__"))
-        check_finite(self._t, reward, team)
-        info = _merge_infos(infos)
-        return TeamStep(team, reward, done_t, done_tr and not done_t, info)
+        return TeamStep(team, reward, done_t, done_tr and not done_t, _merge_infos(infos))
 
     def close(self) -> None:
         self.env.close()
@@ -407,19 +493,12 @@ class ParallelTeamEnv(_DictTeamEnv):
         )
 
     def reset(self, seed: Optional[int] = None) -> TeamObs:
-        obs, infos = self.env.reset(seed=seed)
-        self._t = 0
-        self._live[:] = True
-        return self._team_obs(obs, infos)
+        return self._reset(seed)
 
     def step(self, actions: np.ndarray) -> TeamStep:
-        obs, rewards, terms, truncs, infos = self.env.step(self._action_dict(actions))
-        self._t += 1
-        team = self._team_obs(self._observed(obs, terms, truncs), infos)
-        reward = float(sum(rewards.values()))
+        team, reward, terms, truncs, infos = self._step(actions)
         done = not self.env.agents
         terminated = done and all(terms.get(a, False) for a in self.agents if a in terms)
-        check_finite(self._t, reward, team)
         return TeamStep(team, reward, terminated, done and not terminated, _merge_infos(infos))
 
     def close(self) -> None:

@@ -182,7 +182,10 @@ def test_nan_reward_refused_and_never_stored(ray_local):
     try:
         algo.train()  # episode 1 stored, episode 2 in progress
         assert len(algo.replay_buffer) == 1
-        with pytest.raises(TeamEnvError, match=r"non-finite reward \(nan\) at episode step 2"):
+        with pytest.raises(
+            TeamEnvError,
+            match=r"NaNInThirdEpisode returned a non-finite reward \(nan\) for agent 'a' at episode step 2",
+        ):
             algo.train()  # finishes episode 2, then episode 3 hits the NaN
         assert len(algo.replay_buffer) == 1 and algo.replay_buffer.num_added == 1
         rewards = algo.replay_buffer.gather(np.arange(len(algo.replay_buffer)))["rewards"]

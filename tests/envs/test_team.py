@@ -121,7 +121,10 @@ def test_obs_shape_change_refused_with_step():
     team = as_team_env(ToyEnv(shape_change_at=2))
     team.reset()
     team.step(np.array([0, 0]))
-    with pytest.raises(TeamEnvError, match="changed shape at episode step 2"):
+    with pytest.raises(
+        TeamEnvError,
+        match=r"ToyEnv returned an observation that changed shape: 4 values, expected 3, for agent 'a' at .* step 2",
+    ):
         team.step(np.array([0, 0]))
 
 
