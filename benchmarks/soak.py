@@ -6,10 +6,18 @@ bytes of its arrays. After every iteration it asserts that the replay never hold
 its capacity (in episodes and in array rows). A small ``--capacity`` fills the replay early,
 so that the rest of the run shows whether RSS stays flat once the replay is full.
 
-Prints a table, and writes soak_<map>.json and soak_<map>.png (RSS curve) into results/ (``--out DIR``).
+With ``--kill-every SECONDS`` (churn soak), an env runner process is SIGKILLed that often, in
+turn, with ``restart_failed_env_runners``: the table adds the restarts counted, and the summary
+fits the RSS slope of the driver, of every Ray process of the session (raylet, GCS, workers) and
+of each env runner process over its life, and checks that sampling and learning went on after
+every kill.
+
+Prints a table, and writes soak_<map>.json and soak_<map>.png (RSS curve) into results/ (``--out DIR``;
+``soak_<map>_churn.*`` with ``--kill-every``).
 
     python benchmarks/soak.py                                 # 30 min on MMM2
     python benchmarks/soak.py --minutes 4 --capacity 64       # a short check
+    python benchmarks/soak.py --kill-every 120 --num-env-runners 2   # churn: a runner killed every 2 min
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import sys
 import time
 from pathlib import Path
@@ -41,6 +50,33 @@ def rss_mb(pid: int) -> float:
     import psutil
 
     return psutil.Process(pid).memory_info().rss / MB
+
+
+def session_pids(root: int) -> list[int]:
+    """``root``'s descendant processes (Ray's raylet, GCS and workers of a local session), from /proc."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, frontier = [], [root]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        found += kids
+        frontier += kids
+    return found
+
+
+def slope_per_min(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope (MiB/min) of (seconds, MiB) points; None with fewer than 3."""
+    if len(points) < 3:
+        return None
+    t = np.array([p[0] for p in points]) / 60.0
+    return float(np.polyfit(t, np.array([p[1] for p in points]), 1)[0]) if t[-1] > t[0] else None
 
 
 def replay_check(replay: Any) -> None:
@@ -115,8 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between RSS samples (default 10)")
     parser.add_argument("--num-env-runners", type=int, default=0, help="remote env runners (default 0)")
     parser.add_argument("--num-envs", type=int, default=4, help="envs per env runner (default 4)")
+    parser.add_argument(
+        "--kill-every",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="SIGKILL an env runner this often (churn soak; needs --num-env-runners >= 1)",
+    )
     add_out_argument(parser)
     args = parser.parse_args(argv)
+    if args.kill_every and args.num_env_runners < 1:
+        parser.error("--kill-every needs --num-env-runners >= 1 (remote env runners to kill)")
 
     import ray
 
@@ -135,15 +180,23 @@ def main(argv: list[str] | None = None) -> int:
             learning_starts=args.batch,
             updates_per_episode=args.updates_per_episode,
         )
+        .fault_tolerance(restart_failed_env_runners=bool(args.kill_every))
         .debugging(seed=0)
     )
     algo = config.build_algo()
+    from rllib_qmix.algorithm.qmix import NUM_ENV_RUNNER_RESTARTS
+
     replay = algo.replay_buffer
-    runner_pids = (
-        algo.env_runner_group.foreach_env_runner(lambda r: os.getpid(), local_env_runner=False)
-        if args.num_env_runners
-        else []
-    )
+
+    def current_runner_pids() -> list[int]:
+        if not args.num_env_runners:
+            return []
+        return algo.env_runner_group.foreach_env_runner(lambda r: os.getpid(), local_env_runner=False)
+
+    runner_pids = current_runner_pids()
+    kills: list[dict] = []
+    next_kill = time.monotonic() + args.kill_every if args.kill_every else float("inf")
+    process_rss: dict[int, list[tuple[float, float]]] = {}  # every runner process's (s, MiB) over its life
     samples: list[dict] = []
     start = time.monotonic()
     next_sample = start
@@ -153,9 +206,37 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while True:
             now = time.monotonic()
+            if now >= next_kill and now < deadline:
+                victim = runner_pids[len(kills) % len(runner_pids)]
+                os.kill(victim, signal.SIGKILL)
+                kills.append(
+                    {
+                        "t_s": round(now - start, 2),
+                        "pid": victim,
+                        "iteration": iterations,
+                        "env_steps": int(result.get("env_runners", {}).get("num_env_steps_sampled_lifetime", 0)),
+                        "learner_updates": int(result.get("num_learner_updates_lifetime", 0)),
+                    }
+                )
+                print(f"{(now - start) / 60:6.2f} min: killed env runner pid {victim}", flush=True)
+                next_kill = now + args.kill_every
             if now >= next_sample or now >= deadline:
+                if args.kill_every:
+                    runner_pids = current_runner_pids() or runner_pids
                 driver = rss_mb(os.getpid())
-                runners = [rss_mb(pid) for pid in runner_pids]
+                runners = []
+                for pid in runner_pids:
+                    try:
+                        runners.append(rss_mb(pid))
+                        process_rss.setdefault(pid, []).append((now - start, runners[-1]))
+                    except (OSError, ImportError):  # killed since the pids were read
+                        pass
+                ray_procs = 0.0
+                for pid in session_pids(os.getpid()):
+                    try:
+                        ray_procs += rss_mb(pid)
+                    except (OSError, ImportError):
+                        pass
                 samples.append(
                     {
                         "t_s": round(now - start, 2),
@@ -169,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
                         "driver_rss_mb": driver,
                         "runner_rss_mb": runners,
                         "total_rss_mb": driver + sum(runners),
+                        "session_rss_mb": driver + ray_procs,
+                        "restarts": int(result.get(NUM_ENV_RUNNER_RESTARTS, 0)),
                     }
                 )
                 next_sample = now + args.interval
@@ -199,7 +282,28 @@ def main(argv: list[str] | None = None) -> int:
         "driver_rss_when_full": flat_stats(samples, "driver_rss_mb"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
     }
-    stem = out_dir(args.out) / f"soak_{args.map}"
+    if args.kill_every:
+        after = [s for s in samples if s["t_s"] > (kills[-1]["t_s"] if kills else 0)]
+        full = [s for s in samples if s["replay_full"]]
+        summary["churn"] = {
+            "kill_every_s": args.kill_every,
+            "kills": kills,
+            "restarts_counted": samples[-1]["restarts"],
+            # Fitted once the replay is full (the driver's memory grows with it until then), and for
+            # each runner process from its 60th second on (past its start-up and first compile).
+            "driver_slope_mb_per_min": slope_per_min([(s["t_s"], s["driver_rss_mb"]) for s in full]),
+            "session_slope_mb_per_min": slope_per_min([(s["t_s"], s["session_rss_mb"]) for s in full]),
+            "runner_process_slopes_mb_per_min": {
+                str(pid): slope_per_min([p for p in points if p[0] - points[0][0] >= 60.0])
+                for pid, points in process_rss.items()
+            },
+            "env_steps_after_last_kill": (samples[-1]["env_steps"] - kills[-1]["env_steps"]) if kills else None,
+            "updates_after_last_kill": (samples[-1]["learner_updates"] - kills[-1]["learner_updates"])
+            if kills
+            else None,
+            "samples_after_last_kill": len(after),
+        }
+    stem = out_dir(args.out) / (f"soak_{args.map}_churn" if args.kill_every else f"soak_{args.map}")
     stem.with_suffix(".json").write_text(json.dumps({"summary": summary, "samples": samples}, indent=1))
     plot(
         samples,
@@ -215,13 +319,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'min':>6} {'iter':>6} {'env steps':>10} {'replay':>7} {'replay MiB':>10} "
-        f"{'driver MiB':>10} {'runners MiB':>11} {'total MiB':>10}"
+        f"{'driver MiB':>10} {'runners MiB':>11} {'total MiB':>10} {'session MiB':>11} {'restarts':>8}"
     )
     for s in samples:
         print(
             f"{s['t_s'] / 60:6.2f} {s['iteration']:6d} {s['env_steps']:10d} {s['replay_episodes']:7d} "
             f"{s['replay_array_mb']:10.1f} {s['driver_rss_mb']:10.1f} {sum(s['runner_rss_mb']):11.1f} "
-            f"{s['total_rss_mb']:10.1f}"
+            f"{s['total_rss_mb']:10.1f} {s['session_rss_mb']:11.1f} {s['restarts']:8d}"
+        )
+    churn = summary.get("churn")
+    if churn:
+        fmt = lambda v: "n/a" if v is None else f"{v:+.2f}"  # noqa: E731
+        runner_slopes = [v for v in churn["runner_process_slopes_mb_per_min"].values() if v is not None]
+        print(
+            f"\nChurn: {len(churn['kills'])} kills, {churn['restarts_counted']} restarts counted; RSS slopes "
+            f"(MiB/min): driver {fmt(churn['driver_slope_mb_per_min'])}, whole session "
+            f"{fmt(churn['session_slope_mb_per_min'])}, env runner processes "
+            f"{', '.join(fmt(v) for v in runner_slopes) or 'n/a'}; after the last kill "
+            f"{churn['env_steps_after_last_kill']} env steps and {churn['updates_after_last_kill']} updates"
         )
     full = summary["total_rss_when_full"]
     if "slope_mb_per_min" in full:

@@ -42,6 +42,7 @@ def test_killed_env_runner_is_restarted_and_training_finishes(ray_local):
         pids = _runner_pids(algo)
         assert len(set(pids)) == 2 and os.getpid() not in pids
         os.kill(pids[0], signal.SIGKILL)
+        killed_at = time.monotonic()
 
         # Training goes on with the surviving runner until Ray has restarted the dead one.
         deadline = time.monotonic() + RESTART_DEADLINE_S
@@ -52,6 +53,10 @@ def test_killed_env_runner_is_restarted_and_training_finishes(ray_local):
             time.sleep(0.2)
         assert result[NUM_ENV_RUNNER_RESTARTS] == 1, "the killed env runner was not restored in time"
         assert iterations_while_down >= 1
+        print(
+            f"\nfigure: env runner killed | 0 iterations lost, {iterations_while_down} on one runner, "
+            f"back in {time.monotonic() - killed_at:.1f} s"
+        )
         new_pids = _runner_pids(algo)
         assert len(new_pids) == 2 and pids[0] not in new_pids and pids[1] in new_pids
 

@@ -95,3 +95,7 @@ def test_cli_trial_with_max_failures_restarts_from_checkpoint_after_learner_deat
     # Tune restarted the trial from its checkpoint of iteration 4, and it ran to the end.
     iters = [int(m) for m in re.findall(r"iter +(\d+) \|", text)]
     assert iters[:5] == [1, 2, 3, 4, 5] and iters[5:] == [5, 6, 7, 8], iters
+    print(
+        f"\nfigure: learner actor died (max_failures=1) | trial restarted from iteration {iters[5] - 1}, "
+        f"{iters[4] - iters[5] + 1} iteration(s) repeated"
+    )

@@ -89,8 +89,8 @@ def test_lost_node_runner_restarts_elsewhere_and_run_finishes():
         result = algo.train()
         assert result["env_runners"]["num_env_steps_sampled_lifetime"] - steps == 8
         print(
-            f"\nnode loss: 0 iterations lost, {iterations_degraded} iterations on one runner, "
-            f"recovered in {recovered_after:.1f} s"
+            f"\nfigure: worker node lost | 0 iterations lost, {iterations_degraded} on one runner, "
+            f"runner back on another node in {recovered_after:.1f} s"
         )
     finally:
         if algo is not None:

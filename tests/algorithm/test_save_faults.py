@@ -69,6 +69,7 @@ def test_driver_killed_mid_save_leaves_previous_checkpoint_intact(tmp_path, poin
         algo.train()
     finally:
         algo.stop()
+    print(f"\nfigure: driver killed mid-save ({point}) | previous checkpoint intact, restored exactly")
 
 
 @pytest.fixture
@@ -202,5 +203,10 @@ def test_cli_killed_mid_copy_to_storage_resumes_from_last_complete(tmp_path):
     assert resumed.returncode == 0, text
     first = re.search(r"iter +(\d+) \| steps +(\d+) \|", text)
     assert first is not None, text
-    assert int(first.group(1)) - 1 in (2, 4), text  # from checkpoint_000000 or _000001, never the partial
+    resumed_from = int(first.group(1)) - 1
+    assert resumed_from in (2, 4), text  # from checkpoint_000000 or _000001, never the partial
     assert "iter   12 |" in text, text
+    print(
+        f"\nfigure: run killed mid-copy to storage | resumed from iteration {resumed_from} "
+        f"(killed while saving iteration 6), {6 - resumed_from} iterations repeated"
+    )
