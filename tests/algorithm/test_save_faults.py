@@ -37,7 +37,7 @@ def _assert_weights_equal(a: dict, b: dict) -> None:
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_driver_killed_mid_save_leaves_previous_checkpoint_intact(tmp_path, point):
+def test_driver_killed_mid_save_leaves_previous_checkpoint_intact(ray_local, tmp_path, point):
     proc = subprocess.run(
         [sys.executable, "-m", "tests.algorithm.crash_in_save", point, str(tmp_path)],
         env=_env(),
