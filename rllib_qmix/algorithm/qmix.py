@@ -142,7 +142,6 @@ _TYPED_OPTIONS = (
             "target_update_interval",
             "hypernet_layers",
             "epsilon_anneal_steps",
-            "max_nonfinite_updates",
         )
     ),
     *(

@@ -305,6 +305,10 @@ def experiment_from_dict(
     config.update(config_override or {})
     if entry.get("env") is not None:
         config["env"] = entry["env"]
+    if entry.get("env_config") is not None and not isinstance(entry["env_config"], dict):
+        raise CLIError(f"experiment '{name}': 'env_config' must be a mapping")
+    if not isinstance(config.get("env_config", {}), dict):
+        raise CLIError(f"experiment '{name}': 'config.env_config' must be a mapping")
     if entry.get("env_config") is not None:
         config["env_config"] = {**config.get("env_config", {}), **entry["env_config"]}
     check_env(config.get("env"))
