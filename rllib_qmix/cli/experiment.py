@@ -79,6 +79,8 @@ class ExperimentSpec:
 
 def _closest(word: str, options) -> str:
     """' (did you mean 'x'?)' if some option is close to `word`, else ''."""
+    if not isinstance(word, str):  # a YAML key may be null, a number, ...
+        return ""
     match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
 

@@ -12,7 +12,7 @@ import os
 import pickle
 import re
 import sys
-from typing import Any, Optional
+from typing import Any, NoReturn, Optional
 
 from rllib_qmix.algorithm.checkpoints import MANIFEST_FILE, is_complete_checkpoint
 from rllib_qmix.cli.experiment import CLIError, init_ray
@@ -102,10 +102,20 @@ def _add_train_options(p: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other refusal of the CLI."""
+
+    def error(self, message: str) -> NoReturn:  # noqa: D102
+        command = " ".join(self.prog.split()[:2])  # "rllib train file" -> "rllib train"
+        if message.startswith("argument") and message.endswith("expected one argument"):
+            message += " (for a value that starts with '-', write --OPTION=VALUE)"
+        self.exit(2, f"{command}: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``rllib`` command."""
     fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rllib",
         formatter_class=fmt,
         description="Train, evaluate and plot RLlib algorithms (including QMIX).",
@@ -402,7 +412,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the ``rllib`` console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # SystemExit(2) after a one-line usage error
     try:
         return int(args.func(args) or 0)
     except CLIError as e:

@@ -10,6 +10,7 @@ refused step reaches the replay.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -224,7 +225,11 @@ def faulty_envs(draw, kinds):
     return env_kwargs, fault, draw(st.booleans())
 
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 150)),  # FUZZ_EXAMPLES=5000 for a longer hunt
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @FUZZ
