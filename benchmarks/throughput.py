@@ -4,7 +4,9 @@ Prints tables and writes throughput.json into results/ (``--out DIR`` to choose)
 1. env steps/s of the whole training loop and learner updates/s, per map and env-runner
    setting, with the time split into sampling, replay and learner;
 2. the same schedule in benchmarks/minimal_qmix.py (no Ray) as the lower bound of overhead;
-3. one learner update of 32 episodes on 8m and MMM2, on CPU (and CUDA when present);
+3. one learner update of 32 episodes on 8m and MMM2, on CPU (and CUDA when present), with the
+   GRU's hand-written backward pass (the default) and with torch.nn.GRU's autograd ("before",
+   ``model_config={"fast_gru": False}``), side by side;
 4. replay memory: bytes per stored step, and peak RSS of a full 5000-episode replay on MMM2.
 
     python benchmarks/throughput.py                 # all sections (~10 min on 2 cores)
@@ -34,10 +36,19 @@ from _common import add_out_argument, out_dir
 # Both explore with a fixed epsilon of 0.5, so that episodes (and so updates) per env step match.
 SCHEDULE = {"episode_batch_size": 32, "learning_starts": 32, "updates_per_episode": 1.0}
 EPSILON = 0.5
-SETTINGS = [("0 runners x 8 envs", 0, 8), ("1 runner x 8 envs", 1, 8), ("2 runners x 4 envs", 2, 4)]
+#: (name, env runners, envs per runner, fast_gru); the first row is the learner before the
+#: hand-written GRU backward pass, for the before/after comparison in one run.
+SETTINGS = [
+    ("0 runners x 8 envs, torch GRU (before)", 0, 8, False),
+    ("0 runners x 8 envs", 0, 8, True),
+    ("1 runner x 8 envs", 1, 8, True),
+    ("2 runners x 4 envs", 2, 4, True),
+]
 
 
-def rllib_throughput(map_name: str, runners: int, envs: int, steps: int, learner_gpus: int = 0) -> dict:
+def rllib_throughput(
+    map_name: str, runners: int, envs: int, steps: int, learner_gpus: int = 0, fast_gru: bool = True
+) -> dict:
     """Trains QMIX through RLlib until ``steps`` env steps past learning_starts; returns rates.
 
     The time split is exact: the difference of QMIX's running phase totals
@@ -52,6 +63,7 @@ def rllib_throughput(map_name: str, runners: int, envs: int, steps: int, learner
         .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs, rollout_fragment_length=8)
         .training(**SCHEDULE, epsilon_start=EPSILON, epsilon_finish=EPSILON)
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus)
+        .rl_module(model_config={"fast_gru": fast_gru})
         .debugging(seed=0)
     )
     phases = {"sample": PHASE_SAMPLING, "replay": PHASE_REPLAY, "learn": PHASE_LEARNER, "sync": PHASE_SYNC}
@@ -116,8 +128,13 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def learner_update_time(map_name: str, device: str, repeats: int = 10) -> dict:
-    """Seconds per learner update of 32 full-length episodes on ``device``."""
+def learner_update_time(
+    map_name: str, device: str, fast_gru: bool = True, reuse_freed_memory: bool = True, repeats: int = 10
+) -> dict:
+    """Seconds per learner update of 32 full-length episodes on ``device`` (``repeats`` of
+    them, after one to warm up), with the hand-written GRU backward (``fast_gru``) or
+    torch.nn.GRU's, and with or without ``reuse_freed_memory``. Run it in a fresh process per
+    setting: the malloc setting lasts for the process (see ``learner_update_rows``)."""
     from ray.rllib.core import DEFAULT_MODULE_ID
     from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 
@@ -127,7 +144,12 @@ def learner_update_time(map_name: str, device: str, repeats: int = 10) -> dict:
     from rllib_qmix.envs.team import SMACTeamEnv
 
     spec = SMACTeamEnv(StarCraft2Env(map_name)).spec
-    cfg = QMIXConfig().learners(num_gpus_per_learner=1 if device == "cuda" else 0)
+    cfg = (
+        QMIXConfig()
+        .learners(num_gpus_per_learner=1 if device == "cuda" else 0)
+        .training(reuse_freed_memory=reuse_freed_memory)
+        .rl_module(model_config={"fast_gru": fast_gru})
+    )
     learner = cfg.build_learner(spaces={DEFAULT_MODULE_ID: (spec.observation_space(), spec.action_space())})
     b, t, rng = 32, spec.episode_limit, np.random.default_rng(0)
     batch = {
@@ -141,21 +163,63 @@ def learner_update_time(map_name: str, device: str, repeats: int = 10) -> dict:
     }
     mab = MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(batch)}, env_steps=b * t)
     learner.update(batch=mab, timesteps={})
-    if device == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    times = []
     for _ in range(repeats):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
         learner.update(batch=mab, timesteps={})
-    if device == "cuda":
-        torch.cuda.synchronize()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
     dev = torch.cuda.get_device_name(0) if device == "cuda" else f"{cpu_name()}, {torch.get_num_threads()} threads"
     return {
         "map": map_name,
         "device": device,
         "device_name": dev,
+        "gru": "hand-written" if fast_gru else "torch.nn.GRU",
+        "malloc": "reuse" if reuse_freed_memory else "default",
         "episode_len": t,
-        "s_per_update": (time.perf_counter() - t0) / repeats,
+        "times_s": times,
+        "s_per_update": float(np.median(times)),
     }
+
+
+#: The learner-update variants: (fast_gru, reuse_freed_memory); the first is the learner before
+#: both changes, the last the default now.
+UPDATE_VARIANTS = [(False, False), (False, True), (True, False), (True, True)]
+
+
+def learner_update_rows(maps: list[str], device: str, threads: int, rounds: int = 3, repeats: int = 10) -> list[dict]:
+    """Every variant of ``UPDATE_VARIANTS`` on every map, each run in a fresh process, the
+    variants taking turns for ``rounds`` rounds (so that a slow spell of a shared machine hits
+    them all); the median over all rounds' updates, and the speed-up over the first variant."""
+    import subprocess
+
+    runs: dict[tuple, list[dict]] = {}
+    for _ in range(rounds):
+        for m in maps:
+            for fast_gru, reuse in UPDATE_VARIANTS:
+                cmd = [sys.executable, __file__, "--one-update", m, "--device", device, "--repeats", str(repeats)]
+                cmd += ["--torch-threads", str(threads), "--fast-gru", str(int(fast_gru)), "--reuse", str(int(reuse))]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                runs.setdefault((m, fast_gru, reuse), []).append(json.loads(out.strip().splitlines()[-1]))
+    rows = []
+    for results in runs.values():
+        times = [t for r in results for t in r["times_s"]]
+        row = {k: v for k, v in results[0].items() if k != "times_s"}
+        row.update(
+            s_per_update=float(np.median(times)),
+            s_per_update_min=float(np.min(times)),
+            updates_timed=len(times),
+            rounds=len(results),
+        )
+        rows.append(row)
+    for row in rows:
+        before = [r for r in rows if r["map"] == row["map"] and r["device"] == row["device"]]
+        base = next(r for r in before if r["gru"] == "torch.nn.GRU" and r["malloc"] == "default")
+        row["speedup"] = round(base["s_per_update"] / row["s_per_update"], 2)
+    return rows
 
 
 def _resident_mb() -> float:
@@ -243,9 +307,21 @@ def main() -> None:
         help="torch threads of this process (both loops' learner; default: torch's, one per core). "
         "Env runner actors get Ray's default of one per CPU they reserve either way.",
     )
+    p.add_argument("--update-rounds", type=int, default=3, help="rounds of the learner-update variants")
+    p.add_argument("--skip-updates", action="store_true", help="leave out the learner-update section")
+    # One learner-update measurement in this process (what learner_update_rows runs).
+    p.add_argument("--one-update", metavar="MAP", help=argparse.SUPPRESS)
+    p.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
+    p.add_argument("--repeats", type=int, default=10, help=argparse.SUPPRESS)
+    p.add_argument("--fast-gru", type=int, default=1, help=argparse.SUPPRESS)
+    p.add_argument("--reuse", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
+    if args.one_update:
+        res = learner_update_time(args.one_update, args.device, bool(args.fast_gru), bool(args.reuse), args.repeats)
+        print(json.dumps(res))
+        return
     maps = ["3m"] if args.quick else args.maps.split(",")
     steps = 2000 if args.quick else args.steps
     import ray
@@ -276,11 +352,13 @@ def main() -> None:
                     "sample_s": round(mini["sample_s"], 1),
                     "replay_s": round(mini["replay_s"], 2),
                     "learn_s": round(mini["learn_s"], 1),
+                    "learn_%": round(100 * mini["learn_s"] / mini["wall_s"]),
                     "sync_s": 0.0,
+                    "x_minimal": 1.0,
                 }
             )
-            for name, runners, envs in SETTINGS:
-                res = rllib_throughput(m, runners, envs, steps, args.learner_gpus)
+            for name, runners, envs, fast_gru in SETTINGS:
+                res = rllib_throughput(m, runners, envs, steps, args.learner_gpus, fast_gru)
                 split = res["split_s"]
                 rows.append(
                     {
@@ -292,7 +370,9 @@ def main() -> None:
                         "sample_s": round(split["sample"], 1),
                         "replay_s": round(split["replay"], 2),
                         "learn_s": round(split["learn"], 1),
+                        "learn_%": round(100 * split["learn"] / res["wall_s"]),
                         "sync_s": round(split["sync"], 2),
+                        "x_minimal": round(res["env_steps_per_s"] / mini["env_steps_per_s"], 2),
                     }
                 )
                 print(table(rows[-1:], list(rows[-1])), flush=True)
@@ -302,20 +382,34 @@ def main() -> None:
         print(
             table(
                 rows,
-                ["map", "setting", "env_steps/s", "updates/s", "wall_s", "sample_s", "replay_s", "learn_s", "sync_s"],
+                [
+                    "map",
+                    "setting",
+                    "env_steps/s",
+                    "x_minimal",
+                    "updates/s",
+                    "wall_s",
+                    "sample_s",
+                    "replay_s",
+                    "learn_s",
+                    "learn_%",
+                    "sync_s",
+                ],
             )
         )
-    updates = [learner_update_time(m, "cpu") for m in ("8m", "MMM2")]
-    if torch.cuda.is_available():
-        updates += [learner_update_time(m, "cuda") for m in ("8m", "MMM2")]
-    out["learner_update"] = updates
-    print("\nOne learner update, 32 full-length episodes")
-    print(
-        table(
-            [{**u, "ms_per_update": round(1000 * u["s_per_update"], 1)} for u in updates],
-            ["map", "device", "device_name", "episode_len", "ms_per_update"],
+    if not args.skip_updates:
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        updates = []
+        for dev in devices:
+            updates += learner_update_rows(["8m", "MMM2"], dev, torch.get_num_threads(), args.update_rounds)
+        out["learner_update"] = updates
+        print(f"\nOne learner update, 32 full-length episodes (median over {args.update_rounds} rounds of 10)")
+        print(
+            table(
+                [{**u, "ms_per_update": round(1000 * u["s_per_update"], 1)} for u in updates],
+                ["map", "device", "device_name", "gru", "malloc", "episode_len", "ms_per_update", "speedup"],
+            )
         )
-    )
     if not args.skip_memory:
         # Short episodes first: peak RSS is a high-water mark, so the full-length row shows the peak.
         mem = [replay_memory(episode_len=60), replay_memory()]
@@ -325,7 +419,11 @@ def main() -> None:
     path = out_dir(args.out) / "throughput.json"
     if path.exists():  # keep the tables of the sections skipped this time
         earlier = json.loads(path.read_text())
-        for section, skipped in (("training_loop", args.skip_loop), ("replay_memory", args.skip_memory)):
+        for section, skipped in (
+            ("training_loop", args.skip_loop),
+            ("learner_update", args.skip_updates),
+            ("replay_memory", args.skip_memory),
+        ):
             if skipped and section in earlier:
                 out[section] = earlier[section]
     path.write_text(json.dumps(out, indent=2))

@@ -205,6 +205,7 @@ class QMIXConfig(AlgorithmConfig):
         self.store_replay_buffer_in_checkpoints = False
         self.max_episode_len: Optional[int] = None
         self.async_sampling = True
+        self.reuse_freed_memory = True
         # Sampling: our own env runner; pymarl runs one episode per env per iteration.
         self.env_runner_cls = QMIXEnvRunner
         self.rollout_fragment_length = 64
@@ -247,6 +248,7 @@ class QMIXConfig(AlgorithmConfig):
         store_replay_buffer_in_checkpoints: Optional[bool] = NotProvided,
         max_episode_len: Optional[int] = NotProvided,
         async_sampling: Optional[bool] = NotProvided,
+        reuse_freed_memory: Optional[bool] = NotProvided,
         **kwargs: Any,
     ) -> QMIXConfig:
         """Sets QMIX's training options (and RLlib's: ``lr``, ``gamma``, ``grad_clip`` ...).
@@ -293,6 +295,11 @@ class QMIXConfig(AlgorithmConfig):
                 episode limit); grows if a longer episode arrives.
             async_sampling: With remote env runners, sample the next episodes while the
                 learner updates (weights one iteration old); False waits for samples first.
+            reuse_freed_memory: In the learner's process, keep the memory an update frees for
+                the next one (glibc's malloc thresholds, ``rllib_qmix.learning.memory``) instead
+                of returning it to the OS and faulting it back in every update: faster CPU
+                updates (docs/benchmarks.md). The process keeps its peak heap size. No effect
+                where malloc is not glibc's.
 
         Returns:
             This config object.
@@ -356,6 +363,8 @@ class QMIXConfig(AlgorithmConfig):
             self.max_episode_len = max_episode_len
         if async_sampling is not NotProvided:
             self.async_sampling = async_sampling
+        if reuse_freed_memory is not NotProvided:
+            self.reuse_freed_memory = reuse_freed_memory
         return self
 
     @override(AlgorithmConfig)
@@ -411,6 +420,10 @@ class QMIXConfig(AlgorithmConfig):
             (
                 isinstance(self.normalize_obs, bool),
                 f"`normalize_obs` must be True or False, got {self.normalize_obs!r}.",
+            ),
+            (
+                isinstance(self.reuse_freed_memory, bool),
+                f"`reuse_freed_memory` must be True or False, got {self.reuse_freed_memory!r}.",
             ),
             (
                 isinstance(self.normalize_state, bool),

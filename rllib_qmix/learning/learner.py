@@ -12,6 +12,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.typing import ModuleID, ParamDict, TensorType
 
 from rllib_qmix import keys as K
+from rllib_qmix.learning.memory import keep_freed_memory
 from rllib_qmix.learning.targets import masked_mse, td_lambda_targets
 
 TD_LOSS = "td_loss"
@@ -66,6 +67,8 @@ class QMIXTorchLearner(TorchLearner):
 
     @override(TorchLearner)
     def build(self) -> None:
+        if self.config.reuse_freed_memory:
+            keep_freed_memory()
         self._num_updates = 0
         self._num_target_updates = 0
         self._num_skipped = 0  # updates skipped for non-finite values (all modules together)
