@@ -5,8 +5,8 @@ Prints tables and writes throughput.json into results/ (``--out DIR`` to choose)
    setting, with the time split into sampling, replay and learner;
 2. the same schedule in benchmarks/minimal_qmix.py (no Ray) as the lower bound of overhead;
 3. one learner update of 32 episodes on 8m and MMM2, on CPU (and CUDA when present), with the
-   GRU's hand-written backward pass (the default) and with torch.nn.GRU's autograd ("before",
-   ``model_config={"fast_gru": False}``), side by side;
+   learner's malloc setting (``reuse_freed_memory``, the default) and without it ("before"),
+   side by side, each in fresh processes taking turns;
 4. replay memory: bytes per stored step, and peak RSS of a full 5000-episode replay on MMM2.
 
     python benchmarks/throughput.py                 # all sections (~10 min on 2 cores)
@@ -36,10 +36,11 @@ from _common import add_out_argument, out_dir
 # Both explore with a fixed epsilon of 0.5, so that episodes (and so updates) per env step match.
 SCHEDULE = {"episode_batch_size": 32, "learning_starts": 32, "updates_per_episode": 1.0}
 EPSILON = 0.5
-#: (name, env runners, envs per runner, fast_gru); the first row is the learner before the
-#: hand-written GRU backward pass, for the before/after comparison in one run.
+#: (name, env runners, envs per runner, reuse_freed_memory); the first row is the learner
+#: before the malloc setting, for the before/after comparison in one run. It runs first: the
+#: setting lasts for the process, and with 0 runners the learner is in this process.
 SETTINGS = [
-    ("0 runners x 8 envs, torch GRU (before)", 0, 8, False),
+    ("0 runners x 8 envs, malloc default (before)", 0, 8, False),
     ("0 runners x 8 envs", 0, 8, True),
     ("1 runner x 8 envs", 1, 8, True),
     ("2 runners x 4 envs", 2, 4, True),
@@ -47,7 +48,7 @@ SETTINGS = [
 
 
 def rllib_throughput(
-    map_name: str, runners: int, envs: int, steps: int, learner_gpus: int = 0, fast_gru: bool = True
+    map_name: str, runners: int, envs: int, steps: int, learner_gpus: int = 0, reuse_freed_memory: bool = True
 ) -> dict:
     """Trains QMIX through RLlib until ``steps`` env steps past learning_starts; returns rates.
 
@@ -61,9 +62,8 @@ def rllib_throughput(
         QMIXConfig()
         .environment("smac", env_config={"map_name": map_name})
         .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs, rollout_fragment_length=8)
-        .training(**SCHEDULE, epsilon_start=EPSILON, epsilon_finish=EPSILON)
+        .training(**SCHEDULE, epsilon_start=EPSILON, epsilon_finish=EPSILON, reuse_freed_memory=reuse_freed_memory)
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus)
-        .rl_module(model_config={"fast_gru": fast_gru})
         .debugging(seed=0)
     )
     phases = {"sample": PHASE_SAMPLING, "replay": PHASE_REPLAY, "learn": PHASE_LEARNER, "sync": PHASE_SYNC}
@@ -128,13 +128,10 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def learner_update_time(
-    map_name: str, device: str, fast_gru: bool = True, reuse_freed_memory: bool = True, repeats: int = 10
-) -> dict:
+def learner_update_time(map_name: str, device: str, reuse_freed_memory: bool = True, repeats: int = 10) -> dict:
     """Seconds per learner update of 32 full-length episodes on ``device`` (``repeats`` of
-    them, after one to warm up), with the hand-written GRU backward (``fast_gru``) or
-    torch.nn.GRU's, and with or without ``reuse_freed_memory``. Run it in a fresh process per
-    setting: the malloc setting lasts for the process (see ``learner_update_rows``)."""
+    them, after one to warm up), with or without ``reuse_freed_memory``. Run it in a fresh
+    process per setting: the malloc setting lasts for the process (see ``learner_update_rows``)."""
     from ray.rllib.core import DEFAULT_MODULE_ID
     from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 
@@ -148,7 +145,6 @@ def learner_update_time(
         QMIXConfig()
         .learners(num_gpus_per_learner=1 if device == "cuda" else 0)
         .training(reuse_freed_memory=reuse_freed_memory)
-        .rl_module(model_config={"fast_gru": fast_gru})
     )
     learner = cfg.build_learner(spaces={DEFAULT_MODULE_ID: (spec.observation_space(), spec.action_space())})
     b, t, rng = 32, spec.episode_limit, np.random.default_rng(0)
@@ -177,17 +173,15 @@ def learner_update_time(
         "map": map_name,
         "device": device,
         "device_name": dev,
-        "gru": "hand-written" if fast_gru else "torch.nn.GRU",
-        "malloc": "reuse" if reuse_freed_memory else "default",
+        "malloc": "reuse" if reuse_freed_memory else "default (before)",
         "episode_len": t,
         "times_s": times,
         "s_per_update": float(np.median(times)),
     }
 
 
-#: The learner-update variants: (fast_gru, reuse_freed_memory); the first is the learner before
-#: both changes, the last the default now.
-UPDATE_VARIANTS = [(False, False), (False, True), (True, False), (True, True)]
+#: The learner-update variants (reuse_freed_memory): before the malloc setting, and now.
+UPDATE_VARIANTS = [False, True]
 
 
 def learner_update_rows(maps: list[str], device: str, threads: int, rounds: int = 3, repeats: int = 10) -> list[dict]:
@@ -199,11 +193,11 @@ def learner_update_rows(maps: list[str], device: str, threads: int, rounds: int 
     runs: dict[tuple, list[dict]] = {}
     for _ in range(rounds):
         for m in maps:
-            for fast_gru, reuse in UPDATE_VARIANTS:
+            for reuse in UPDATE_VARIANTS:
                 cmd = [sys.executable, __file__, "--one-update", m, "--device", device, "--repeats", str(repeats)]
-                cmd += ["--torch-threads", str(threads), "--fast-gru", str(int(fast_gru)), "--reuse", str(int(reuse))]
+                cmd += ["--torch-threads", str(threads), "--reuse", str(int(reuse))]
                 out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-                runs.setdefault((m, fast_gru, reuse), []).append(json.loads(out.strip().splitlines()[-1]))
+                runs.setdefault((m, reuse), []).append(json.loads(out.strip().splitlines()[-1]))
     rows = []
     for results in runs.values():
         times = [t for r in results for t in r["times_s"]]
@@ -217,7 +211,7 @@ def learner_update_rows(maps: list[str], device: str, threads: int, rounds: int 
         rows.append(row)
     for row in rows:
         before = [r for r in rows if r["map"] == row["map"] and r["device"] == row["device"]]
-        base = next(r for r in before if r["gru"] == "torch.nn.GRU" and r["malloc"] == "default")
+        base = next(r for r in before if r["malloc"] != "reuse")
         row["speedup"] = round(base["s_per_update"] / row["s_per_update"], 2)
     return rows
 
@@ -313,13 +307,12 @@ def main() -> None:
     p.add_argument("--one-update", metavar="MAP", help=argparse.SUPPRESS)
     p.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     p.add_argument("--repeats", type=int, default=10, help=argparse.SUPPRESS)
-    p.add_argument("--fast-gru", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--reuse", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     if args.one_update:
-        res = learner_update_time(args.one_update, args.device, bool(args.fast_gru), bool(args.reuse), args.repeats)
+        res = learner_update_time(args.one_update, args.device, bool(args.reuse), args.repeats)
         print(json.dumps(res))
         return
     maps = ["3m"] if args.quick else args.maps.split(",")
@@ -357,8 +350,8 @@ def main() -> None:
                     "x_minimal": 1.0,
                 }
             )
-            for name, runners, envs, fast_gru in SETTINGS:
-                res = rllib_throughput(m, runners, envs, steps, args.learner_gpus, fast_gru)
+            for name, runners, envs, reuse in SETTINGS:
+                res = rllib_throughput(m, runners, envs, steps, args.learner_gpus, reuse)
                 split = res["split_s"]
                 rows.append(
                     {
@@ -406,8 +399,15 @@ def main() -> None:
         print(f"\nOne learner update, 32 full-length episodes (median over {args.update_rounds} rounds of 10)")
         print(
             table(
-                [{**u, "ms_per_update": round(1000 * u["s_per_update"], 1)} for u in updates],
-                ["map", "device", "device_name", "gru", "malloc", "episode_len", "ms_per_update", "speedup"],
+                [
+                    {
+                        **u,
+                        "ms_per_update": round(1000 * u["s_per_update"], 1),
+                        "ms_min": round(1000 * u["s_per_update_min"], 1),
+                    }
+                    for u in updates
+                ],
+                ["map", "device", "device_name", "malloc", "episode_len", "ms_per_update", "ms_min", "speedup"],
             )
         )
     if not args.skip_memory:

@@ -14,28 +14,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rllib_qmix.models.gru import gru_recurrence
-
 
 class AgentRNN(nn.Module):
     """Shared DRQN agent: FC -> ReLU -> GRU -> FC, one copy for all agents.
-
-    ``forward`` (batch-major, ``torch.nn.GRU``) serves acting, one step at a time; ``unroll``
-    and ``unroll_padded`` (time-major) serve training over whole episodes, by default with
-    ``gru_recurrence``'s hand-written backward pass (``fast_gru=False``: ``torch.nn.GRU``'s own,
-    the reference; the numbers are equal to rounding).
 
     Args:
         input_dim: Size of an agent's input (obs [+ one-hot id] [+ one-hot last action]).
         n_actions: Number of discrete actions.
         hidden_dim: Width of the FC layer and of the GRU state.
-        fast_gru: Unroll for training with ``gru_recurrence`` (see ``models/gru.py``).
     """
 
-    def __init__(self, input_dim: int, n_actions: int, hidden_dim: int = 64, fast_gru: bool = True) -> None:
+    def __init__(self, input_dim: int, n_actions: int, hidden_dim: int = 64) -> None:
         super().__init__()
         self.hidden_dim = hidden_dim
-        self.fast_gru = fast_gru
         self.fc_in = nn.Linear(input_dim, hidden_dim)
         self.rnn = nn.GRU(hidden_dim, hidden_dim, batch_first=True)
         self.fc_out = nn.Linear(hidden_dim, n_actions)
@@ -45,7 +36,7 @@ class AgentRNN(nn.Module):
         return torch.zeros(batch, self.hidden_dim, device=device)
 
     def forward(self, inputs: torch.Tensor, h0: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unrolls the agent over time with ``torch.nn.GRU``.
+        """Unrolls the agent over time.
 
         Args:
             inputs: ``[R, T, input_dim]``, one row per (episode, agent).
@@ -59,25 +50,6 @@ class AgentRNN(nn.Module):
         out, h_n = self.rnn(x, h)
         return self.fc_out(out), h_n.squeeze(0)
 
-    def unroll(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Q-values of every step from a zero start state, time-major.
-
-        Args:
-            inputs: ``[T, R, input_dim]``.
-
-        Returns:
-            ``[T, R, n_actions]``.
-        """
-        x = F.relu(self.fc_in(inputs))
-        h0 = x.new_zeros((x.shape[1], self.hidden_dim))
-        rnn = self.rnn
-        if self.fast_gru:
-            gi = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)
-            out = gru_recurrence(gi, h0, rnn.weight_hh_l0, rnn.bias_hh_l0)
-        else:  # torch's GRU (what nn.GRU runs), time-major
-            out, _ = torch.gru(x, h0.unsqueeze(0), rnn._flat_weights, True, 1, 0.0, self.training, False, False)
-        return self.fc_out(out)
-
     def unroll_padded(self, inputs: torch.Tensor, lengths: torch.Tensor, max_buckets: int = 3) -> torch.Tensor:
         """Q-values of rows of different lengths from a zero start state, skipping most padding.
 
@@ -86,29 +58,24 @@ class AgentRNN(nn.Module):
         (A packed sequence would skip all padding but is several times slower on CPU.)
 
         Args:
-            inputs: ``[T, R, input_dim]`` (time-major).
+            inputs: ``[R, T, input_dim]``.
             lengths: ``[R]`` number of real steps of each row (<= T).
             max_buckets: Most groups to unroll separately.
 
         Returns:
-            ``[T, R, n_actions]``: each row's Q-values at its real steps; zeros after its
+            ``[R, T, n_actions]``: each row's Q-values at its real steps; zeros after its
             group's longest row, and values of no meaning in between (mask them).
         """
-        t = inputs.shape[0]
+        t = inputs.shape[1]
         lengths = lengths.detach().cpu()  # one device sync; bucketing runs on the CPU
-        groups = length_buckets(lengths, max_buckets)
-        if len(groups) == 1:
-            t_b = int(lengths.max())
-            q = self.unroll(inputs[:t_b])
-            return q if t_b == t else F.pad(q, (0, 0, 0, 0, 0, t - t_b))
         pieces, order = [], []
-        for rows in groups:
+        for rows in length_buckets(lengths, max_buckets):
             t_b = int(lengths[rows].max())
-            q = self.unroll(inputs[:t_b, rows.to(inputs.device)])
-            pieces.append(F.pad(q, (0, 0, 0, 0, 0, t - t_b)))
+            q, _ = self(inputs[rows.to(inputs.device), :t_b])
+            pieces.append(F.pad(q, (0, 0, 0, t - t_b)))
             order.append(rows)
         inverse = torch.argsort(torch.cat(order)).to(inputs.device)
-        return torch.cat(pieces, dim=1)[:, inverse]
+        return torch.cat(pieces)[inverse]
 
 
 #: The fixed cost of one more sequential step of a GRU unroll, in rows of one step: forward and

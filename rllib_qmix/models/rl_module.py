@@ -35,9 +35,6 @@ DEFAULT_MODEL_CONFIG: dict[str, Any] = {
     "hypernet_layers": 2,
     "hypernet_embed": 64,
     "double_q": True,
-    # Training unrolls use the GRU recurrence with a hand-written backward pass (models/gru.py);
-    # False: torch.nn.GRU's autograd (the reference: equal numbers, slower on the CPU).
-    "fast_gru": True,
 }
 
 
@@ -60,7 +57,7 @@ class QMIXTorchRLModule(TorchRLModule, InferenceOnlyAPI, TargetNetworkAPI):
         in_dim = agent_input_dim(
             self.obs_dim, self.n_agents, self.n_actions, cfg["obs_agent_id"], cfg["obs_last_action"]
         )
-        self.agent = AgentRNN(in_dim, self.n_actions, cfg["hidden_dim"], fast_gru=cfg["fast_gru"])
+        self.agent = AgentRNN(in_dim, self.n_actions, cfg["hidden_dim"])
         if not self.inference_only:
             self.mixer = self._make_mixer(cfg)
             self.make_target_networks()
@@ -136,9 +133,9 @@ class QMIXTorchRLModule(TorchRLModule, InferenceOnlyAPI, TargetNetworkAPI):
     def _unroll(self, net: AgentRNN, inputs: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``[B, T+1, N, d]`` inputs -> ``[B, T+1, N, A]`` Q-values; ``lengths`` ``[B]`` skips most padding."""
         b, t1, n, d = inputs.shape
-        x = inputs.permute(1, 0, 2, 3).reshape(t1, b * n, d)  # time-major rows (episode, agent)
-        q = net.unroll(x) if lengths is None else net.unroll_padded(x, lengths.repeat_interleave(n))
-        return q.view(t1, b, n, -1).transpose(0, 1)
+        x = inputs.permute(0, 2, 1, 3).reshape(b * n, t1, d)
+        q = net(x)[0] if lengths is None else net.unroll_padded(x, lengths.repeat_interleave(n))
+        return q.view(b, n, t1, -1).permute(0, 2, 1, 3)
 
     @staticmethod
     def _mix_real_steps(
