@@ -5,7 +5,7 @@ Prints tables and writes throughput.json into results/ (``--out DIR`` to choose)
    setting, with the time split into sampling, replay and learner;
 2. the same schedule in benchmarks/minimal_qmix.py (no Ray) as the lower bound of overhead;
 3. one learner update of 32 episodes on 8m and MMM2, on CPU (and CUDA when present), with the
-   learner's malloc setting (``reuse_freed_memory``, the default) and without it ("before"),
+   learner's malloc setting (``reuse_freed_memory=True``) and without it (the default),
    side by side, each in fresh processes taking turns;
 4. replay memory: bytes per stored step, and peak RSS of a full 5000-episode replay on MMM2.
 
@@ -36,19 +36,18 @@ from _common import add_out_argument, out_dir
 # Both explore with a fixed epsilon of 0.5, so that episodes (and so updates) per env step match.
 SCHEDULE = {"episode_batch_size": 32, "learning_starts": 32, "updates_per_episode": 1.0}
 EPSILON = 0.5
-#: (name, env runners, envs per runner, reuse_freed_memory); the first row is the learner
-#: before the malloc setting, for the before/after comparison in one run. It runs first: the
-#: setting lasts for the process, and with 0 runners the learner is in this process.
+#: (name, env runners, envs per runner, reuse_freed_memory). The row with the malloc setting
+#: runs last: the setting lasts for the process, and with num_learners=0 the learner is in it.
 SETTINGS = [
-    ("0 runners x 8 envs, malloc default (before)", 0, 8, False),
-    ("0 runners x 8 envs", 0, 8, True),
-    ("1 runner x 8 envs", 1, 8, True),
-    ("2 runners x 4 envs", 2, 4, True),
+    ("0 runners x 8 envs", 0, 8, False),
+    ("1 runner x 8 envs", 1, 8, False),
+    ("2 runners x 4 envs", 2, 4, False),
+    ("0 runners x 8 envs, reuse_freed_memory", 0, 8, True),
 ]
 
 
 def rllib_throughput(
-    map_name: str, runners: int, envs: int, steps: int, learner_gpus: int = 0, reuse_freed_memory: bool = True
+    map_name: str, runners: int, envs: int, steps: int, learner_gpus: int = 0, reuse_freed_memory: bool = False
 ) -> dict:
     """Trains QMIX through RLlib until ``steps`` env steps past learning_starts; returns rates.
 
@@ -128,7 +127,7 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def learner_update_time(map_name: str, device: str, reuse_freed_memory: bool = True, repeats: int = 10) -> dict:
+def learner_update_time(map_name: str, device: str, reuse_freed_memory: bool = False, repeats: int = 10) -> dict:
     """Seconds per learner update of 32 full-length episodes on ``device`` (``repeats`` of
     them, after one to warm up), with or without ``reuse_freed_memory``. Run it in a fresh
     process per setting: the malloc setting lasts for the process (see ``learner_update_rows``)."""
@@ -173,14 +172,14 @@ def learner_update_time(map_name: str, device: str, reuse_freed_memory: bool = T
         "map": map_name,
         "device": device,
         "device_name": dev,
-        "malloc": "reuse" if reuse_freed_memory else "default (before)",
+        "malloc": "reuse_freed_memory" if reuse_freed_memory else "default",
         "episode_len": t,
         "times_s": times,
         "s_per_update": float(np.median(times)),
     }
 
 
-#: The learner-update variants (reuse_freed_memory): before the malloc setting, and now.
+#: The learner-update variants (reuse_freed_memory): the default, and the malloc setting.
 UPDATE_VARIANTS = [False, True]
 
 
@@ -211,7 +210,7 @@ def learner_update_rows(maps: list[str], device: str, threads: int, rounds: int 
         rows.append(row)
     for row in rows:
         before = [r for r in rows if r["map"] == row["map"] and r["device"] == row["device"]]
-        base = next(r for r in before if r["malloc"] != "reuse")
+        base = next(r for r in before if r["malloc"] == "default")
         row["speedup"] = round(base["s_per_update"] / row["s_per_update"], 2)
     return rows
 
@@ -307,7 +306,7 @@ def main() -> None:
     p.add_argument("--one-update", metavar="MAP", help=argparse.SUPPRESS)
     p.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     p.add_argument("--repeats", type=int, default=10, help=argparse.SUPPRESS)
-    p.add_argument("--reuse", type=int, default=1, help=argparse.SUPPRESS)
+    p.add_argument("--reuse", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)

@@ -1,10 +1,10 @@
 """rllib_qmix: QMIX for Ray RLlib's new API stack, with an embedded SMAC-compatible simulator.
 
 Importing the package registers the algorithm "QMIX" and the envs "smac",
-"two_step_game", "mpe_simple_spread", "lbf" and "rware" with Ray Tune's registry, so ``tune.Tuner("QMIX", ...)``,
-``get_trainable_cls("QMIX")`` and ``config.environment("smac", ...)`` work
-(the last three need mpe2, lbforaging and rware: mpe2's simple_spread_v3, Level-Based
-Foraging, Multi-Robot Warehouse).
+"two_step_game", "mpe_simple_spread", "mpe_simple_speaker_listener", "lbf" and "rware" with Ray
+Tune's registry, so ``tune.Tuner("QMIX", ...)``, ``get_trainable_cls("QMIX")`` and
+``config.environment("smac", ...)`` work (the last four need mpe2, lbforaging and rware: mpe2's
+simple_spread_v3 and simple_speaker_listener_v4, Level-Based Foraging, Multi-Robot Warehouse).
 """
 
 from ray.tune.registry import register_env, register_trainable
@@ -12,7 +12,7 @@ from ray.tune.registry import register_env, register_trainable
 from rllib_qmix.algorithm.qmix import QMIX, QMIXConfig
 from rllib_qmix.envs.gym_tuple import make_lbf, make_rware
 from rllib_qmix.envs.matrix import TwoStepGame
-from rllib_qmix.envs.mpe import make_simple_spread
+from rllib_qmix.envs.mpe import make_simple_speaker_listener, make_simple_spread
 from rllib_qmix.envs.smac_rllib import SMACMultiAgentEnv
 from rllib_qmix.learning.learner import LearnerDiedError, NonFiniteUpdateError
 
@@ -31,6 +31,7 @@ def register() -> None:
     register_env("smac", lambda env_config: SMACMultiAgentEnv(env_config))
     register_env("two_step_game", lambda env_config: TwoStepGame(env_config))
     register_env("mpe_simple_spread", make_simple_spread)
+    register_env("mpe_simple_speaker_listener", make_simple_speaker_listener)
     register_env("lbf", make_lbf)
     register_env("rware", make_rware)
 

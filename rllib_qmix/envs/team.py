@@ -276,13 +276,15 @@ class _DictTeamEnv(TeamEnv):
         if len(ns) != 1:
             raise TeamEnvError(
                 f"{who}'s agents have different action spaces ({act_spaces}); QMIX shares one "
-                "agent network, so all agents need the same Discrete(n) action space."
+                "agent network, so all agents need the same Discrete(n) action space (for a PettingZoo env, "
+                "rllib_qmix.envs.padded.PaddedParallelEnv pads them to one, with action masks)."
             )
         dims = [_split_obs_space(s, f"{who} agent {a!r}") for a, s in zip(self.agents, obs_spaces)]
         if len({d for d, _ in dims}) != 1:
             raise TeamEnvError(
                 f"{who}'s agents have observations of different sizes ({[d for d, _ in dims]}); "
-                "QMIX shares one agent network, so pad observations to one size."
+                "QMIX shares one agent network, so pad observations to one size (for a PettingZoo env, "
+                "rllib_qmix.envs.padded.PaddedParallelEnv does it)."
             )
         self.state_from_obs = state_from_obs
         self._state_fn = self._find_state_fn(env, who)
