@@ -98,6 +98,12 @@ def example_config(
     return config, spec
 
 
+def nonfinite_updates(result: dict) -> int:
+    """Learner updates skipped so far for a non-finite value, over all modules (0 before any update)."""
+    counts = [m.get("num_nonfinite_updates") for m in result.get("learners", {}).values() if isinstance(m, dict)]
+    return sum(int(c) for c in counts if c is not None and c == c)  # c == c: not NaN
+
+
 def run_one(
     example: str,
     seed: int,
@@ -179,6 +185,8 @@ def run_one(
                     "train_win_rate": result["env_runners"].get("battle_won_mean"),
                     "train_return": result["env_runners"].get("episode_return_mean"),
                     "epsilon": result["env_runners"].get("epsilon"),
+                    # Learner updates skipped so far for a non-finite loss, Q or gradient.
+                    "nonfinite_updates": nonfinite_updates(result),
                 }
                 curve.append(point)
                 stopped_at_target = target is not None and reached(point, target[0])

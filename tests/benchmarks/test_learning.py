@@ -96,6 +96,14 @@ def test_checkpointed_run_resumes_where_it_stopped(ray_local, tmp_path):
         want = np.array([p[key] for p in whole["curve"]], dtype=float)
         np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True, err_msg=key)
     assert np.isfinite([p["train_return"] for p in resumed["curve"][3:]]).all()  # episodes ended after the resume
+    assert [p["nonfinite_updates"] for p in resumed["curve"]] == [0] * 5  # recorded, and none skipped
+
+
+def test_nonfinite_updates_sums_the_modules_and_ignores_nan():
+    result = {"learners": {"default_policy": {"num_nonfinite_updates": 2}, "other": {"num_nonfinite_updates": 1}}}
+    assert learning.nonfinite_updates(result) == 3
+    assert learning.nonfinite_updates({"learners": {"default_policy": {"num_nonfinite_updates": float("nan")}}}) == 0
+    assert learning.nonfinite_updates({}) == 0
 
 
 def test_resume_refuses_a_missing_checkpoint(ray_local, tmp_path):
