@@ -157,6 +157,10 @@ _TYPED_OPTIONS = (
     ("lr", (*_REAL, list), "a number (or an RLlib schedule list)"),
     ("target_update_tau", (*_REAL, type(None)), "a number or None"),
     ("grad_clip", (*_REAL, type(None)), "a number or None"),
+    *(
+        (name, (bool,), "True or False")
+        for name in ("standardize_rewards", "normalize_obs", "normalize_state", "reuse_freed_memory")
+    ),
 )
 
 
@@ -375,7 +379,7 @@ class QMIXConfig(AlgorithmConfig):
             self._value_error("QMIX runs on RLlib's new API stack only: don't call `api_stack(...)` to disable it.")
         for name, kinds, what in _TYPED_OPTIONS:  # before the range checks compare them with numbers
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, kinds):
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
                 self._value_error(f"`{name}` must be {what}, got {value!r}.")
         checks = [
             (self.mixer in _MIXERS, f"`mixer` must be 'qmix', 'vdn' or None, got {self.mixer!r}."),
@@ -414,22 +418,6 @@ class QMIXConfig(AlgorithmConfig):
                 "`epsilon_start` and `epsilon_finish` must be in [0, 1].",
             ),
             (self.epsilon_anneal_steps >= 0, f"`epsilon_anneal_steps` must be >= 0, got {self.epsilon_anneal_steps}."),
-            (
-                isinstance(self.standardize_rewards, bool),
-                f"`standardize_rewards` must be True or False, got {self.standardize_rewards!r}.",
-            ),
-            (
-                isinstance(self.normalize_obs, bool),
-                f"`normalize_obs` must be True or False, got {self.normalize_obs!r}.",
-            ),
-            (
-                isinstance(self.reuse_freed_memory, bool),
-                f"`reuse_freed_memory` must be True or False, got {self.reuse_freed_memory!r}.",
-            ),
-            (
-                isinstance(self.normalize_state, bool),
-                f"`normalize_state` must be True or False, got {self.normalize_state!r}.",
-            ),
             (
                 isinstance(self.max_nonfinite_updates, int)
                 and not isinstance(self.max_nonfinite_updates, bool)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Optional
 
-from rllib_qmix.envs.team import TeamEnv, as_team_env
+from rllib_qmix.envs.team import TeamEnv, TeamEnvError, as_team_env
 
 
 def env_creator(config: Any) -> Callable[[Any], Any]:
@@ -19,6 +19,19 @@ def env_creator(config: Any) -> Callable[[Any], Any]:
     if config.env is None:
         raise ValueError("QMIX needs an env: set one with `config.environment(env=...)`.")
     return Algorithm._get_env_id_and_creator(config.env, config)[1]
+
+
+def env_options(name: str, env_config: Optional[dict], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``defaults`` updated from an env creator's ``env_config``.
+
+    Raises:
+        TeamEnvError: ``env_config`` has a key not in ``defaults`` (the error names the valid ones).
+    """
+    cfg = dict(env_config or {})
+    unknown = sorted(set(cfg) - set(defaults))
+    if unknown:
+        raise TeamEnvError(f"Unknown env_config keys for '{name}': {unknown}; valid: {sorted(defaults)}.")
+    return {**defaults, **cfg}
 
 
 def make_team_env(
@@ -49,4 +62,4 @@ def make_team_env(
     return as_team_env(make(ctx), state_from_obs=config.state_from_obs)
 
 
-__all__ = ["env_creator", "make_team_env"]
+__all__ = ["env_creator", "env_options", "make_team_env"]

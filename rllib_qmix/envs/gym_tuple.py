@@ -24,6 +24,8 @@ import gymnasium as gym
 import numpy as np
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
+from rllib_qmix.envs.creator import env_options
+
 #: env name -> (package, default gymnasium id, default time limit)
 _SUITES = {
     "lbf": ("lbforaging", "Foraging-8x8-2p-2f-coop-v3", 50),
@@ -83,15 +85,12 @@ class TupleGymMultiAgentEnv(MultiAgentEnv):
 
 def _make(suite: str, env_config: Optional[dict]) -> TupleGymMultiAgentEnv:
     package, default_key, default_limit = _SUITES[suite]
-    cfg = dict(env_config or {})
-    unknown = set(cfg) - {"key", "time_limit"}
-    if unknown:
-        raise ValueError(f"Unknown env_config keys for '{suite}': {sorted(unknown)}; valid: ['key', 'time_limit'].")
+    cfg = env_options(suite, env_config, {"key": default_key, "time_limit": default_limit})
     try:
         __import__(package)  # registers the gymnasium ids
     except ImportError as err:
         raise ImportError(f"The env '{suite}' needs the {package} package: `pip install {package}`.") from err
-    key = cfg.get("key", default_key)
+    key = cfg["key"]
     # The env's own time limit is switched off: the adapter truncates at time_limit instead.
     kwargs = {"max_steps": None} if suite == "rware" else {}
     try:
@@ -101,7 +100,7 @@ def _make(suite: str, env_config: Optional[dict]) -> TupleGymMultiAgentEnv:
         raise ValueError(f"Unknown {suite} env '{key}' ({err}); e.g. {', '.join(known[:6])}.") from err
     if suite == "lbf":
         env.unwrapped._max_episode_steps = sys.maxsize  # LBF 2.0 ends (as done) at its own limit
-    return TupleGymMultiAgentEnv(env, int(cfg.get("time_limit", default_limit)))
+    return TupleGymMultiAgentEnv(env, int(cfg["time_limit"]))
 
 
 def make_lbf(env_config: Optional[dict] = None) -> TupleGymMultiAgentEnv:

@@ -11,17 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from rllib_qmix.envs.creator import env_options
 from rllib_qmix.envs.padded import PaddedParallelEnv
-from rllib_qmix.envs.team import TeamEnvError
-
-
-def _options(name: str, env_config: Optional[dict], defaults: dict[str, Any]) -> dict[str, Any]:
-    """``defaults`` updated from ``env_config``; an unknown key is an error that names the known ones."""
-    cfg = dict(env_config or {})
-    unknown = sorted(set(cfg) - set(defaults))
-    if unknown:
-        raise TeamEnvError(f"env '{name}': unknown env_config key(s) {unknown}; known: {sorted(defaults)}")
-    return {**defaults, **cfg}
 
 
 def _mpe2(module: str, name: str) -> Any:
@@ -35,7 +26,7 @@ def _mpe2(module: str, name: str) -> Any:
 
 def make_simple_spread(env_config: Optional[dict] = None) -> Any:
     """``simple_spread_v3.parallel_env`` with ``N`` (3), ``local_ratio`` (0.5), ``max_cycles`` (25)."""
-    cfg = _options("mpe_simple_spread", env_config, {"N": 3, "local_ratio": 0.5, "max_cycles": 25})
+    cfg = env_options("mpe_simple_spread", env_config, {"N": 3, "local_ratio": 0.5, "max_cycles": 25})
     return _mpe2("simple_spread_v3", "mpe_simple_spread").parallel_env(
         N=int(cfg["N"]),
         local_ratio=float(cfg["local_ratio"]),
@@ -47,6 +38,6 @@ def make_simple_spread(env_config: Optional[dict] = None) -> Any:
 def make_simple_speaker_listener(env_config: Optional[dict] = None) -> PaddedParallelEnv:
     """``simple_speaker_listener_v4.parallel_env`` with ``max_cycles`` (25), padded to one
     observation size (11) and one action count (5; the speaker's last two are masked)."""
-    cfg = _options("mpe_simple_speaker_listener", env_config, {"max_cycles": 25})
+    cfg = env_options("mpe_simple_speaker_listener", env_config, {"max_cycles": 25})
     module = _mpe2("simple_speaker_listener_v4", "mpe_simple_speaker_listener")
     return PaddedParallelEnv(module.parallel_env(max_cycles=int(cfg["max_cycles"]), continuous_actions=False))

@@ -40,7 +40,7 @@ def test_speaker_listener_refuses_an_action_the_agent_does_not_have():
 
 @pytest.mark.parametrize("make", [make_simple_spread, make_simple_speaker_listener])
 def test_unknown_env_config_key_is_refused_by_name(make):
-    with pytest.raises(TeamEnvError, match=r"unknown env_config key\(s\) \['max_cycle'\]; known:"):
+    with pytest.raises(TeamEnvError, match=r"Unknown env_config keys for 'mpe_simple_\w+': \['max_cycle'\]; valid:"):
         make({"max_cycle": 10})
 
 
