@@ -29,11 +29,15 @@ class BatchedStarCraft2Env:
             seeds = [int(s) for s in seed]
             if len(seeds) != n_envs:
                 raise ValueError(f"got {len(seeds)} seeds for {n_envs} envs")
-        self.engine = Engine(map_name, n_envs, seeds, **kwargs)
+        self.engine = self._make_engine(map_name, n_envs, seeds, kwargs)
         eng = self.engine
         self.map_name, self.n_envs = eng.map_name, n_envs
         self.n_agents, self.n_enemies = eng.n_agents, eng.n_enemies
         self.n_actions, self.episode_limit = eng.n_actions, eng.episode_limit
+
+    def _make_engine(self, map_name: Any, n_envs: int, seeds: list[int | None], kwargs: dict[str, Any]) -> Engine:
+        """The engine of the N battles (SMACv2's batched env builds its own)."""
+        return Engine(map_name, n_envs, seeds, **kwargs)
 
     def reset(self) -> None:
         """Start new battles everywhere."""

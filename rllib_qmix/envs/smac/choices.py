@@ -74,6 +74,27 @@ Observation / state
       ``HEIGHT_BASE + HEIGHT_PER_CLIFF_LEVEL * level`` (the maps' height layer reads ~8.0 on
       level-1 floors and ~0 on level-0 ground).
 
+SMACv2 (``rllib_qmix.envs.smacv2``; facts in ``shared/docs/smacv2-reference.md``)
+    * Enemy AI: at the start of every agent step (every 8 loops = 0.5 Normal seconds, the map's
+      trigger period) each live enemy without a live target is ordered to attack the closest
+      live agent unit (centre distance) it can target, and keeps that target until it dies. An
+      enemy whose target died stands until the next order (at most 7 loops): the stock units'
+      own auto-acquire in between is left out. An enemy medivac gets no order and heals as
+      above.
+    * Spawns: SMACv2 creates each unit alone at its drawn point; SC2 puts it on the nearest free
+      spot. Here the spot is the nearest point of a square grid around the drawn point (spacing
+      2 x radius + ``SPAWN_GAP``) inside the map and clear of the ground units created before
+      it (allies first, then enemies); no jitter.
+    * The map's playable area is taken as the whole 32x32 (as for SMAC's maps): the state's
+      positions are ``(x - 16) / 32``; the real 32x32_flat's playable bounds are in its binary
+      map file and were not read.
+    * ``max_reward`` (the reward scale) is computed for every episode from its enemies; SMACv2
+      fixes it from the first episode's random enemy team.
+    * EPO (``prob_obs_enemy`` < 1): spotting is redrawn whenever an enemy loses its spotter (or
+      dies), from a generator of its own seeded by the battle's, so the observations do not
+      change the battles that follow; an unseen enemy zeroes only its own row (upstream zeroes
+      the whole enemy block, oxwhirl/smacv2#50).
+
 Episode end
     * ``info["episode_limit"] = True`` is set on every time-out (SMAC only does it with
       ``continuing_episode=True``) so a caller can tell a truncation from a termination.

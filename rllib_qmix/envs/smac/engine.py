@@ -20,6 +20,7 @@ from .features import (
     F_LAST_ACTION,
     F_LIMIT,
     F_OWN_HEALTH,
+    F_OWN_POS,
     F_PATH,
     F_S_LAST,
     F_S_TIME,
@@ -35,14 +36,12 @@ from .features import (
 from .kernels import (
     C_DEATH,
     C_DEFEAT,
-    C_DIV,
     C_LIMIT,
     C_MMM,
     C_MODE,
     C_MOVE,
     C_NEG,
     C_ONLY_POS,
-    C_SHOOT,
     C_SPARSE,
     C_STEP_MUL,
     C_WIN,
@@ -52,7 +51,11 @@ from .kernels import (
     E_T,
     E_TIMEOUT,
     E_WON,
+    EF_AX,
+    EF_AY,
+    EF_DIV,
     N_CFG,
+    N_EF,
     N_EI,
     avail_all,
     step_kernel,
@@ -125,23 +128,26 @@ def _after(t0, x0, y0, t1, x1, y1):
 
 
 @njit
-def reset_kernel(F, I, EI, EF, last_action, P, base_pos, type_key, A, envs, jitter, points, offsets, shapes):
-    """Starts new battles in ``envs``: jittered spawns (``jitter_spawn``), agents sorted by
-    (type, x, y) as SMAC sorts them, full health, shields and starting energy, no orders; each
-    enemy's attack-move goal is the battle's attack point plus its ``offsets`` row (its place in
-    the group's formation)."""
+def reset_kernel(F, I, EI, EF, last_action, PE, base_pos, type_key, A, envs, jitter, points, offsets, shapes):
+    """Starts new battles in ``envs``: spawns ``base_pos[k]`` jittered (``jitter_spawn``),
+    agents sorted by (``type_key[k]``, x, y) as SMAC sorts them, full health, shields and
+    starting energy, no orders; each enemy's attack-move goal is the battle's attack point plus
+    its ``offsets`` row (its place in the group's formation)."""
     U = F.shape[1]
     for k in range(envs.shape[0]):
         e = envs[k]
-        pos = base_pos.copy()
+        P = PE[e]
+        pos = base_pos[k].copy()
         jitter_spawn(pos, jitter[k], P, shapes)
         for i in range(1, A):  # insertion sort of the agents' positions by (type, x, y)
             j = i
-            while j > 0 and _after(type_key[j - 1], pos[j - 1, 0], pos[j - 1, 1], type_key[j], pos[j, 0], pos[j, 1]):
+            while j > 0 and _after(
+                type_key[k, j - 1], pos[j - 1, 0], pos[j - 1, 1], type_key[k, j], pos[j, 0], pos[j, 1]
+            ):
                 pos[j - 1, 0], pos[j, 0] = pos[j, 0], pos[j - 1, 0]
                 pos[j - 1, 1], pos[j, 1] = pos[j, 1], pos[j - 1, 1]
                 j -= 1
-        EF[e, 0], EF[e, 1] = points[k, 0], points[k, 1]
+        EF[e, EF_AX], EF[e, EF_AY] = points[k, 0], points[k, 1]
         for u in range(U):
             for c in range(F.shape[2]):
                 F[e, u, c] = 0.0
@@ -161,13 +167,18 @@ def reset_kernel(F, I, EI, EF, last_action, P, base_pos, type_key, A, envs, jitt
 class Engine:
     """E battles of one map; the SMAC semantics live in the kernels."""
 
+    #: The env's keyword options and their defaults (SMACv2's engine extends them).
+    OPTIONS: dict[str, Any] = SMAC_DEFAULTS
+
     def __init__(
         self, map_name: str | MapSpec, n_envs: int = 1, seeds: Sequence[int | None] | None = None, **kwargs: Any
     ) -> None:
-        unknown = set(kwargs) - set(SMAC_DEFAULTS)
+        unknown = set(kwargs) - set(self.OPTIONS)
         if unknown:
-            raise TypeError(f"unknown StarCraft2Env options {sorted(unknown)}; valid options: {sorted(SMAC_DEFAULTS)}")
-        self.opts = {**SMAC_DEFAULTS, **kwargs}
+            raise TypeError(
+                f"unknown {type(self).__name__} options {sorted(unknown)}; valid options: {sorted(self.OPTIONS)}"
+            )
+        self.opts = {**self.OPTIONS, **kwargs}
         o = self.opts
         self.spec = spec = get_map(map_name)
         self.map_name = spec.name
@@ -187,12 +198,16 @@ class Engine:
         self.unit_defs = [rl_unit(t, spec.ally_fields.get(t)) for t, _ in ally_slots] + [
             STOCK[t] for t, _ in enemy_slots
         ]
-        self.P = np.stack([param_row(u, C.MIN_SCAN_RANGE) for u in self.unit_defs])
-        self.tix = np.array(
+        P = np.stack([param_row(u, C.MIN_SCAN_RANGE) for u in self.unit_defs])
+        tix = np.array(
             [spec.ally_type_order.index(t) if spec.ally_type_order else -1 for t, _ in ally_slots]
             + [spec.enemy_type_order.index(t) if spec.enemy_type_order else -1 for t, _ in enemy_slots],
             np.int64,
         )
+        #: Per-battle unit tables [E, U, N_PARAMS] and type-bit indices [E, U]: one map's
+        #: battles share them; SMACv2 draws them per episode.
+        self.PE = np.repeat(P[None], n_envs, axis=0)
+        self.TIX = np.repeat(tix[None], n_envs, axis=0)
         self._base_pos = self._spawn_positions(slots)
         # SC2 moves a group ordered as one in formation: each enemy heads for the attack point
         # plus its offset from the group's centre at spawn (choices.py).
@@ -215,6 +230,7 @@ class Engine:
             bits=spec.unit_type_bits,
             s_last=int(o["state_last_action"]),
             s_time=int(o["state_timestep_number"]),
+            own_pos=int(o.get("obs_own_pos", False)),
         )
         self.flags = fl
         for idx, key in [
@@ -229,6 +245,7 @@ class Engine:
             (F_BITS, "bits"),
             (F_S_LAST, "s_last"),
             (F_S_TIME, "s_time"),
+            (F_OWN_POS, "own_pos"),
         ]:
             self.fl[idx] = fl[key]
         self.fl[F_LIMIT] = spec.limit
@@ -242,17 +259,21 @@ class Engine:
         cfg[C_STEP_MUL], cfg[C_LIMIT] = o["step_mul"], spec.limit
         cfg[C_ONLY_POS], cfg[C_DEATH] = o["reward_only_positive"], o["reward_death_value"]
         cfg[C_WIN], cfg[C_DEFEAT], cfg[C_NEG] = (o["reward_win"], o["reward_defeat"], o["reward_negative_scale"])
-        cfg[C_DIV] = self.max_reward / o["reward_scale_rate"] if o["reward_scale"] else 1.0
-        cfg[C_SPARSE], cfg[C_MMM] = o["reward_sparse"], spec.map_type == "MMM"
-        cfg[C_MODE], cfg[C_MOVE], cfg[C_SHOOT] = spec.enemy_order, o["move_amount"], 6.0
+        # SMAC's "only medivacs left loses" rule of MMM maps, and of SMACv2's terran battles
+        cfg[C_SPARSE], cfg[C_MMM] = o["reward_sparse"], spec.map_type in ("MMM", "terran_gen")
+        cfg[C_MODE], cfg[C_MOVE] = spec.enemy_order, o["move_amount"]
         self.cfg = cfg
         U, E, A = len(slots), n_envs, self.n_agents
         self.F = np.zeros((E, U, NF))
         self.I = np.zeros((E, U, NI), np.int64)
         self.EI = np.zeros((E, N_EI), np.int64)
-        self.EF = np.zeros((E, 2))
+        self.EF = np.zeros((E, N_EF))
+        self.EF[:, EF_DIV] = self.reward_divisor(self.max_reward)
         self.last_action = np.full((E, A), -1, np.int64)
         self.avail = np.zeros((E, A, self.n_actions), np.uint8)
+        #: The masks the observation's "can attack" features read: ``avail`` itself, unless an
+        #: engine relaxes ``avail`` (SMACv2's ``action_mask=False``).
+        self.avail_true = self.avail
         self.obs_buf = np.zeros((E, A, self.obs_size), np.float32)
         self.state_buf = np.zeros((E, self.state_blocks["size"]), np.float32)
         self.rew = np.zeros(E)
@@ -290,6 +311,27 @@ class Engine:
                 pos[idx] = _formation([self.unit_defs[i] for i in idx], groups[g][2], self.terrain, placed)
         return pos
 
+    def _draw_battle(self, e: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Spawn positions [U, 2] and the agents' sort keys [A] of a new battle in env e.
+
+        A SMAC map's battles all start from the map's spawns; SMACv2 overrides this to draw the
+        units, their tables (``PE[e]``, ``TIX[e]``) and positions from ``rng``."""
+        return self._base_pos, self._type_key
+
+    def reward_divisor(self, max_reward: float) -> float:
+        """SMAC's reward divisor: ``max_reward / reward_scale_rate`` with ``reward_scale``, else 1."""
+        o = self.opts
+        return max_reward / o["reward_scale_rate"] if o["reward_scale"] else 1.0
+
+    def battle_unit_types(self, e: int = 0) -> list[str]:
+        """Unit type names of battle e, allies then enemies (a SMAC map's are fixed)."""
+        return self.unit_types
+
+    @property
+    def P(self) -> np.ndarray:
+        """Unit table [U, N_PARAMS] of battle 0 (the same for all battles of a SMAC map)."""
+        return self.PE[0]
+
     def seed(self, seeds: Sequence[int | None] | None = None) -> None:
         """(Re)seed every battle's random stream (None: fresh entropy)."""
         if seeds is None:
@@ -305,8 +347,11 @@ class Engine:
         envs = np.flatnonzero(mask)
         jitter = np.zeros((len(envs), U, 2))
         points = np.empty((len(envs), 2))
+        base_pos = np.empty((len(envs), U, 2))
+        type_key = np.empty((len(envs), A), np.int64)
         for k, e in enumerate(envs):  # each battle draws from its own stream, in this order
             rng = self.rngs[e]
+            base_pos[k], type_key[k] = self._draw_battle(int(e), rng)
             if not spec.exact_spawn and C.SPAWN_JITTER > 0:
                 jitter[k] = rng.uniform(-C.SPAWN_JITTER, C.SPAWN_JITTER, (U, 2))
             if spec.attack_segment is not None:
@@ -321,9 +366,9 @@ class Engine:
             self.EI,
             self.EF,
             self.last_action,
-            self.P,
-            self._base_pos,
-            self._type_key,
+            self.PE,
+            base_pos,
+            type_key,
             A,
             envs,
             jitter,
@@ -331,7 +376,7 @@ class Engine:
             self._formation_offsets,
             self.terrain.shapes,
         )
-        avail_all(self.F, self.P, self.walk, A, self.cfg[C_SHOOT], self.cfg[C_MOVE], self.avail, mask)
+        avail_all(self.F, self.PE, self.walk, A, self.cfg[C_MOVE], self.avail, mask)
         self._obs_ok &= ~mask
         self._state_ok &= ~mask
 
@@ -344,7 +389,7 @@ class Engine:
             self.I,
             self.EI,
             self.EF,
-            self.P,
+            self.PE,
             self.cfg,
             self.walk,
             self.terrain.shapes,
@@ -377,10 +422,10 @@ class Engine:
         if not self._obs_ok.all():
             obs_kernel(
                 self.F,
-                self.P,
-                self.avail,
+                self.PE,
+                self.avail_true,
                 self.last_action,
-                self.tix,
+                self.TIX,
                 self.fl,
                 self.walk_f,
                 self.height,
@@ -398,9 +443,9 @@ class Engine:
         if not self._state_ok.all():
             state_kernel(
                 self.F,
-                self.P,
+                self.PE,
                 self.last_action,
-                self.tix,
+                self.TIX,
                 self.fl,
                 self.EI[:, E_T],
                 self.n_actions,
@@ -447,8 +492,8 @@ class Engine:
             "energy": F[:, EN].copy(),
             "order": self.I[e, :, ORD].copy(),
             "target": self.I[e, :, TGT].copy(),
-            "radius": self.P[:, P_RADIUS].copy(),
-            "type": np.array(self.unit_types),
+            "radius": self.PE[e, :, P_RADIUS].copy(),
+            "type": np.array(self.battle_unit_types(e)),
             "team": np.r_[np.zeros(self.n_agents, int), np.ones(self.n_enemies, int)],
         }
 
@@ -459,5 +504,5 @@ class Engine:
             self.F[e, :, idx[k]] = v
         m = np.zeros(self.E, np.bool_)
         m[e] = True
-        avail_all(self.F, self.P, self.walk, self.n_agents, self.cfg[C_SHOOT], self.cfg[C_MOVE], self.avail, m)
+        avail_all(self.F, self.PE, self.walk, self.n_agents, self.cfg[C_MOVE], self.avail, m)
         self._obs_ok[e] = self._state_ok[e] = False

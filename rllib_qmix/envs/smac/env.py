@@ -10,9 +10,8 @@ import numpy as np
 from .engine import Engine
 from .kernels import E_DEAD_A, E_DEAD_E, E_DONE, E_T, E_TIMEOUT, E_WON
 from .maps import MapSpec
+from .units import P_VIEW
 
-#: SMAC's sight range, the same for every unit (``unit_sight_range``).
-SIGHT_RANGE = 9.0
 _NO_SEED = object()  # seed() called without an argument: SMAC's getter
 
 
@@ -29,7 +28,7 @@ class StarCraft2Env:
 
     def __init__(self, map_name: str | MapSpec = "3m", seed: int | None = None, **kwargs: Any) -> None:
         kwargs.pop("seed", None)
-        self._engine = Engine(map_name, 1, [seed], **kwargs)
+        self._engine = self._make_engine(map_name, seed, kwargs)
         eng = self._engine
         self.map_name = eng.map_name
         self.n_agents, self.n_enemies = eng.n_agents, eng.n_enemies
@@ -40,6 +39,10 @@ class StarCraft2Env:
         self._episode_steps = 0
         self._started = False
         self._seed = seed
+
+    def _make_engine(self, map_name: Any, seed: int | None, kwargs: dict[str, Any]) -> Engine:
+        """The one-battle engine (SMACv2's env builds its own)."""
+        return Engine(map_name, 1, [seed], **kwargs)
 
     # ------------------------------------------------------------------ episode
     def seed(self, seed: Any = _NO_SEED) -> int | None:
@@ -141,7 +144,7 @@ class StarCraft2Env:
     def get_visibility_matrix(self) -> np.ndarray:
         """bool [n_agents, n_agents + n_enemies]: which units each agent sees, as SMAC computes it.
 
-        A live agent sees a live unit closer than the sight range (9); allies fill columns
+        A live agent sees a live unit closer than its sight range (9 in SMAC); allies fill columns
         ``0..n_agents-1`` (an agent's own column stays False; the ally part is symmetric),
         enemies the columns after them. A dead agent's row is all False.
         """
@@ -149,7 +152,8 @@ class StarCraft2Env:
         a, n = self.n_agents, self.n_agents + self.n_enemies
         x, y, alive = u["x"][:n], u["y"][:n], u["health"][:n] > 0
         d = np.hypot(x[:a, None] - x[None, :], y[:a, None] - y[None, :])
-        vis = (d < SIGHT_RANGE) & alive[:a, None] & alive[None, :]
+        sight = self._engine.PE[0, :a, P_VIEW]
+        vis = (d < sight[:, None]) & alive[:a, None] & alive[None, :]
         vis[np.arange(a), np.arange(a)] = False
         return vis
 

@@ -6,7 +6,7 @@ import math
 
 from ._jit import njit
 from .sim import CD, EN, HP, SH, X, Y
-from .units import KIND_HEAL, P_HP, P_KIND, P_MAXCD, P_SH
+from .units import KIND_HEAL, P_HP, P_KIND, P_MAXCD, P_SH, P_VIEW
 
 # indices of the int64 flag vector
 (
@@ -22,9 +22,9 @@ from .units import KIND_HEAL, P_HP, P_KIND, P_MAXCD, P_SH
     F_S_LAST,
     F_S_TIME,
     F_LIMIT,
-) = range(12)
-N_FLAGS = 12
-SIGHT = 9.0
+    F_OWN_POS,
+) = range(13)
+N_FLAGS = 13
 MAP_W = 32.0
 _PTS = ((0, 4), (0, -4), (4, 0), (-4, 0), (2, 2), (-2, -2), (2, -2), (-2, 2), (0, 0))
 
@@ -35,7 +35,7 @@ def obs_layout(n_agents: int, n_enemies: int, n_actions: int, fl: dict) -> dict[
     move = 4 + 8 * fl["path"] + 9 * fl["height"]
     en = 4 + bits + (1 + fl["shb_e"] if fl["all_health"] else 0)
     al = 4 + bits + (1 + fl["shb_a"] if fl["all_health"] else 0) + (n_actions if fl["last_action"] else 0)
-    own = bits + (1 + fl["shb_a"] if fl["own_health"] else 0) + fl["timestep"]
+    own = bits + (1 + fl["shb_a"] if fl["own_health"] else 0) + 2 * fl.get("own_pos", 0) + fl["timestep"]
     size = move + n_enemies * en + (n_agents - 1) * al + own
     return {"move": move, "enemy": en, "ally": al, "own": own, "size": size}
 
@@ -56,8 +56,11 @@ def _grid(g, x, y):
 
 
 @njit
-def obs_kernel(F, P, avail, last_action, tix, fl, walk, height, t_env, out, mask):
-    """Fill out[E, A, obs] with SMAC observations of the battles in mask."""
+def obs_kernel(F, PE, avail, last_action, TIX, fl, walk, height, t_env, out, mask):
+    """Fill out[E, A, obs] with SMAC observations of the battles in mask.
+
+    ``PE[e]`` and ``TIX[e]`` are battle e's unit table and type-bit indices; an agent sees the
+    units within its ``P_VIEW`` range, and distances are divided by that range."""
     E, A, D = out.shape
     U = F.shape[1]
     N = U - A
@@ -70,12 +73,14 @@ def obs_kernel(F, P, avail, last_action, tix, fl, walk, height, t_env, out, mask
     for e in range(E):
         if not mask[e]:
             continue
+        P, tix = PE[e], TIX[e]
         for i in range(A):
             o = out[e, i]
             o[:] = 0.0
             if F[e, i, HP] <= 0.0:
                 continue
             x, y = F[e, i, X], F[e, i, Y]
+            sight = P[i, P_VIEW]
             for m in range(4):
                 o[m] = avail[e, i, 2 + m]
             k = 4
@@ -94,9 +99,9 @@ def obs_kernel(F, P, avail, last_action, tix, fl, walk, height, t_env, out, mask
                 b = base + j * nf_en
                 dx, dy = F[e, u, X] - x, F[e, u, Y] - y
                 d = math.sqrt(dx * dx + dy * dy)
-                if F[e, u, HP] > 0.0 and d < SIGHT:
+                if F[e, u, HP] > 0.0 and d < sight:
                     o[b] = avail[e, i, 6 + j]
-                    o[b + 1], o[b + 2], o[b + 3] = d / SIGHT, dx / SIGHT, dy / SIGHT
+                    o[b + 1], o[b + 2], o[b + 3] = d / sight, dx / sight, dy / sight
                     c = b + 4
                     if all_h:
                         o[c] = F[e, u, HP] / P[u, P_HP]
@@ -115,9 +120,9 @@ def obs_kernel(F, P, avail, last_action, tix, fl, walk, height, t_env, out, mask
                 slot += 1
                 dx, dy = F[e, v, X] - x, F[e, v, Y] - y
                 d = math.sqrt(dx * dx + dy * dy)
-                if F[e, v, HP] > 0.0 and d < SIGHT:
+                if F[e, v, HP] > 0.0 and d < sight:
                     o[b] = 1.0
-                    o[b + 1], o[b + 2], o[b + 3] = d / SIGHT, dx / SIGHT, dy / SIGHT
+                    o[b + 1], o[b + 2], o[b + 3] = d / sight, dx / sight, dy / sight
                     c = b + 4
                     if all_h:
                         o[c] = F[e, v, HP] / P[v, P_HP]
@@ -137,6 +142,9 @@ def obs_kernel(F, P, avail, last_action, tix, fl, walk, height, t_env, out, mask
                 if shb_a > 0:
                     o[c] = F[e, i, SH] / P[i, P_SH] if P[i, P_SH] > 0 else 0.0
                     c += 1
+            if fl[F_OWN_POS] > 0:
+                o[c], o[c + 1] = x / MAP_W, y / MAP_W
+                c += 2
             if bits > 0:
                 o[c + tix[i]] = 1.0
                 c += bits
@@ -145,7 +153,7 @@ def obs_kernel(F, P, avail, last_action, tix, fl, walk, height, t_env, out, mask
 
 
 @njit
-def state_kernel(F, P, last_action, tix, fl, t_env, n_act, out, mask):
+def state_kernel(F, PE, last_action, TIX, fl, t_env, n_act, out, mask):
     """Fill out[E, state] with SMAC's global state of the battles in mask."""
     E = out.shape[0]
     A = last_action.shape[1]
@@ -156,6 +164,7 @@ def state_kernel(F, P, last_action, tix, fl, t_env, n_act, out, mask):
     for e in range(E):
         if not mask[e]:
             continue
+        P, tix = PE[e], TIX[e]
         s = out[e]
         s[:] = 0.0
         for u in range(U):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import njit
+from .maps import ORDER_CLOSEST_UNIT as MODE_CLOSEST
 from .sim import (
     DEADT,
     GX,
@@ -23,15 +24,18 @@ from .sim import (
     X,
     Y,
     can_hit,
+    order_closest,
     tick,
 )
-from .units import KIND_HEAL, P_KIND
+from .units import KIND_HEAL, P_KIND, P_SHOOT
 
 # indices of the float64 config vector
-(C_STEP_MUL, C_LIMIT, C_ONLY_POS, C_DEATH, C_WIN, C_DEFEAT, C_NEG, C_DIV, C_SPARSE, C_MMM, C_MODE, C_MOVE, C_SHOOT) = (
-    range(13)
-)
-N_CFG = 13
+(C_STEP_MUL, C_LIMIT, C_ONLY_POS, C_DEATH, C_WIN, C_DEFEAT, C_NEG, C_SPARSE, C_MMM, C_MODE, C_MOVE) = range(11)
+N_CFG = 11
+# columns of the per-battle float state EF: the enemy's attack point, SMAC's reward divisor
+# (max_reward / reward_scale_rate, or 1), which SMACv2 fixes per episode
+EF_AX, EF_AY, EF_DIV = range(3)
+N_EF = 3
 # columns of the per-battle int state EI
 E_T, E_DONE, E_WON, E_TIMEOUT, E_DEAD_A, E_DEAD_E = range(6)
 N_EI = 6
@@ -61,8 +65,9 @@ def _pathable(walk, x, y):
 
 
 @njit
-def compute_avail(F, P, walk, A, n_act, shoot, move, avail, e):
-    """SMAC's action masks of battle e."""
+def compute_avail(F, P, walk, A, n_act, move, avail, e):
+    """SMAC's action masks of battle e (``P``: its unit table); an agent's targets are the
+    units within its ``P_SHOOT`` range, centre to centre."""
     U = F.shape[1]
     N = U - A
     half = move / 2.0
@@ -78,7 +83,7 @@ def compute_avail(F, P, walk, A, n_act, shoot, move, avail, e):
         avail[e, a, 3] = _pathable(walk, x, y - half)
         avail[e, a, 4] = _pathable(walk, x + half, y)
         avail[e, a, 5] = _pathable(walk, x - half, y)
-        s2 = shoot * shoot
+        s2 = P[a, P_SHOOT] * P[a, P_SHOOT]
         if P[a, P_KIND] == KIND_HEAL:
             for j in range(min(A, N)):
                 if F[e, j, HP] > 0.0 and P[j, P_KIND] != KIND_HEAL:
@@ -95,7 +100,7 @@ def compute_avail(F, P, walk, A, n_act, shoot, move, avail, e):
 
 
 @njit
-def _reward_end(F, I, P, EI, cfg, e, A, rew, term):
+def _reward_end(F, I, P, EI, EF, cfg, e, A, rew, term):
     """SMAC's reward for the step just played, and the battle's end (see env docs)."""
     U = F.shape[1]
     only_pos = cfg[C_ONLY_POS] > 0
@@ -157,7 +162,7 @@ def _reward_end(F, I, P, EI, cfg, e, A, rew, term):
     elif EI[e, E_T] >= cfg[C_LIMIT]:
         done = True
         EI[e, E_TIMEOUT] = 1
-    r = r / cfg[C_DIV]  # SMAC scales the sparse +-1 too (reward_scale)
+    r = r / EF[e, EF_DIV]  # SMAC scales the sparse +-1 too (reward_scale)
     EI[e, E_DONE] = done
     rew[e] = r
     term[e] = done
@@ -169,7 +174,7 @@ def step_kernel(
     I,
     EI,
     EF,
-    P,
+    PE,
     cfg,
     walk,
     shapes,
@@ -185,7 +190,10 @@ def step_kernel(
     term,
     bad,
 ):
-    """Play one SMAC step in every active, unfinished battle. False if an action is invalid."""
+    """Play one SMAC step in every active, unfinished battle. False if an action is invalid.
+
+    ``PE[e]`` is battle e's unit table (the same for every battle of a SMAC map; drawn per
+    episode in SMACv2)."""
     E, A = actions.shape
     U = F.shape[1]
     n_act = avail.shape[2]
@@ -203,6 +211,7 @@ def step_kernel(
         if EI[e, E_DONE]:
             rew[e], term[e] = 0.0, True
             continue
+        P = PE[e]
         for u in range(U):
             F[e, u, PHP], F[e, u, PSH] = F[e, u, HP], F[e, u, SH]
         for a in range(A):
@@ -228,22 +237,27 @@ def step_kernel(
                 # SC2 refuses an order on a target the unit can't act on (a ground-only weapon
                 # on an air unit; a heal on a non-biological unit): the order has no effect and
                 # the unit goes on with what it was doing (SMAC's mask allows it by distance).
+                # An order out of the unit's attack range is not given either (SMACv2 without
+                # action masks; with masks the action was only available in range).
                 t = act - 6 if P[a, P_KIND] == KIND_HEAL else A + act - 6
-                if can_hit(P, a, t):
+                dx, dy = F[e, t, X] - F[e, a, X], F[e, t, Y] - F[e, a, Y]
+                if can_hit(P, a, t) and dx * dx + dy * dy <= P[a, P_SHOOT] * P[a, P_SHOOT]:
                     I[e, a, ORD], I[e, a, TGT] = (O_HEAL if P[a, P_KIND] == KIND_HEAL else O_ATTACK), t
+        if mode == MODE_CLOSEST:
+            order_closest(F, I, P, e, A)
         loop = int(EI[e, E_T]) * step_mul
         for _ in range(step_mul):
             ap_x, ap_y = EF[e, 0], EF[e, 1]
             tick(F, I, P, e, A, mode, ap_x, ap_y, *terrain, NX, NY, FS, FT, BUSY, QUEUE, SAVED, loop % 2)
             loop += 1
-        _reward_end(F, I, P, EI, cfg, e, A, rew, term)
-        compute_avail(F, P, walk, A, n_act, cfg[C_SHOOT], move, avail, e)
+        _reward_end(F, I, P, EI, EF, cfg, e, A, rew, term)
+        compute_avail(F, P, walk, A, n_act, move, avail, e)
     return True
 
 
 @njit
-def avail_all(F, P, walk, A, shoot, move, avail, mask):
+def avail_all(F, PE, walk, A, move, avail, mask):
     """Recompute the action masks of the battles in mask."""
     for e in range(F.shape[0]):
         if mask[e]:
-            compute_avail(F, P, walk, A, avail.shape[2], shoot, move, avail, e)
+            compute_avail(F, PE[e], walk, A, avail.shape[2], move, avail, e)

@@ -17,7 +17,9 @@ from typing import Any
 from .terrain import map_data
 from .units import MAP_UNIT_NAMES
 
-ORDER_ATTACK_MOVE, ORDER_NONE, ORDER_HUNT = 0, 1, 2
+#: The enemy's order: SMAC's map scripts attack-move to a point, give none, or attack the ally
+#: unit group; SMACv2's map orders every enemy without an order to attack the closest agent unit.
+ORDER_ATTACK_MOVE, ORDER_NONE, ORDER_HUNT, ORDER_CLOSEST_UNIT = 0, 1, 2, 3
 
 Group = tuple[str, int, tuple[float, float]]  # (unit type, count, spawn point)
 

@@ -64,7 +64,7 @@ def render_frame(engine, e: int = 0) -> np.ndarray:
             draw.line([x - 3, y + 3, x + 3, y - 3], fill=(90, 90, 90))
             continue
         col = _ALLY if i < A else _ENEMY
-        p = engine.P[i]
+        p = engine.PE[e, i]
         air = p[P_AIR] > 0
         draw.ellipse([x - r, y - r, x + r, y + r], fill=None if air else col, outline=col, width=2 if air else 1)
         draw.text((x - 3, y - 6), _TYPE_LETTER.get(u["type"][i], "?"), fill=(255, 255, 255))

@@ -17,6 +17,7 @@ import math
 
 from . import choices as C
 from ._jit import njit
+from .maps import ORDER_CLOSEST_UNIT
 from .terrain import fits, slide, wall_move, wall_move_fast, waypoint
 from .units import (
     KIND_BANE,
@@ -249,6 +250,29 @@ def _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, shapes, clear, points, route
 
 
 @njit
+def order_closest(F, I, P, e, A):
+    """SMACv2's enemy AI, run every 8 loops: each live enemy without a live target (no order)
+    is ordered to attack the closest live agent unit (centre distance) it can target; a
+    healer gets no order (choices.py)."""
+    U = F.shape[1]
+    for u in range(A, U):
+        if F[e, u, HP] <= 0.0 or P[u, P_KIND] == KIND_HEAL:
+            continue
+        t = I[e, u, TGT]
+        if t >= 0 and F[e, t, HP] > 0.0:
+            continue
+        best, best_d = -1, 1e18
+        for v in range(A):
+            if F[e, v, HP] <= 0.0 or not can_hit(P, u, v):
+                continue
+            dx, dy = F[e, v, X] - F[e, u, X], F[e, v, Y] - F[e, u, Y]
+            d = dx * dx + dy * dy
+            if d < best_d:
+                best, best_d = v, d
+        I[e, u, TGT] = best
+
+
+@njit
 def tick(
     F, I, P, e, A, mode, apx, apy, shapes, clear, points, routes, anchors, NX, NY, FS, FT, BUSY, QUEUE, SAVED, parity
 ):
@@ -289,6 +313,13 @@ def tick(
         elif P[u, P_KIND] == KIND_HEAL:
             BUSY[u] = True
             nf = _enemy_medivac(F, I, P, e, u, A, U, FS, FT, nf, shapes, clear, points, routes, anchors, NX, NY)
+        elif mode == ORDER_CLOSEST_UNIT:  # attack the unit ordered by order_closest until it dies
+            t = I[e, u, TGT]
+            if t >= 0 and F[e, t, HP] > 0.0:
+                BUSY[u] = True
+                nf = _engage(F, I, P, e, u, t, FS, FT, nf, shapes, clear, points, routes, anchors, NX, NY)
+            else:
+                I[e, u, TGT] = -1
         else:
             t = _enemy_target(F, I, P, e, u, A, mode == 1)
             I[e, u, TGT] = t

@@ -370,12 +370,26 @@ def rl_unit(name: str, fields: Optional[dict[str, Any]]) -> UnitType:
     P_EREGEN,
     P_STATIC,
     P_BIO,
-) = range(30)
-N_PARAMS = 30
+    P_VIEW,
+    P_SHOOT,
+) = range(32)
+N_PARAMS = 32
+
+#: SMAC v1's observation sight range and attack-mask range, the same for every unit
+#: (``unit_sight_range`` 9, ``unit_shoot_range`` 6 in SMAC's ``starcraft2.py``); SMACv2's
+#: per-type ranges replace them (``rllib_qmix.envs.smacv2``).
+SMAC_VIEW_RANGE = 9.0
+SMAC_SHOOT_RANGE = 6.0
 
 
-def param_row(u: UnitType, min_scan_range: float) -> np.ndarray:
-    """The unit's figures as a float64 row in engine units (game loops, distance per loop)."""
+def param_row(
+    u: UnitType, min_scan_range: float, view: float = SMAC_VIEW_RANGE, shoot: float = SMAC_SHOOT_RANGE
+) -> np.ndarray:
+    """The unit's figures as a float64 row in engine units (game loops, distance per loop).
+
+    ``view`` and ``shoot`` are the agent interface's ranges (centre to centre): the sight range
+    of the unit's observation and the range within which its attack actions are available.
+    """
     row = np.zeros(N_PARAMS, np.float64)
     row[P_HP], row[P_SH], row[P_ARMOR] = u.hp, u.shield, u.armor
     row[P_DMG], row[P_BARM], row[P_BLIGHT], row[P_HITS] = u.damage, u.bonus_armored, u.bonus_light, u.hits
@@ -389,4 +403,5 @@ def param_row(u: UnitType, min_scan_range: float) -> np.ndarray:
     row[P_SCAN] = max(u.range, min_scan_range)
     row[P_CHASE] = u.sight
     row[P_SIGHT] = u.sight
+    row[P_VIEW], row[P_SHOOT] = view, shoot
     return row
