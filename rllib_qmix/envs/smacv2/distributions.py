@@ -1,0 +1,89 @@
+"""SMACv2's per-episode draws: the teams and the start positions, from one seeded generator.
+
+What is drawn follows SMACv2's ``distributions.py`` (``WeightedTeamsDistribution``,
+``SurroundedAndReflectPositionDistribution``; see ``shared/docs/smacv2-reference.md``);
+unlike upstream (unseeded generators and Python's global ``random``), every draw comes from the
+battle's own ``numpy.random.Generator``, so a seed fixes the whole episode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .scenarios import RACE_UNITS, Scenario
+
+#: Half the length of the segment from the centre toward each corner where no enemy group is
+#: placed: groups sit on ``t * (centre +- OFFSET) + (1 - t) * corner``.
+SURROUND_OFFSET = 2.0
+#: Reflect starts: allies are drawn with x in [0, map/2 - REFLECT_GAP), so no ally starts in
+#: the strip just left of the mirror line.
+REFLECT_GAP = 1.0
+
+
+def _draw_group(rng: np.random.Generator, s: Scenario, n: int) -> list[str]:
+    """``n`` i.i.d. unit types of the scenario's race, redrawn while all are exception types."""
+    types = RACE_UNITS[s.race]
+    p = np.asarray(s.weights, np.float64)
+    while True:
+        team = [types[i] for i in rng.choice(len(types), size=n, p=p)]
+        if not s.exceptions or not all(t in s.exceptions for t in team):
+            return team
+
+
+def draw_teams(rng: np.random.Generator, s: Scenario) -> tuple[list[str], list[str]]:
+    """(ally types, enemy types): the enemy team is a copy of the allies plus
+    ``n_enemies - n_units`` extra draws (themselves never only exception types)."""
+    allies = list(s.fixed_team) if s.fixed_team is not None else _draw_group(rng, s, s.n_units)
+    enemies = list(allies)
+    if s.n_enemies > s.n_units:
+        enemies += _draw_group(rng, s, s.n_enemies - s.n_units)
+    return allies, enemies
+
+
+#: Corner and inner point of each of the four diagonals, as fractions of the map size and
+#: multiples of SURROUND_OFFSET: (corner_x, corner_y, sign_x, sign_y).
+_DIAGONALS = ((0.0, 0.0, -1.0, -1.0), (0.0, 1.0, -1.0, 1.0), (1.0, 1.0, 1.0, 1.0), (1.0, 0.0, 1.0, -1.0))
+
+
+def surrounded(rng: np.random.Generator, s: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Allies all at the centre; enemies in 1-4 groups (sizes multinomial), each group at one
+    point of its own diagonal between the centre's neighbourhood and a corner."""
+    m = s.map_size
+    allies = np.full((s.n_units, 2), m / 2.0)
+    n_groups = int(rng.integers(1, 5))
+    sizes = rng.multinomial(s.n_enemies, np.full(n_groups, 1.0 / n_groups))
+    diagonals = rng.choice(4, size=n_groups, replace=False)
+    enemies = np.empty((s.n_enemies, 2))
+    k = 0
+    for size, d in zip(sizes, diagonals):
+        cx, cy, sx, sy = _DIAGONALS[int(d)]
+        t = rng.uniform()
+        inner = np.array([m / 2.0 + sx * SURROUND_OFFSET, m / 2.0 + sy * SURROUND_OFFSET])
+        corner = np.array([cx * m, cy * m])
+        enemies[k : k + size] = t * inner + (1.0 - t) * corner
+        k += size
+    return allies, enemies
+
+
+def reflect(rng: np.random.Generator, s: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Allies uniform on the left half; enemy i mirrors ally i across x = map/2; extra enemies
+    uniform on the right half."""
+    m = s.map_size
+    allies = np.column_stack([rng.uniform(0.0, m / 2.0 - REFLECT_GAP, s.n_units), rng.uniform(0.0, m, s.n_units)])
+    extra = s.n_enemies - s.n_units
+    mirrored = np.column_stack([m - allies[:, 0], allies[:, 1]])
+    more = np.column_stack([rng.uniform(m / 2.0, m, extra), rng.uniform(0.0, m, extra)])
+    return allies, np.concatenate([mirrored, more])
+
+
+def draw_positions(rng: np.random.Generator, s: Scenario) -> tuple[np.ndarray, np.ndarray, str]:
+    """(ally points [n_units, 2], enemy points [n_enemies, 2], "surrounded" or "reflect").
+
+    ``surrounded_and_reflect`` draws u ~ U(0, 1) and takes surrounded when u > p (p = 0.5).
+    The points are where SMACv2 creates the units; the engine places each at the free spot
+    nearest its point, as SC2 does."""
+    mode = s.start_positions
+    if mode == "surrounded_and_reflect":
+        mode = "surrounded" if rng.uniform() > s.p_reflect else "reflect"
+    allies, enemies = (surrounded if mode == "surrounded" else reflect)(rng, s)
+    return allies, enemies, mode
