@@ -1,9 +1,10 @@
-"""Speed of the embedded SMAC simulator: single env on every map, batched on 3m.
+"""Speed of the embedded simulator: single env on every SMAC map and SMACv2 scenario, batched.
 
 Random available actions; every step also fetches observations, state and action masks
 (what a learner's env loop does). Prints a table and writes JSON.
 
     python benchmarks/sim_speed.py [--seconds 1.5] [--batch 256 1024] [--out DIR]   # writes sim_speed.json
+    python benchmarks/sim_speed.py --maps --scenarios protoss_5_vs_5 protoss_20_vs_23   # SMACv2 only
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ import numpy as np
 from _common import add_out_argument, out_dir
 
 from rllib_qmix.envs.smac import MAP_NAMES, BatchedStarCraft2Env, StarCraft2Env
+from rllib_qmix.envs.smacv2 import SCENARIO_NAMES, BatchedSMACv2Env, SMACv2Env
 
 SMACLITE = {"3s5z": 140, "MMM2": 85, "27m_vs_30m": 52, "corridor": 39}  # steps/s, reference §4
 TARGETS = {"3m": 4000, **{k: 20 * v for k, v in SMACLITE.items()}}
 BATCH_TARGET = 100_000
+#: SMACv2 (issue 21): single env on 2 cores, and batched on protoss_5_vs_5
+V2_TARGETS = {"protoss_5_vs_5": 15_000, "protoss_20_vs_23": 3_000}
+V2_BATCH = "protoss_5_vs_5"
 
 
-def bench_single(map_name: str, seconds: float, seed: int = 0) -> dict:
-    """Steps/s of one StarCraft2Env under a random policy (resets included)."""
-    env = StarCraft2Env(map_name, seed=seed)
+def bench_single(map_name: str, seconds: float, seed: int = 0, v2: bool = False) -> dict:
+    """Steps/s of one StarCraft2Env (SMACv2Env with ``v2``) under a random policy (resets included)."""
+    env = SMACv2Env(map_name, seed=seed) if v2 else StarCraft2Env(map_name, seed=seed)
     rng = np.random.default_rng(seed)
     env.reset()
     for _ in range(20):  # warm-up (compilation happens at import / first call)
@@ -49,9 +54,10 @@ def bench_single(map_name: str, seconds: float, seed: int = 0) -> dict:
     return {"map": map_name, "steps_per_s": steps / dt, "steps": steps, "episodes": episodes}
 
 
-def bench_batched(map_name: str, n_envs: int, seconds: float, seed: int = 0) -> dict:
-    """Env steps/s of a BatchedStarCraft2Env under a random policy (auto-reset of done envs)."""
-    env = BatchedStarCraft2Env(map_name, n_envs, seed=seed)
+def bench_batched(map_name: str, n_envs: int, seconds: float, seed: int = 0, v2: bool = False) -> dict:
+    """Env steps/s of a BatchedStarCraft2Env (BatchedSMACv2Env with ``v2``) under a random
+    policy (auto-reset of done envs)."""
+    env = (BatchedSMACv2Env if v2 else BatchedStarCraft2Env)(map_name, n_envs, seed=seed)
     rng = np.random.default_rng(seed)
     env.reset()
     steps = 0
@@ -76,29 +82,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, default=1.5, help="timing per map")
     ap.add_argument("--maps", nargs="*", default=list(MAP_NAMES))
+    ap.add_argument("--scenarios", nargs="*", default=list(SCENARIO_NAMES), help="SMACv2 scenarios")
     ap.add_argument("--batch", nargs="*", type=int, default=[256, 1024])
     add_out_argument(ap)
     args = ap.parse_args()
     rows = []
-    print(f"{'map':<18}{'steps/s':>10}{'target':>10}  result")
-    for m in args.maps:
-        r = bench_single(m, args.seconds)
-        tgt = TARGETS.get(m)
-        r["target"] = tgt
+    print(f"{'map / scenario':<20}{'steps/s':>10}{'target':>10}  result")
+    jobs = [(m, False, TARGETS.get(m)) for m in args.maps] + [(s, True, V2_TARGETS.get(s)) for s in args.scenarios]
+    for m, v2, tgt in jobs:
+        r = bench_single(m, args.seconds, v2=v2)
+        r["smacv2"], r["target"] = v2, tgt
         r["pass"] = None if tgt is None else bool(r["steps_per_s"] >= tgt)
         rows.append(r)
         res = "" if tgt is None else ("PASS" if r["pass"] else "FAIL")
-        print(f"{m:<18}{r['steps_per_s']:>10.0f}{tgt or '':>10}  {res}", flush=True)
+        print(f"{m:<20}{r['steps_per_s']:>10.0f}{tgt or '':>10}  {res}", flush=True)
     brows = []
-    print(f"\n{'batched map':<18}{'n_envs':>8}{'env steps/s':>14}{'target':>10}  result")
-    for n in args.batch:
-        r = bench_batched("3m", n, args.seconds)
-        r["target"], r["pass"] = BATCH_TARGET, bool(r["env_steps_per_s"] >= BATCH_TARGET)
-        brows.append(r)
-        print(
-            f"{'3m':<18}{n:>8}{r['env_steps_per_s']:>14.0f}{BATCH_TARGET:>10}  {'PASS' if r['pass'] else 'FAIL'}",
-            flush=True,
-        )
+    print(f"\n{'batched':<20}{'n_envs':>8}{'env steps/s':>14}{'target':>10}  result")
+    batched = [("3m", False)] * bool(args.maps) + [(V2_BATCH, True)] * (V2_BATCH in args.scenarios)
+    for m, v2 in batched:
+        for n in args.batch:
+            r = bench_batched(m, n, args.seconds, v2=v2)
+            r["smacv2"], r["target"] = v2, BATCH_TARGET
+            r["pass"] = bool(r["env_steps_per_s"] >= BATCH_TARGET)
+            brows.append(r)
+            print(
+                f"{m:<20}{n:>8}{r['env_steps_per_s']:>14.0f}{BATCH_TARGET:>10}  {'PASS' if r['pass'] else 'FAIL'}",
+                flush=True,
+            )
     out = out_dir(args.out) / "sim_speed.json"
     out.write_text(
         json.dumps(

@@ -1,6 +1,6 @@
 """rllib_qmix: QMIX for Ray RLlib's new API stack, with an embedded SMAC-compatible simulator.
 
-Importing the package registers the algorithm "QMIX" and the envs "smac",
+Importing the package registers the algorithm "QMIX" and the envs "smac", "smacv2",
 "two_step_game", "mpe_simple_spread", "mpe_simple_speaker_listener", "lbf" and "rware" with Ray
 Tune's registry, so ``tune.Tuner("QMIX", ...)``, ``get_trainable_cls("QMIX")`` and
 ``config.environment("smac", ...)`` work (the last four need mpe2, lbforaging and rware: mpe2's
@@ -14,9 +14,18 @@ from rllib_qmix.envs.gym_tuple import make_lbf, make_rware
 from rllib_qmix.envs.matrix import TwoStepGame
 from rllib_qmix.envs.mpe import make_simple_speaker_listener, make_simple_spread
 from rllib_qmix.envs.smac_rllib import SMACMultiAgentEnv
+from rllib_qmix.envs.smacv2_rllib import SMACv2MultiAgentEnv
 from rllib_qmix.learning.learner import LearnerDiedError, NonFiniteUpdateError
 
-__all__ = ["QMIX", "LearnerDiedError", "NonFiniteUpdateError", "QMIXConfig", "SMACMultiAgentEnv", "TwoStepGame"]
+__all__ = [
+    "QMIX",
+    "LearnerDiedError",
+    "NonFiniteUpdateError",
+    "QMIXConfig",
+    "SMACMultiAgentEnv",
+    "SMACv2MultiAgentEnv",
+    "TwoStepGame",
+]
 __version__ = "0.1.0"
 
 
@@ -29,6 +38,7 @@ def register() -> None:
     """
     register_trainable("QMIX", QMIX)
     register_env("smac", lambda env_config: SMACMultiAgentEnv(env_config))
+    register_env("smacv2", lambda env_config: SMACv2MultiAgentEnv(env_config))
     register_env("two_step_game", lambda env_config: TwoStepGame(env_config))
     register_env("mpe_simple_spread", make_simple_spread)
     register_env("mpe_simple_speaker_listener", make_simple_speaker_listener)

@@ -68,7 +68,7 @@ class SMACMultiAgentEnv(MultiAgentEnv):
         cfg = dict(env_config or {})
         #: A time-out is a termination (pymarl's convention) instead of a truncation.
         self.timeout_is_terminal = bool(cfg.pop("timeout_is_terminal", False))
-        self.smac_env = make_smac_env(cfg)
+        self.smac_env = self._make_env(cfg)
         #: Whether ``reset(seed=...)`` reseeds the SMAC env (the embedded simulator) or the
         #: seed is fixed at construction (real SMAC).
         self.reseeds = reseeds_per_episode(self.smac_env)
@@ -85,6 +85,11 @@ class SMACMultiAgentEnv(MultiAgentEnv):
         self.action_spaces = {a: gym.spaces.Discrete(self.n_actions) for a in self.agents}
         self.state_space = gym.spaces.Box(-np.inf, np.inf, (int(info["state_shape"]),), np.float32)
         self._dead: set = set()
+
+    @staticmethod
+    def _make_env(env_config: dict) -> Any:
+        """The SMAC-API env of an env config (the env "smacv2" makes SMACv2's)."""
+        return make_smac_env(env_config)
 
     def state(self) -> np.ndarray:
         """The global state (SMAC's ``get_state``)."""
