@@ -54,10 +54,12 @@ def bench_single(map_name: str, seconds: float, seed: int = 0, v2: bool = False)
     return {"map": map_name, "steps_per_s": steps / dt, "steps": steps, "episodes": episodes}
 
 
-def bench_batched(map_name: str, n_envs: int, seconds: float, seed: int = 0, v2: bool = False) -> dict:
+def bench_batched(
+    map_name: str, n_envs: int, seconds: float, seed: int = 0, v2: bool = False, n_threads: int = 1
+) -> dict:
     """Env steps/s of a BatchedStarCraft2Env (BatchedSMACv2Env with ``v2``) under a random
-    policy (auto-reset of done envs)."""
-    env = (BatchedSMACv2Env if v2 else BatchedStarCraft2Env)(map_name, n_envs, seed=seed)
+    policy (auto-reset of done envs), stepped by ``n_threads`` threads."""
+    env = (BatchedSMACv2Env if v2 else BatchedStarCraft2Env)(map_name, n_envs, seed=seed, n_threads=n_threads)
     rng = np.random.default_rng(seed)
     env.reset()
     steps = 0
@@ -75,7 +77,8 @@ def bench_batched(map_name: str, n_envs: int, seconds: float, seed: int = 0, v2:
         if t0 is not None and time.perf_counter() - t0 > seconds:
             break
     dt = time.perf_counter() - t0
-    return {"map": map_name, "n_envs": n_envs, "env_steps_per_s": steps / dt}
+    env.close()
+    return {"map": map_name, "n_envs": n_envs, "n_threads": n_threads, "env_steps_per_s": steps / dt}
 
 
 def main() -> None:
@@ -84,6 +87,7 @@ def main() -> None:
     ap.add_argument("--maps", nargs="*", default=list(MAP_NAMES))
     ap.add_argument("--scenarios", nargs="*", default=list(SCENARIO_NAMES), help="SMACv2 scenarios")
     ap.add_argument("--batch", nargs="*", type=int, default=[256, 1024])
+    ap.add_argument("--threads", nargs="*", type=int, default=[1, 2], help="stepping threads of the batched env")
     add_out_argument(ap)
     args = ap.parse_args()
     rows = []
@@ -97,18 +101,17 @@ def main() -> None:
         res = "" if tgt is None else ("PASS" if r["pass"] else "FAIL")
         print(f"{m:<20}{r['steps_per_s']:>10.0f}{tgt or '':>10}  {res}", flush=True)
     brows = []
-    print(f"\n{'batched':<20}{'n_envs':>8}{'env steps/s':>14}{'target':>10}  result")
+    print(f"\n{'batched':<20}{'n_envs':>8}{'threads':>8}{'env steps/s':>14}{'target':>10}  result")
     batched = [("3m", False)] * bool(args.maps) + [(V2_BATCH, True)] * (V2_BATCH in args.scenarios)
     for m, v2 in batched:
         for n in args.batch:
-            r = bench_batched(m, n, args.seconds, v2=v2)
-            r["smacv2"], r["target"] = v2, BATCH_TARGET
-            r["pass"] = bool(r["env_steps_per_s"] >= BATCH_TARGET)
-            brows.append(r)
-            print(
-                f"{m:<20}{n:>8}{r['env_steps_per_s']:>14.0f}{BATCH_TARGET:>10}  {'PASS' if r['pass'] else 'FAIL'}",
-                flush=True,
-            )
+            for threads in args.threads:
+                r = bench_batched(m, n, args.seconds, v2=v2, n_threads=threads)
+                r["smacv2"], r["target"] = v2, BATCH_TARGET
+                r["pass"] = bool(r["env_steps_per_s"] >= BATCH_TARGET)
+                brows.append(r)
+                res = "PASS" if r["pass"] else "FAIL"
+                print(f"{m:<20}{n:>8}{threads:>8}{r['env_steps_per_s']:>14.0f}{BATCH_TARGET:>10}  {res}", flush=True)
     out = out_dir(args.out) / "sim_speed.json"
     out.write_text(
         json.dumps(

@@ -7,6 +7,7 @@ implementation, so a batch reproduces separate envs exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,7 @@ from .kernels import (
     N_EI,
     avail_all,
     step_kernel,
+    validate,
 )
 from .maps import MapSpec, get_map
 from .options import SMAC_DEFAULTS, check_lite_options
@@ -171,8 +173,20 @@ class Engine:
     OPTIONS: dict[str, Any] = SMAC_DEFAULTS
 
     def __init__(
-        self, map_name: str | MapSpec, n_envs: int = 1, seeds: Sequence[int | None] | None = None, **kwargs: Any
+        self,
+        map_name: str | MapSpec,
+        n_envs: int = 1,
+        seeds: Sequence[int | None] | None = None,
+        *,
+        n_threads: int = 1,
+        **kwargs: Any,
     ) -> None:
+        if not isinstance(n_threads, int) or isinstance(n_threads, bool) or n_threads < 1:
+            raise ValueError(f"n_threads must be a positive int, got {n_threads!r}")
+        #: Threads that step, observe and describe the battles (each its share of them); the
+        #: kernels release the GIL, so up to one per core helps large batches.
+        self.n_threads = n_threads
+        self._pool: ThreadPoolExecutor | None = None
         unknown = set(kwargs) - set(self.OPTIONS)
         if unknown:
             raise TypeError(
@@ -384,7 +398,8 @@ class Engine:
         """One SMAC step of every (active) battle; returns (reward[E], terminated[E])."""
         actions = np.ascontiguousarray(actions, np.int64).reshape(self.E, self.n_agents)
         active = self._all if active is None else np.asarray(active, np.bool_)
-        ok = step_kernel(
+        ok = validate(self.avail, actions, active, self.bad) and self._split(
+            step_kernel,
             self.F,
             self.I,
             self.EI,
@@ -404,6 +419,7 @@ class Engine:
             self.rew,
             self.term,
             self.bad,
+            mask_at=15,
         )
         if not ok:
             e, a, act = (int(v) for v in self.bad)
@@ -416,11 +432,30 @@ class Engine:
         self._state_ok[:] = False
         return self.rew, self.term
 
+    def _split(self, kernel: Any, *args: Any, mask_at: int) -> bool:
+        """Runs ``kernel(*args)`` over the battles of the mask ``args[mask_at]``: at once, or
+        with ``n_threads`` threads, each given the battles of one contiguous block (the
+        kernels touch only their own battles' rows). True unless a call returned False."""
+        if self.n_threads == 1 or self.E < 2 * self.n_threads:
+            return kernel(*args) is not False
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="sim")
+        mask = args[mask_at]
+        jobs = []
+        for block in np.array_split(np.arange(self.E), self.n_threads):
+            part = np.zeros(self.E, np.bool_)
+            part[block] = mask[block]
+            call = list(args)
+            call[mask_at] = part
+            jobs.append(self._pool.submit(kernel, *call))
+        return all(job.result() is not False for job in jobs)
+
     # ------------------------------------------------------------------ features
     def obs(self) -> np.ndarray:
         """[E, n_agents, obs_size] float32 observations (internal buffer, do not modify)."""
         if not self._obs_ok.all():
-            obs_kernel(
+            self._split(
+                obs_kernel,
                 self.F,
                 self.PE,
                 self.avail_true,
@@ -432,6 +467,7 @@ class Engine:
                 self.EI[:, E_T],
                 self.obs_buf,
                 ~self._obs_ok,
+                mask_at=10,
             )
             self._obs_ok[:] = True
         return self.obs_buf
@@ -441,7 +477,8 @@ class Engine:
         if self.opts["obs_instead_of_state"]:
             return self.obs().reshape(self.E, -1)
         if not self._state_ok.all():
-            state_kernel(
+            self._split(
+                state_kernel,
                 self.F,
                 self.PE,
                 self.last_action,
@@ -451,9 +488,16 @@ class Engine:
                 self.n_actions,
                 self.state_buf,
                 ~self._state_ok,
+                mask_at=8,
             )
             self._state_ok[:] = True
         return self.state_buf
+
+    def close(self) -> None:
+        """Stops the stepping threads (if any)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     # ------------------------------------------------------------------ accessors
     @property

@@ -55,7 +55,7 @@ def _grid(g, x, y):
     return g[x, y]
 
 
-@njit
+@njit(nogil=True)
 def obs_kernel(F, PE, avail, last_action, TIX, fl, walk, height, t_env, out, mask):
     """Fill out[E, A, obs] with SMAC observations of the battles in mask.
 
@@ -152,7 +152,7 @@ def obs_kernel(F, PE, avail, last_action, TIX, fl, walk, height, t_env, out, mas
                 o[c] = t_env[e] / fl[F_LIMIT]
 
 
-@njit
+@njit(nogil=True)
 def state_kernel(F, PE, last_action, TIX, fl, t_env, n_act, out, mask):
     """Fill out[E, state] with SMAC's global state of the battles in mask."""
     E = out.shape[0]

@@ -168,7 +168,7 @@ def _reward_end(F, I, P, EI, EF, cfg, e, A, rew, term):
     term[e] = done
 
 
-@njit
+@njit(nogil=True)
 def step_kernel(
     F,
     I,

@@ -20,24 +20,36 @@ SURROUND_OFFSET = 2.0
 REFLECT_GAP = 1.0
 
 
-def _draw_group(rng: np.random.Generator, s: Scenario, n: int) -> list[str]:
-    """``n`` i.i.d. unit types of the scenario's race, redrawn while all are exception types."""
+def _draw_group(rng: np.random.Generator, s: Scenario, n: int) -> np.ndarray:
+    """``n`` i.i.d. unit types (indices into the race's types), redrawn while all are exception types."""
     types = RACE_UNITS[s.race]
-    p = np.asarray(s.weights, np.float64)
+    cdf = np.cumsum(s.weights)
+    cdf /= cdf[-1]
+    exception = np.array([t in s.exceptions for t in types])
     while True:
-        team = [types[i] for i in rng.choice(len(types), size=n, p=p)]
-        if not s.exceptions or not all(t in s.exceptions for t in team):
+        team = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(types) - 1)
+        if not exception.any() or not exception[team].all():
             return team
 
 
-def draw_teams(rng: np.random.Generator, s: Scenario) -> tuple[list[str], list[str]]:
-    """(ally types, enemy types): the enemy team is a copy of the allies plus
-    ``n_enemies - n_units`` extra draws (themselves never only exception types)."""
-    allies = list(s.fixed_team) if s.fixed_team is not None else _draw_group(rng, s, s.n_units)
-    enemies = list(allies)
+def draw_team_indices(rng: np.random.Generator, s: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """(ally types, enemy types) as indices into the race's types: the enemy team is a copy of
+    the allies plus ``n_enemies - n_units`` extra draws (themselves never only exception types)."""
+    if s.fixed_team is not None:
+        types = RACE_UNITS[s.race]
+        allies = np.array([types.index(t) for t in s.fixed_team])
+    else:
+        allies = _draw_group(rng, s, s.n_units)
     if s.n_enemies > s.n_units:
-        enemies += _draw_group(rng, s, s.n_enemies - s.n_units)
-    return allies, enemies
+        return allies, np.concatenate([allies, _draw_group(rng, s, s.n_enemies - s.n_units)])
+    return allies, allies.copy()
+
+
+def draw_teams(rng: np.random.Generator, s: Scenario) -> tuple[list[str], list[str]]:
+    """(ally types, enemy types) by name (``draw_team_indices``)."""
+    types = RACE_UNITS[s.race]
+    allies, enemies = draw_team_indices(rng, s)
+    return [types[i] for i in allies], [types[i] for i in enemies]
 
 
 #: Corner and inner point of each of the four diagonals, as fractions of the map size and

@@ -34,7 +34,7 @@ from rllib_qmix.envs.smac.units import (
     rl_unit,
 )
 
-from .distributions import draw_positions, draw_teams
+from .distributions import draw_positions, draw_team_indices
 from .scenarios import RACE_UNITS, RL_FIELDS, SHOOT_RANGE, SIGHT_RANGE, SORT_KEY, Scenario, get_scenario
 
 #: SMACv2's keyword options beyond SMAC's, at the values of SMACv2's configs (sc2_gen_*.yaml).
@@ -118,14 +118,20 @@ def place_units(units: Sequence[UnitType], points: np.ndarray, size: float) -> n
     """Where SC2 puts units created one by one at ``points``: each at the free spot nearest its
     point, on a square grid of spacing 2 x radius + ``SPAWN_GAP`` (``choices.py``), inside the
     map and clear of the ground units of its plane created before it (flying units anywhere)."""
-    out = np.empty((len(units), 2))
     radius = np.array([u.radius for u in units], np.float64)
     air = np.array([u.air for u in units], np.bool_)
     plane = np.array([u.plane for u in units], np.int64)
+    return _place_arrays(radius, air, plane, points, size, [u.name for u in units])
+
+
+def _place_arrays(
+    radius: np.ndarray, air: np.ndarray, plane: np.ndarray, points: np.ndarray, size: float, names: Sequence[str]
+) -> np.ndarray:
+    out = np.empty((len(radius), 2))
     pts = np.ascontiguousarray(points, np.float64)
     bad = _place(radius, air, plane, pts, float(size), C.SPAWN_GAP, _spiral(), out)
     if bad >= 0:
-        raise RuntimeError(f"no room for unit {bad} ({units[bad].name}) near {pts[bad, 0]:.1f}, {pts[bad, 1]:.1f}")
+        raise RuntimeError(f"no room for unit {bad} ({names[bad]}) near {pts[bad, 0]:.1f}, {pts[bad, 1]:.1f}")
     return out
 
 
@@ -165,11 +171,20 @@ class SMACv2Engine(Engine):
             else (SMAC_VIEW_RANGE, SMAC_SHOOT_RANGE)
             for t in types
         }
-        # Agents: the map's "_RL" units; enemies: SC2's stock units (units.py).
-        self._ally_def = {t: rl_unit(t, RL_FIELDS.get(t)) for t in types}
-        self._ally_row = {t: param_row(self._ally_def[t], C.MIN_SCAN_RANGE, *ranges[t]) for t in types}
-        self._enemy_row = {t: param_row(STOCK[t], C.MIN_SCAN_RANGE, *ranges[t]) for t in types}
-        self._bit = {t: i for i, t in enumerate(types)}
+        # Agents: the map's "_RL" units; enemies: SC2's stock units (units.py). Tables by the
+        # race's type index: unit rows, radius / air / plane (placement), life (reward scale).
+        self._types = types
+        ally_defs = [rl_unit(t, RL_FIELDS.get(t)) for t in types]
+        enemy_defs = [STOCK[t] for t in types]
+        self._rows = np.stack(
+            [param_row(u, C.MIN_SCAN_RANGE, *ranges[t]) for u, t in zip(ally_defs + enemy_defs, types + types)]
+        )
+        both = ally_defs + enemy_defs
+        self._radius = np.array([u.radius for u in both], np.float64)
+        self._air = np.array([u.air for u in both], np.bool_)
+        self._plane = np.array([u.plane for u in both], np.int64)
+        self._life = np.array([u.hp + u.shield for u in enemy_defs], np.float64)
+        self._sort_key = np.array([SORT_KEY[t] for t in types], np.int64)
         self._battle_types: list[list[str]] = [list(self.unit_types) for _ in range(n_envs)]
         #: The start of each battle: "surrounded" or "reflect" ("" before the first reset).
         self.start_modes: list[str] = [""] * n_envs
@@ -184,26 +199,36 @@ class SMACv2Engine(Engine):
 
     # ------------------------------------------------------------------ per-battle draws
     def _draw_battle(self, e: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        sc, o = self.scenario, self.opts
-        allies, enemies = draw_teams(rng, sc)
+        sc, o, n = self.scenario, self.opts, self.scenario.n_units
+        allies, enemies = draw_team_indices(rng, sc)
         ally_pts, enemy_pts, mode = draw_positions(rng, sc)
-        defs = [self._ally_def[t] for t in allies] + [STOCK[t] for t in enemies]
-        pos = place_units(defs, np.concatenate([ally_pts, enemy_pts]), sc.map_size)
-        order = sorted(range(sc.n_units), key=lambda i: (SORT_KEY[allies[i]], pos[i, 0], pos[i, 1]))
-        allies = [allies[i] for i in order]
-        pos[: sc.n_units] = pos[order]
-        self.PE[e] = np.stack([self._ally_row[t] for t in allies] + [self._enemy_row[t] for t in enemies])
-        self.TIX[e] = [self._bit[t] for t in allies + enemies]
+        k = len(self._types)
+        rows = np.concatenate([allies, enemies + k])  # table rows: agents' units, then stock units
+        pos = _place_arrays(
+            self._radius[rows],
+            self._air[rows],
+            self._plane[rows],
+            np.concatenate([ally_pts, enemy_pts]),
+            sc.map_size,
+            [self._types[i % k] for i in rows],
+        )
+        order = np.lexsort((pos[:n, 1], pos[:n, 0], self._sort_key[allies]))  # (id, x, y)
+        allies = allies[order]
+        pos[:n] = pos[order]
+        self.PE[e, :n] = self._rows[allies]
+        self.PE[e, n:] = self._rows[enemies + k]
+        self.TIX[e, :n] = allies
+        self.TIX[e, n:] = enemies
         # SMAC's max_reward with this battle's enemies (SMACv2 fixes it from its first episode).
-        enemy_life = sum(STOCK[t].hp + STOCK[t].shield for t in enemies)
-        max_reward = sc.n_enemies * o["reward_death_value"] + o["reward_win"] + enemy_life
+        max_reward = sc.n_enemies * o["reward_death_value"] + o["reward_win"] + float(self._life[enemies].sum())
         self.EF[e, EF_DIV] = self.reward_divisor(max_reward)
-        self._battle_types[e] = allies + enemies
+        self._battle_types[e] = [self._types[i] for i in allies] + [self._types[i] for i in enemies]
         self.start_modes[e] = mode
-        self._spotter[e] = -1
-        self._seen[e] = False
-        self._epo_rngs[e] = np.random.default_rng(int(rng.integers(2**63)))
-        return pos, np.array([SORT_KEY[t] for t in allies], np.int64)
+        if self._epo:
+            self._spotter[e] = -1
+            self._seen[e] = False
+            self._epo_rngs[e] = np.random.default_rng(int(rng.integers(2**63)))
+        return pos, self._sort_key[allies]
 
     def battle_unit_types(self, e: int = 0) -> list[str]:
         """Unit type names of battle e's current units, allies then enemies."""

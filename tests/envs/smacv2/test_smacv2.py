@@ -449,3 +449,30 @@ def test_render_a_battle_to_a_gif(name, tmp_path):
     path = save_gif(SMACv2Env(name, seed=1), tmp_path / f"{name}.gif", max_steps=6)
     with Image.open(path) as im:
         assert im.n_frames >= 2 and im.size[0] > 100
+
+
+def test_threads_step_the_same_battles():
+    one = BatchedSMACv2Env("protoss_5_vs_5", n_envs=8, seed=30)
+    two = BatchedSMACv2Env("protoss_5_vs_5", n_envs=8, seed=30, n_threads=2)
+    one.reset()
+    two.reset()
+    rng = np.random.default_rng(0)
+    try:
+        for _ in range(60):
+            avail = one.get_avail_actions()
+            np.testing.assert_array_equal(avail, two.get_avail_actions())
+            actions = np.array([[rng.choice(np.flatnonzero(r)) for r in env_avail] for env_avail in avail])
+            r1, t1, _ = one.step(actions)
+            r2, t2, _ = two.step(actions)
+            np.testing.assert_array_equal(r1, r2)
+            np.testing.assert_array_equal(t1, t2)
+            np.testing.assert_array_equal(one.get_obs(), two.get_obs())
+            np.testing.assert_array_equal(one.get_state(), two.get_state())
+            one.reset_done()
+            two.reset_done()
+        with pytest.raises(ValueError, match="took unavailable action"):  # checked before any battle moves
+            two.step(np.full((8, 5), 6 + 4))
+    finally:
+        two.close()
+    with pytest.raises(ValueError, match="n_threads"):
+        BatchedSMACv2Env("protoss_5_vs_5", n_envs=2, n_threads=0)
