@@ -60,6 +60,7 @@ from rllib_qmix.algorithm.checkpoints import (
     is_local_checkpoint,
     write_checkpoint,
 )
+from rllib_qmix.algorithm.presets import PRESETS
 from rllib_qmix.envs.creator import make_team_env
 from rllib_qmix.envs.team import TeamSpec
 from rllib_qmix.learning.learner import LearnerDiedError, NonFiniteUpdateError, QMIXTorchLearner
@@ -167,8 +168,12 @@ _TYPED_OPTIONS = (
 class QMIXConfig(AlgorithmConfig):
     """Configuration of QMIX. Defaults follow the authors' pymarl QMIX configuration.
 
-    Set QMIX options with ``training(...)``; every setter returns ``self``.
+    Set QMIX options with ``training(...)``; every setter returns ``self``. ``preset(name)``
+    applies a named set of settings (``PRESETS``).
     """
+
+    #: Named sets of training settings (``presets.py``).
+    PRESETS = PRESETS
 
     def __init__(self, algo_class: Optional[type] = None) -> None:
         super().__init__(algo_class=algo_class or QMIX)
@@ -371,6 +376,14 @@ class QMIXConfig(AlgorithmConfig):
         if reuse_freed_memory is not NotProvided:
             self.reuse_freed_memory = reuse_freed_memory
         return self
+
+    def preset(self, name: str) -> QMIXConfig:
+        """Applies a named set of training settings (``presets.PRESETS``): ``"pymarl"`` is
+        pymarl's QMIX configuration, for parity with published curves. Later ``training(...)``
+        calls override it."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown QMIX preset {name!r}; presets: {sorted(PRESETS)}")
+        return self.training(**PRESETS[name])
 
     @override(AlgorithmConfig)
     def validate(self) -> None:

@@ -226,6 +226,21 @@ def first_of_search_spaces(value: Any) -> Any:
     return value
 
 
+def expand_preset(config: Any, config_dict: dict[str, Any], algo_name: str) -> dict[str, Any]:
+    """``config_dict`` with its ``preset`` key replaced by the preset's settings (QMIX's
+    ``QMIXConfig.PRESETS``); the dict's own keys override the preset's."""
+    if "preset" not in config_dict:
+        return config_dict
+    presets = getattr(config, "PRESETS", None)
+    if not isinstance(presets, dict):
+        raise CLIError(f"{algo_name} has no presets: remove 'preset' from config")
+    rest = {k: v for k, v in config_dict.items() if k != "preset"}
+    name = config_dict["preset"]
+    if not isinstance(name, str) or name not in presets:
+        raise CLIError(f"invalid config for {algo_name}: unknown preset {name!r}; presets: {sorted(presets)}")
+    return {**presets[name], **rest}
+
+
 def build_config(algo_cls: type, config_dict: dict[str, Any], algo_name: str = ""):
     """Builds and validates `algo_cls`'s AlgorithmConfig from a config dict.
 
@@ -239,6 +254,7 @@ def build_config(algo_cls: type, config_dict: dict[str, Any], algo_name: str = "
         raise CLIError(
             f"{algo_name or algo_cls.__name__} has no AlgorithmConfig (old API stack algorithms are not supported)"
         )
+    config_dict = expand_preset(config, config_dict, algo_name or algo_cls.__name__)
     translate = AlgorithmConfig._translate_special_keys
     special = {"multiagent", "_enable_new_api_stack", "__trial_info__"}
     settings = [k for k in vars(config) if not k.startswith("_")]
@@ -314,6 +330,8 @@ def experiment_from_dict(
     if entry.get("env_config") is not None:
         config["env_config"] = {**config.get("env_config", {}), **entry["env_config"]}
     check_env(config.get("env"))
+    # Tune rebuilds the config from this dict: the preset goes in as its settings.
+    config = expand_preset(algo_cls.get_default_config(), config, str(algo))
     build_config(algo_cls, config, str(algo))
 
     stop = normalize_stop(entry.get("stop"))
