@@ -31,3 +31,21 @@ def out_dir(arg: Path | None) -> Path:
     path = Path(arg) if arg is not None else RESULTS
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def sim_env_config(name: str) -> tuple[str, dict]:
+    """The registered env and env config of a SMAC map ("3m") or a SMACv2 scenario ("protoss_5_vs_5")."""
+    from rllib_qmix.envs.smacv2 import SCENARIO_NAMES
+
+    if name in SCENARIO_NAMES:
+        return "smacv2", {"scenario": name}
+    return "smac", {"map_name": name}
+
+
+def make_sim_env(name: str, seed: int | None = None):
+    """An embedded-simulator env with SMAC's API for a SMAC map or a SMACv2 scenario name."""
+    from rllib_qmix.envs.smac_rllib import make_smac_env
+    from rllib_qmix.envs.smacv2_rllib import make_smacv2_env
+
+    env, cfg = sim_env_config(name)
+    return (make_smacv2_env if env == "smacv2" else make_smac_env)({**cfg, "seed": seed})

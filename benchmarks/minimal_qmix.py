@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from _common import make_sim_env
 
 from rllib_qmix import keys as K
-from rllib_qmix.envs.smac_rllib import make_smac_env
 from rllib_qmix.envs.team import SMACTeamEnv
 from rllib_qmix.learning.replay import EpisodeReplayBuffer
 from rllib_qmix.learning.targets import masked_mse, td_lambda_targets
@@ -51,9 +51,7 @@ class MinimalQMIX:
         self.s = s
         torch.manual_seed(s.seed)
         self.rng = np.random.default_rng(s.seed)
-        self.envs = [
-            SMACTeamEnv(make_smac_env({"map_name": s.map_name, "seed": s.seed + i})) for i in range(s.num_envs)
-        ]
+        self.envs = [SMACTeamEnv(make_sim_env(s.map_name, s.seed + i)) for i in range(s.num_envs)]
         spec = self.spec = self.envs[0].spec
         in_dim = agent_input_dim(spec.obs_dim, spec.n_agents, spec.n_actions, True, True)
         self.agent = AgentRNN(in_dim, spec.n_actions)

@@ -1,4 +1,6 @@
-"""Training throughput of QMIX on the embedded SMAC simulator, against a minimal plain-torch loop.
+"""Training throughput of QMIX on the embedded simulator, against a minimal plain-torch loop.
+
+``--maps`` takes SMAC maps and SMACv2 scenarios (``--maps protoss_5_vs_5,protoss_10_vs_10``).
 
 Prints tables and writes throughput.json into results/ (``--out DIR`` to choose):
 1. env steps/s of the whole training loop and learner updates/s, per map and env-runner
@@ -30,7 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import add_out_argument, out_dir
+from _common import add_out_argument, make_sim_env, out_dir, sim_env_config
 
 # The common schedule of both loops: 8 envs, 1 update of 32 episodes per finished episode.
 # Both explore with a fixed epsilon of 0.5, so that episodes (and so updates) per env step match.
@@ -59,7 +61,7 @@ def rllib_throughput(
 
     config = (
         QMIXConfig()
-        .environment("smac", env_config={"map_name": map_name})
+        .environment(*sim_env_config(map_name))
         .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs, rollout_fragment_length=8)
         .training(**SCHEDULE, epsilon_start=EPSILON, epsilon_finish=EPSILON, reuse_freed_memory=reuse_freed_memory)
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus)
@@ -136,10 +138,9 @@ def learner_update_time(map_name: str, device: str, reuse_freed_memory: bool = F
 
     from rllib_qmix import QMIXConfig
     from rllib_qmix import keys as K
-    from rllib_qmix.envs.smac import StarCraft2Env
     from rllib_qmix.envs.team import SMACTeamEnv
 
-    spec = SMACTeamEnv(StarCraft2Env(map_name)).spec
+    spec = SMACTeamEnv(make_sim_env(map_name)).spec
     cfg = (
         QMIXConfig()
         .learners(num_gpus_per_learner=1 if device == "cuda" else 0)
