@@ -39,17 +39,21 @@ MB = 1024.0 * 1024.0
 
 
 def rss_mb(pid: int) -> float:
-    """Resident set size of a process in MiB (from /proc, falling back to psutil)."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    import psutil
+    """Resident set size of a process in MiB (from /proc; psutil where there is no /proc).
 
-    return psutil.Process(pid).memory_info().rss / MB
+    Raises ``OSError`` for a process that is gone (it may exit between listing and reading)."""
+    if not os.path.isdir("/proc"):
+        import psutil
+
+        try:
+            return psutil.Process(pid).memory_info().rss / MB
+        except psutil.Error as e:
+            raise ProcessLookupError(pid) from e
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0  # a zombie: no memory left
 
 
 def session_pids(root: int) -> list[int]:
@@ -69,6 +73,24 @@ def session_pids(root: int) -> list[int]:
         found += kids
         frontier += kids
     return found
+
+
+def process_kind(pid: int) -> str:
+    """What a Ray session process is, from its command line: gcs_server, raylet, log_monitor,
+    dashboard, an idle worker (ray::IDLE), an actor (ray::ClassName) or another process."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return "gone"
+    first = argv[0].decode(errors="replace") if argv else ""
+    if first.startswith("ray::"):
+        return first.split()[0].split(".")[0]  # ray::Actor (ray::Actor.method while busy)
+    name = os.path.basename(first)
+    if name in ("raylet", "gcs_server"):
+        return name
+    script = next((os.path.basename(a.decode(errors="replace")) for a in argv[1:] if a.endswith(b".py")), "")
+    return script or name or "?"
 
 
 def slope_per_min(points: list[tuple[float, float]]) -> float | None:
@@ -232,11 +254,17 @@ def main(argv: list[str] | None = None) -> int:
                     except (OSError, ImportError):  # killed since the pids were read
                         pass
                 ray_procs = 0.0
+                by_kind: dict[str, float] = {}
+                counts: dict[str, int] = {}
                 for pid in session_pids(os.getpid()):
                     try:
-                        ray_procs += rss_mb(pid)
+                        mb = rss_mb(pid)
                     except (OSError, ImportError):
-                        pass
+                        continue
+                    ray_procs += mb
+                    kind = process_kind(pid)
+                    by_kind[kind] = by_kind.get(kind, 0.0) + mb
+                    counts[kind] = counts.get(kind, 0) + 1
                 samples.append(
                     {
                         "t_s": round(now - start, 2),
@@ -251,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
                         "runner_rss_mb": runners,
                         "total_rss_mb": driver + sum(runners),
                         "session_rss_mb": driver + ray_procs,
+                        # the session's processes besides the driver, by kind: where growth is
+                        "session_rss_by_kind_mb": {k: round(v, 1) for k, v in sorted(by_kind.items())},
+                        "session_process_counts": dict(sorted(counts.items())),
                         "restarts": int(result.get(NUM_ENV_RUNNER_RESTARTS, 0)),
                     }
                 )
@@ -293,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
             # each runner process from its 60th second on (past its start-up and first compile).
             "driver_slope_mb_per_min": slope_per_min([(s["t_s"], s["driver_rss_mb"]) for s in full]),
             "session_slope_mb_per_min": slope_per_min([(s["t_s"], s["session_rss_mb"]) for s in full]),
+            "session_slope_by_kind_mb_per_min": {
+                kind: slope_per_min([(s["t_s"], s["session_rss_by_kind_mb"].get(kind, 0.0)) for s in full])
+                for kind in sorted({k for s in full for k in s["session_rss_by_kind_mb"]})
+            },
             "runner_process_slopes_mb_per_min": {
                 str(pid): slope_per_min([p for p in points if p[0] - points[0][0] >= 60.0])
                 for pid, points in process_rss.items()
