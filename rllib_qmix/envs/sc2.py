@@ -26,26 +26,35 @@ def _describe(module_name: str) -> str:
         return where
 
 
-def _smac_env_class() -> Any:
-    """``smac.env.StarCraft2Env`` of oxwhirl's SMAC, or an ImportError that says what to install."""
+def import_upstream(package: str, attr: str, what: str, hint: str, context: str = "backend='sc2'") -> Any:
+    """``<package>.env.<attr>`` of an upstream package, or one ImportError that says why not
+    (missing, another package of that name, a failing import) and what to install (``hint``)."""
+    module_name = f"{package}.env"
     try:
-        module = importlib.import_module("smac.env")
+        module = importlib.import_module(module_name)
     except ImportError as err:
         missing = getattr(err, "name", None)
-        if missing in ("smac", "smac.env") and sys.modules.get("smac") is None:
-            reason = "no package named `smac` is installed"
-        elif missing == "smac.env":
-            reason = f"the installed `smac` package ({_describe('smac')}) has no `smac.env`: it is not oxwhirl's SMAC"
+        if missing in (package, module_name) and sys.modules.get(package) is None:
+            reason = f"no package named `{package}` is installed"
+        elif missing == module_name:
+            reason = (
+                f"the installed `{package}` package ({_describe(package)}) has no `{module_name}`: it is not {what}"
+            )
         else:
-            reason = f"importing `smac.env` failed ({type(err).__name__}: {err})"
-        raise ImportError(f"backend='sc2' needs oxwhirl's SMAC, but {reason}. {INSTALL_HINT}") from err
-    cls = getattr(module, "StarCraft2Env", None)
+            reason = f"importing `{module_name}` failed ({type(err).__name__}: {err})"
+        raise ImportError(f"{context} needs {what}, but {reason}. {hint}") from err
+    cls = getattr(module, attr, None)
     if cls is None:
         raise ImportError(
-            f"backend='sc2' needs oxwhirl's SMAC, but the installed `smac.env` ({_describe('smac.env')}) has no "
-            f"`StarCraft2Env`: it is not oxwhirl's SMAC. {INSTALL_HINT}"
+            f"{context} needs {what}, but the installed `{module_name}` ({_describe(module_name)}) has no "
+            f"`{attr}`: it is not {what}. {hint}"
         )
     return cls
+
+
+def _smac_env_class() -> Any:
+    """``smac.env.StarCraft2Env`` of oxwhirl's SMAC, or an ImportError that says what to install."""
+    return import_upstream("smac", "StarCraft2Env", "oxwhirl's SMAC", INSTALL_HINT)
 
 
 def make_sc2_env(map_name: str = "3m", seed: int | None = None, **smac_kwargs: Any) -> Any:

@@ -10,8 +10,6 @@ the same per-agent dicts, global state, reward split and truncation at the time 
 
 from __future__ import annotations
 
-import importlib
-import sys
 from typing import Any, Optional
 
 from rllib_qmix.envs.smac_rllib import BACKENDS, SMACMultiAgentEnv
@@ -43,24 +41,15 @@ def _scenario(cfg: dict) -> Any:
 
 def _upstream_wrapper() -> Any:
     """``smacv2.env.StarCraftCapabilityEnvWrapper``, or an ImportError that says what to install."""
-    try:
-        module = importlib.import_module("smacv2.env")
-    except ImportError as err:
-        reason = (
-            "no package named `smacv2` is installed"
-            if sys.modules.get("smacv2") is None and getattr(err, "name", "") in ("smacv2", "smacv2.env")
-            else f"importing `smacv2.env` failed ({type(err).__name__}: {err})"
-        )
-        raise ImportError(
-            f"backend='sc2' for the env 'smacv2' needs oxwhirl's SMACv2, but {reason}. {SMACV2_INSTALL_HINT}"
-        ) from err
-    cls = getattr(module, "StarCraftCapabilityEnvWrapper", None)
-    if cls is None:
-        raise ImportError(
-            f"backend='sc2' needs oxwhirl's SMACv2, but `smacv2.env` has no StarCraftCapabilityEnvWrapper. "
-            f"{SMACV2_INSTALL_HINT}"
-        )
-    return cls
+    from rllib_qmix.envs.sc2 import import_upstream
+
+    return import_upstream(
+        "smacv2",
+        "StarCraftCapabilityEnvWrapper",
+        "oxwhirl's SMACv2",
+        SMACV2_INSTALL_HINT,
+        context="backend='sc2' for the env 'smacv2'",
+    )
 
 
 def make_smacv2_env(env_config: Optional[dict] = None) -> Any:
