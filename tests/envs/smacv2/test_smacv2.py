@@ -476,3 +476,23 @@ def test_threads_step_the_same_battles():
         two.close()
     with pytest.raises(ValueError, match="n_threads"):
         BatchedSMACv2Env("protoss_5_vs_5", n_envs=2, n_threads=0)
+
+
+def test_medivac_heal_slots_are_allies_in_range_never_medivacs():
+    env = SMACv2Env(make_scenario("terran", 3, 3, fixed_team=("medivac", "medivac", "marine")), seed=0)
+    env.reset()
+    types = env.unit_types()
+    assert types[:3] == ["marine", "medivac", "medivac"]  # "_RL" ids: marine before medivac
+    # marine at (12, 10); medivacs at (10, 10) and (10, 13); enemies far away
+    env.engine.set_units(
+        0,
+        x=np.array([12.0, 10.0, 10.0, 30.0, 30.0, 30.0]),
+        y=np.array([10.0, 10.0, 13.0, 2.0, 5.0, 8.0]),
+    )
+    avail = env.get_avail_actions_array()
+    # medivac 1: slot 0 = the marine, 2 away (heal range 4): available; slot 2 = a medivac: never
+    assert list(avail[1, 6:9]) == [1, 0, 0]
+    # medivac 2: the marine is sqrt(4 + 9) = 3.6 away: in range
+    assert list(avail[2, 6:9]) == [1, 0, 0]
+    env.engine.set_units(0, x=np.array([15.0, 10.0, 10.0, 30.0, 30.0, 30.0]))
+    assert list(env.get_avail_actions_array()[1, 6:9]) == [0, 0, 0]  # 5 away: out of range
