@@ -16,6 +16,7 @@ QMIX could copy.
 
     python benchmarks/smac_baselines.py                       # 3m 8m 2s3z 5m_vs_6m MMM2
     python benchmarks/smac_baselines.py --maps MMM2 --episodes 500
+    python benchmarks/smac_baselines.py --maps protoss_5_vs_5 terran_5_vs_5 zerg_5_vs_5   # SMACv2
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from _common import add_out_argument, out_dir
+from _common import add_out_argument, make_sim_env, out_dir
 
 from rllib_qmix.envs.smac import StarCraft2Env
 from rllib_qmix.envs.smac.units import P_HP, P_SH
@@ -101,7 +102,7 @@ POLICIES: dict[str, Policy] = {"random": random_policy, "focus fire": focus_fire
 
 def evaluate(map_name: str, policy: Policy, episodes: int, seed: int = 0) -> dict:
     """Plays ``episodes`` battles; returns win rate, mean/std return and mean length."""
-    env = StarCraft2Env(map_name, seed=seed)
+    env = make_sim_env(map_name, seed)
     rng = np.random.default_rng(seed)
     returns, lengths, wins = [], [], 0
     for _ in range(episodes):
