@@ -496,3 +496,24 @@ def test_medivac_heal_slots_are_allies_in_range_never_medivacs():
     assert list(avail[2, 6:9]) == [1, 0, 0]
     env.engine.set_units(0, x=np.array([15.0, 10.0, 10.0, 30.0, 30.0, 30.0]))
     assert list(env.get_avail_actions_array()[1, 6:9]) == [0, 0, 0]  # 5 away: out of range
+
+
+def test_epo_is_seeded_and_observing_does_not_change_later_battles():
+    a, b = SMACv2Env("zerg_5_vs_5", seed=5, prob_obs_enemy=0.5), SMACv2Env("zerg_5_vs_5", seed=5, prob_obs_enemy=0.5)
+    ea, _ = _random_episode(a, np.random.default_rng(3))
+    eb, _ = _random_episode(b, np.random.default_rng(3))
+    for x, y in zip(ea, eb):
+        np.testing.assert_array_equal(x, y)
+    # battles drawn after an episode observed every step equal those after one never observed
+    c, d = SMACv2Env("zerg_5_vs_5", seed=6, prob_obs_enemy=0.5), SMACv2Env("zerg_5_vs_5", seed=6, prob_obs_enemy=0.5)
+    _random_episode(c, np.random.default_rng(4))  # observes every step
+    d.reset()
+    rng = np.random.default_rng(4)
+    while True:  # the same actions, never asking for observations
+        avail = d.get_avail_actions_array()
+        if d.step([rng.choice(np.flatnonzero(row)) for row in avail])[1]:
+            break
+    c.reset()
+    d.reset()
+    assert c.unit_types() == d.unit_types()
+    np.testing.assert_array_equal(c.engine.units()["x"], d.engine.units()["x"])
