@@ -418,7 +418,6 @@ class Engine:
             active,
             self.rew,
             self.term,
-            self.bad,
             mask_at=15,
         )
         if not ok:

@@ -188,17 +188,14 @@ def step_kernel(
     active,
     rew,
     term,
-    bad,
 ):
-    """Play one SMAC step in every active, unfinished battle. False if an action is invalid.
+    """Play one SMAC step in every active, unfinished battle (actions already ``validate``d).
 
     ``PE[e]`` is battle e's unit table (the same for every battle of a SMAC map; drawn per
     episode in SMACv2)."""
     E, A = actions.shape
     U = F.shape[1]
     n_act = avail.shape[2]
-    if not validate(avail, actions, active, bad):
-        return False
     NX, NY = np.empty(U), np.empty(U)
     FS, FT = np.empty(U, np.int64), np.empty(U, np.int64)
     BUSY = np.zeros(U, np.bool_)
@@ -252,7 +249,6 @@ def step_kernel(
             loop += 1
         _reward_end(F, I, P, EI, EF, cfg, e, A, rew, term)
         compute_avail(F, P, walk, A, n_act, move, avail, e)
-    return True
 
 
 @njit

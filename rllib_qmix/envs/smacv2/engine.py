@@ -29,7 +29,6 @@ from rllib_qmix.envs.smac.units import (
     SMAC_SHOOT_RANGE,
     SMAC_VIEW_RANGE,
     STOCK,
-    UnitType,
     param_row,
     rl_unit,
 )
@@ -114,19 +113,13 @@ def _place(radius, air, plane, points, size, gap, offsets, out):
     return -1
 
 
-def place_units(units: Sequence[UnitType], points: np.ndarray, size: float) -> np.ndarray:
-    """Where SC2 puts units created one by one at ``points``: each at the free spot nearest its
-    point, on a square grid of spacing 2 x radius + ``SPAWN_GAP`` (``choices.py``), inside the
-    map and clear of the ground units of its plane created before it (flying units anywhere)."""
-    radius = np.array([u.radius for u in units], np.float64)
-    air = np.array([u.air for u in units], np.bool_)
-    plane = np.array([u.plane for u in units], np.int64)
-    return _place_arrays(radius, air, plane, points, size, [u.name for u in units])
-
-
-def _place_arrays(
+def place_units(
     radius: np.ndarray, air: np.ndarray, plane: np.ndarray, points: np.ndarray, size: float, names: Sequence[str]
 ) -> np.ndarray:
+    """Where SC2 puts units created one by one at ``points``: each at the free spot nearest its
+    point, on a square grid of spacing 2 x radius + ``SPAWN_GAP`` (``choices.py``), inside the
+    map and clear of the ground units of its plane created before it (flying units anywhere).
+    ``radius``, ``air`` and ``plane`` describe the units, ``names`` name them in the error."""
     out = np.empty((len(radius), 2))
     pts = np.ascontiguousarray(points, np.float64)
     bad = _place(radius, air, plane, pts, float(size), C.SPAWN_GAP, _spiral(), out)
@@ -204,7 +197,7 @@ class SMACv2Engine(Engine):
         ally_pts, enemy_pts, mode = draw_positions(rng, sc)
         k = len(self._types)
         rows = np.concatenate([allies, enemies + k])  # table rows: agents' units, then stock units
-        pos = _place_arrays(
+        pos = place_units(
             self._radius[rows],
             self._air[rows],
             self._plane[rows],
