@@ -8,6 +8,8 @@ battle's own ``numpy.random.Generator``, so a seed fixes the whole episode.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .scenarios import RACE_UNITS, Scenario
@@ -20,15 +22,21 @@ SURROUND_OFFSET = 2.0
 REFLECT_GAP = 1.0
 
 
-def _draw_group(rng: np.random.Generator, s: Scenario, n: int) -> np.ndarray:
-    """``n`` i.i.d. unit types (indices into the race's types), redrawn while all are exception types."""
-    types = RACE_UNITS[s.race]
+@lru_cache(maxsize=64)
+def _team_tables(s: Scenario) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The scenario's cumulative type weights, which types are exceptions, and whether any is."""
     cdf = np.cumsum(s.weights)
     cdf /= cdf[-1]
-    exception = np.array([t in s.exceptions for t in types])
+    exception = np.array([t in s.exceptions for t in RACE_UNITS[s.race]])
+    return cdf, exception, bool(exception.any())
+
+
+def _draw_group(rng: np.random.Generator, s: Scenario, n: int) -> np.ndarray:
+    """``n`` i.i.d. unit types (indices into the race's types), redrawn while all are exception types."""
+    cdf, exception, any_exception = _team_tables(s)
     while True:
-        team = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(types) - 1)
-        if not exception.any() or not exception[team].all():
+        team = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1)
+        if not any_exception or not exception[team].all():
             return team
 
 
@@ -67,12 +75,12 @@ def surrounded(rng: np.random.Generator, s: Scenario) -> tuple[np.ndarray, np.nd
     diagonals = rng.choice(4, size=n_groups, replace=False)
     enemies = np.empty((s.n_enemies, 2))
     k = 0
-    for size, d in zip(sizes, diagonals):
-        cx, cy, sx, sy = _DIAGONALS[int(d)]
+    for size, d in zip(sizes.tolist(), diagonals.tolist()):
+        cx, cy, sx, sy = _DIAGONALS[d]
         t = rng.uniform()
-        inner = np.array([m / 2.0 + sx * SURROUND_OFFSET, m / 2.0 + sy * SURROUND_OFFSET])
-        corner = np.array([cx * m, cy * m])
-        enemies[k : k + size] = t * inner + (1.0 - t) * corner
+        # t * inner + (1 - t) * corner, the inner point m/2 + s * SURROUND_OFFSET per axis
+        enemies[k : k + size, 0] = t * (m / 2.0 + sx * SURROUND_OFFSET) + (1.0 - t) * (cx * m)
+        enemies[k : k + size, 1] = t * (m / 2.0 + sy * SURROUND_OFFSET) + (1.0 - t) * (cy * m)
         k += size
     return allies, enemies
 
@@ -80,12 +88,16 @@ def surrounded(rng: np.random.Generator, s: Scenario) -> tuple[np.ndarray, np.nd
 def reflect(rng: np.random.Generator, s: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """Allies uniform on the left half; enemy i mirrors ally i across x = map/2; extra enemies
     uniform on the right half."""
-    m = s.map_size
-    allies = np.column_stack([rng.uniform(0.0, m / 2.0 - REFLECT_GAP, s.n_units), rng.uniform(0.0, m, s.n_units)])
-    extra = s.n_enemies - s.n_units
-    mirrored = np.column_stack([m - allies[:, 0], allies[:, 1]])
-    more = np.column_stack([rng.uniform(m / 2.0, m, extra), rng.uniform(0.0, m, extra)])
-    return allies, np.concatenate([mirrored, more])
+    m, n = s.map_size, s.n_units
+    allies = np.empty((n, 2))
+    allies[:, 0] = rng.uniform(0.0, m / 2.0 - REFLECT_GAP, n)
+    allies[:, 1] = rng.uniform(0.0, m, n)
+    enemies = np.empty((s.n_enemies, 2))
+    enemies[:n, 0] = m - allies[:, 0]
+    enemies[:n, 1] = allies[:, 1]
+    enemies[n:, 0] = rng.uniform(m / 2.0, m, s.n_enemies - n)
+    enemies[n:, 1] = rng.uniform(0.0, m, s.n_enemies - n)
+    return allies, enemies
 
 
 def draw_positions(rng: np.random.Generator, s: Scenario) -> tuple[np.ndarray, np.ndarray, str]:

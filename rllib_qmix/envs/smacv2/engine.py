@@ -9,7 +9,7 @@ table, type bits and reward scale. Everything per battle comes from that battle'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -114,17 +114,22 @@ def _place(radius, air, plane, points, size, gap, offsets, out):
 
 
 def place_units(
-    radius: np.ndarray, air: np.ndarray, plane: np.ndarray, points: np.ndarray, size: float, names: Sequence[str]
+    radius: np.ndarray,
+    air: np.ndarray,
+    plane: np.ndarray,
+    points: np.ndarray,
+    size: float,
+    name_of: Callable[[int], str],
 ) -> np.ndarray:
     """Where SC2 puts units created one by one at ``points``: each at the free spot nearest its
     point, on a square grid of spacing 2 x radius + ``SPAWN_GAP`` (``choices.py``), inside the
     map and clear of the ground units of its plane created before it (flying units anywhere).
-    ``radius``, ``air`` and ``plane`` describe the units, ``names`` name them in the error."""
+    ``radius``, ``air`` and ``plane`` describe the units; ``name_of(i)`` names unit i in the error."""
     out = np.empty((len(radius), 2))
     pts = np.ascontiguousarray(points, np.float64)
     bad = _place(radius, air, plane, pts, float(size), C.SPAWN_GAP, _spiral(), out)
     if bad >= 0:
-        raise RuntimeError(f"no room for unit {bad} ({names[bad]}) near {pts[bad, 0]:.1f}, {pts[bad, 1]:.1f}")
+        raise RuntimeError(f"no room for unit {bad} ({name_of(bad)}) near {pts[bad, 0]:.1f}, {pts[bad, 1]:.1f}")
     return out
 
 
@@ -178,7 +183,6 @@ class SMACv2Engine(Engine):
         self._plane = np.array([u.plane for u in both], np.int64)
         self._life = np.array([u.hp + u.shield for u in enemy_defs], np.float64)
         self._sort_key = np.array([SORT_KEY[t] for t in types], np.int64)
-        self._battle_types: list[list[str]] = [list(self.unit_types) for _ in range(n_envs)]
         #: The start of each battle: "surrounded" or "reflect" ("" before the first reset).
         self.start_modes: list[str] = [""] * n_envs
         self._relax = not o["action_mask"]
@@ -203,7 +207,7 @@ class SMACv2Engine(Engine):
             self._plane[rows],
             np.concatenate([ally_pts, enemy_pts]),
             sc.map_size,
-            [self._types[i % k] for i in rows],
+            lambda i: self._types[int(rows[i]) % k],
         )
         order = np.lexsort((pos[:n, 1], pos[:n, 0], self._sort_key[allies]))  # (id, x, y)
         allies = allies[order]
@@ -215,7 +219,6 @@ class SMACv2Engine(Engine):
         # SMAC's max_reward with this battle's enemies (SMACv2 fixes it from its first episode).
         max_reward = sc.n_enemies * o["reward_death_value"] + o["reward_win"] + float(self._life[enemies].sum())
         self.EF[e, EF_DIV] = self.reward_divisor(max_reward)
-        self._battle_types[e] = [self._types[i] for i in allies] + [self._types[i] for i in enemies]
         self.start_modes[e] = mode
         if self._epo:
             self._spotter[e] = -1
@@ -225,7 +228,7 @@ class SMACv2Engine(Engine):
 
     def battle_unit_types(self, e: int = 0) -> list[str]:
         """Unit type names of battle e's current units, allies then enemies."""
-        return self._battle_types[e]
+        return [self._types[i] for i in self.TIX[e].tolist()]
 
     def battle_max_reward(self, e: int = 0) -> float:
         """SMAC's ``max_reward`` of battle e's current episode (its enemies' life and shields)."""
