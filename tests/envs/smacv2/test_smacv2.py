@@ -206,6 +206,21 @@ def test_units_are_placed_apart_and_agents_sorted_by_type_then_position():
             assert np.all(np.hypot(x[:20] - 16, y[:20] - 16) < 4.0)
 
 
+def test_placement_with_no_room_names_the_unit():
+    from rllib_qmix.envs.smacv2.engine import place_units
+
+    # Two ground units of radius 1 on a 3x3 map: the first fits at the centre, the second
+    # (same plane) has no spot at least 2 away from it inside the map.
+    radius, air, plane = np.array([1.0, 1.0]), np.array([False, False]), np.array([0, 0])
+    points = np.array([[1.5, 1.5], [1.5, 1.5]])
+    names = ["zealot", "stalker"]
+    with pytest.raises(RuntimeError, match=r"no room for unit 1 \(stalker\) near 1\.5, 1\.5"):
+        place_units(radius, air, plane, points, 3.0, names.__getitem__)
+    # A flying second unit may sit on top of the first.
+    pos = place_units(radius, np.array([False, True]), plane, points, 3.0, names.__getitem__)
+    assert np.allclose(pos, [[1.5, 1.5], [1.5, 1.5]])
+
+
 # ----------------------------------------------------------------------------- seeds
 def test_same_seed_same_episodes_bit_for_bit():
     for name in ("protoss_5_vs_5", "terran_10_vs_11"):
