@@ -68,6 +68,7 @@ TARGETS = {
     "smacv2_protoss_5v5": (0.71, 2_000_000),
     "smacv2_terran_5v5": (0.57, 2_000_000),
     "smacv2_zerg_5v5": (0.41, 2_000_000),
+    "smacv2_protoss_10v10": (0.75, 2_000_000),
 }
 
 
