@@ -59,9 +59,10 @@ def rllib_throughput(
     from rllib_qmix import QMIXConfig
     from rllib_qmix.algorithm.qmix import PHASE_LEARNER, PHASE_REPLAY, PHASE_SAMPLING, PHASE_SYNC
 
+    env, env_config = sim_env_config(map_name)
     config = (
         QMIXConfig()
-        .environment(*sim_env_config(map_name))
+        .environment(env, env_config=env_config)
         .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs, rollout_fragment_length=8)
         .training(**SCHEDULE, epsilon_start=EPSILON, epsilon_finish=EPSILON, reuse_freed_memory=reuse_freed_memory)
         .learners(num_learners=0, num_gpus_per_learner=learner_gpus)
