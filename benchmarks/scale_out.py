@@ -101,7 +101,7 @@ def main() -> None:
             args.envs_per_runner,
             args.learner_gpus,
             args.steps,
-            lambda m, n, e, s, g: rllib_throughput(m, n, e, s, learner_gpus=g),
+            rllib_throughput,  # (map, runners, envs, steps, learner_gpus)
             progress=lambda row: print(table([row], list(row)), flush=True),
         )
     finally:
