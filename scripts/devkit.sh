@@ -10,21 +10,22 @@
 # machine's image lacks (its list: ../.library/device/KINDS.md), each at the version this
 # checkout's .venv has. `install` unpacks them into /tmp/site and exports PYTHONPATH with the
 # repository root on it, so `python3 benchmarks/...` and `python3 -m pytest` run there.
-set -euo pipefail
+# (No shell options are set at the top: `install` is sourced and must leave the caller's shell as it was.)
 
 KIT=.devkit
 # Packages Ray[rllib] and rllib_qmix need that the GPU image does not have (2026-11-17 list).
 MISSING=(jsonschema jsonschema-specifications referencing rpds-py tensorboardX pydantic pydantic-core
   annotated-types typing-inspection dm-tree gymnasium farama-notifications lz4 ormsgpack pettingzoo)
 
-build() {
+build() (  # a subshell: its strict options and trap end with it
+  set -euo pipefail
   local pyver=${1:-3.12} venv_py=.venv/bin/python
   [ -x "$venv_py" ] || { echo "devkit build: no .venv here; run 'make install' first" >&2; exit 1; }
   local ray_version tmp
   ray_version=$("$venv_py" -c 'import ray; print(ray.__version__)')
   rm -rf "$KIT" && mkdir -p "$KIT/wheels"
   tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' RETURN
+  trap 'rm -rf "$tmp"' EXIT
   local plat=(--only-binary=:all: --python-version "$pyver" --implementation cp
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64
     --platform manylinux2014_x86_64 --platform manylinux1_x86_64)
@@ -41,13 +42,13 @@ build() {
   # .devkit/ must travel with `run`'s carry but never be committed.
   grep -qx "/$KIT/" .git/info/exclude 2>/dev/null || echo "/$KIT/" >>.git/info/exclude
   du -sh "$KIT" "$KIT"/* | sed 's/^/devkit: /'
-}
+)
 
 install() {
   [ -f "$KIT/ray.tar.xz" ] || { echo "devkit install: no $KIT/ray.tar.xz; carry .devkit built with 'bash scripts/devkit.sh build'" >&2; return 1; }
-  mkdir -p /tmp/site
-  tar -C /tmp/site -xJf "$KIT/ray.tar.xz"
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$KIT"/wheels/*.whl
+  mkdir -p /tmp/site && tar -C /tmp/site -xJf "$KIT/ray.tar.xz" &&
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$KIT"/wheels/*.whl ||
+    { echo "devkit install: unpacking into /tmp/site failed (above)" >&2; return 1; }
   export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
   python3 -c 'import ray, torch, rllib_qmix; print("devkit: ray", ray.__version__, "torch", torch.__version__, "cuda", torch.cuda.is_available())'
 }
@@ -55,5 +56,5 @@ install() {
 case "${1:-}" in
   build) build "${2:-3.12}" ;;
   install) install ;;
-  *) echo "usage: bash scripts/devkit.sh build [PYTHON_VERSION] | source scripts/devkit.sh install" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/devkit.sh build [PYTHON_VERSION] | source scripts/devkit.sh install" >&2; return 2 2>/dev/null || exit 2 ;;
 esac
