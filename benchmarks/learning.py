@@ -72,6 +72,33 @@ TARGETS = {
 }
 
 
+#: QMIXConfig's defaults before 2026-12-03 for the options whose default changed then (issue
+#: 20). A save from before that day recorded only its YAML's keys, and ran these for the others.
+FORMER_DEFAULTS = {
+    "optimizer": "rmsprop",
+    "td_lambda": 0.0,
+    "standardize_rewards": False,
+    "normalize_obs": False,
+    "normalize_state": False,
+    "updates_per_episode": 1.0,
+}
+
+
+def settings_that_ran(param_space: dict, overrides: dict, config) -> dict:
+    """The YAML's config section plus the value of every learning option that neither it nor
+    ``overrides`` set (``QMIXConfig``'s defaults), so that a resume or a branch runs the same
+    settings after a default changes."""
+    from rllib_qmix.algorithm.presets import PRESETS
+
+    defaulted = [key for key in PRESETS["pymarl"] if key not in param_space and key not in overrides]
+    return {**{key: getattr(config, key) for key in defaulted}, **param_space}
+
+
+def with_former_defaults(saved: dict) -> dict:
+    """A saved run whose settings predate ``settings_that_ran`` gets the defaults it ran with."""
+    return {**saved, "example_settings": {**FORMER_DEFAULTS, **saved["example_settings"]}}
+
+
 def parse_overrides(items: list[str]) -> dict:
     """``["lr=0.0005", "double_q=false"]`` -> ``{"lr": 0.0005, "double_q": False}`` (values as YAML)."""
     import yaml
@@ -140,6 +167,7 @@ def run_one(
     stopped_at_target = False
     saved_settings = resume_from.get("example_settings") if resume_from is not None else None
     config, spec = example_config(example, seed, eval_episodes, overrides, saved_settings)
+    settings = settings_that_ran(spec.param_space, overrides or {}, config)
     if checkpoint is not None:
         # Only what a checkpoint holds changes, not the algorithm: an exact resume needs the replay.
         config.training(store_replay_buffer_in_checkpoints=True)
@@ -171,7 +199,7 @@ def run_one(
             "finished": finished,
             "stopped_at_target": stopped_at_target,
             "resumed_at": resumed_at,
-            "example_settings": spec.param_space,
+            "example_settings": settings,
             **({"branched_from": branched_from} if branched_from else {}),
         }
 
@@ -246,7 +274,7 @@ def load_saved_run(path: Path, seed: int) -> dict:
     saved = path / RUN_FILE
     if not saved.exists():
         raise SystemExit(f"--resume: no saved run {saved}; start seed {seed} with --checkpoint, not --resume")
-    return json.loads(saved.read_text())
+    return with_former_defaults(json.loads(saved.read_text()))
 
 
 #: Settings a branch cannot change: they shape the saved networks, optimizer, replay or env.
@@ -276,7 +304,7 @@ def branch_start(
         raise SystemExit(
             f"--branch-from: {source} is not a save of learning.py (no {RUN_FILE}); keep one with --keep-checkpoint"
         )
-    saved = json.loads((source / RUN_FILE).read_text())
+    saved = with_former_defaults(json.loads((source / RUN_FILE).read_text()))
     before = saved.get("overrides", {})
     ran = {**saved["example_settings"], **before}  # what the save ran
     fixed = sorted(k for k in overrides if k in FIXED_IN_A_BRANCH and overrides[k] != ran.get(k, object()))

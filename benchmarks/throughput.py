@@ -62,6 +62,7 @@ def rllib_throughput(
     env, env_config = sim_env_config(map_name)
     config = (
         QMIXConfig()
+        .preset("pymarl")  # the minimal loop's learning rule (RMSprop, one-step targets, raw inputs)
         .environment(env, env_config=env_config)
         .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs, rollout_fragment_length=8)
         .training(**SCHEDULE, epsilon_start=EPSILON, epsilon_finish=EPSILON, reuse_freed_memory=reuse_freed_memory)
@@ -144,6 +145,7 @@ def learner_update_time(map_name: str, device: str, reuse_freed_memory: bool = F
     spec = SMACTeamEnv(make_sim_env(map_name)).spec
     cfg = (
         QMIXConfig()
+        .preset("pymarl")  # the learning rule the recorded learner timings were taken with
         .learners(num_gpus_per_learner=1 if device == "cuda" else 0)
         .training(reuse_freed_memory=reuse_freed_memory)
     )

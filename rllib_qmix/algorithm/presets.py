@@ -12,8 +12,8 @@ from typing import Any
 #: and algs/qmix.yaml): RMSprop (lr 5e-4, alpha 0.99, eps 1e-5), gradients clipped to a global
 #: norm of 10, batches of 32 episodes from a 5,000-episode buffer, one update per episode,
 #: target networks copied every 200 updates, one-step targets, epsilon 1 -> 0.05 over 50k
-#: steps, a 64-unit GRU agent fed its id and last action, a 32-wide mixer with 2-layer
-#: hypernetworks of 64.
+#: steps, rewards and inputs as they are, a 64-unit GRU agent fed its id and last action, a
+#: 32-wide mixer with 2-layer hypernetworks of 64.
 PYMARL: dict[str, Any] = {
     "optimizer": "rmsprop",
     "lr": 5e-4,
@@ -34,6 +34,8 @@ PYMARL: dict[str, Any] = {
     "epsilon_finish": 0.05,
     "epsilon_anneal_steps": 50_000,
     "standardize_rewards": False,
+    "normalize_obs": False,
+    "normalize_state": False,
     "mixer": "qmix",
     "mixing_embed_dim": 32,
     "hypernet_layers": 2,

@@ -166,7 +166,10 @@ _TYPED_OPTIONS = (
 
 
 class QMIXConfig(AlgorithmConfig):
-    """Configuration of QMIX. Defaults follow the authors' pymarl QMIX configuration.
+    """Configuration of QMIX. Defaults were chosen from measurements on SMAC, LBF and MPE
+    (docs/results.md, "Choosing the defaults"): pymarl's QMIX with Adam, TD(lambda) 0.6,
+    standardised rewards, normalised observations and state, and one update per 4 episodes.
+    ``preset("pymarl")`` gives the authors' pymarl configuration.
 
     Set QMIX options with ``training(...)``; every setter returns ``self``. ``preset(name)``
     applies a named set of settings (``PRESETS``).
@@ -177,21 +180,22 @@ class QMIXConfig(AlgorithmConfig):
 
     def __init__(self, algo_class: Optional[type] = None) -> None:
         super().__init__(algo_class=algo_class or QMIX)
-        # pymarl defaults (src/config/default.yaml, algs/qmix.yaml).
+        # pymarl's values (src/config/default.yaml, algs/qmix.yaml) except where marked "chosen":
+        # those were measured across SMAC, LBF and MPE (docs/results.md, issue 20).
         self.lr = 5e-4
         self.gamma = 0.99
         self.grad_clip = 10.0
         self.grad_clip_by = "global_norm"
-        self.optimizer = "rmsprop"
+        self.optimizer = "adam"  # chosen (pymarl: RMSprop)
         self.optim_alpha = 0.99
         self.optim_eps = 1e-5
         self.episode_batch_size = 32
         self.replay_capacity = 5000
         self.learning_starts = 32
-        self.updates_per_episode = 1.0
+        self.updates_per_episode = 0.25  # chosen (pymarl: 1 per episode)
         self.target_update_interval = 200
         self.target_update_tau: Optional[float] = None
-        self.td_lambda = 0.0
+        self.td_lambda = 0.6  # chosen (pymarl: one-step targets)
         # The networks: one source of their defaults (the RLModule's).
         model = DEFAULT_MODEL_CONFIG
         self.double_q: bool = model["double_q"]
@@ -206,10 +210,9 @@ class QMIXConfig(AlgorithmConfig):
         self.epsilon_finish = 0.05
         self.epsilon_anneal_steps = 50_000
         self.state_from_obs = False
-        self.standardize_rewards = False
-        # Off for now: issue 20 part 3 chooses these defaults from measurements.
-        self.normalize_obs = False
-        self.normalize_state = False
+        self.standardize_rewards = True  # chosen (pymarl: rewards as they are)
+        self.normalize_obs = True  # chosen (pymarl: inputs as they are)
+        self.normalize_state = True
         self.max_nonfinite_updates = 3
         self.store_replay_buffer_in_checkpoints = False
         self.max_episode_len: Optional[int] = None
@@ -263,7 +266,7 @@ class QMIXConfig(AlgorithmConfig):
         """Sets QMIX's training options (and RLlib's: ``lr``, ``gamma``, ``grad_clip`` ...).
 
         Args:
-            optimizer: "rmsprop" (pymarl) or "adam" (pymarl2).
+            optimizer: "adam" (default, pymarl2) or "rmsprop" (pymarl).
             optim_alpha: RMSprop smoothing constant.
             optim_eps: Optimizer epsilon.
             episode_batch_size: Episodes per learner update.
@@ -288,15 +291,14 @@ class QMIXConfig(AlgorithmConfig):
                 envs that have no state.
             standardize_rewards: Standardise sampled team rewards with the running mean and
                 std of all stored rewards before building targets (EPyMARL's trick for tasks
-                with long, time-limited episodes; the mean shift changes the optimal policy
-                where episodes can end early, so off by default).
+                with long, time-limited episodes). On by default; the mean shift changes the
+                optimal policy where episodes can end early (docs/qmix.md).
             normalize_obs: Normalise each agent observation feature with the running mean and
                 std of every stored observation (pooled over agents), clipped to [-10, 10]; the
                 agent network sees normalised observations when acting and when learning.
-                Default False for now: the default is to be chosen from measurements (issue 20
-                part 3).
+                On by default (chosen from measurements: docs/results.md).
             normalize_state: Normalise each global-state feature the same way before the mixer
-                (for envs whose state is far outside [-1, 1]). Default False for now, as above.
+                (for envs whose state is far outside [-1, 1]). On by default, as above.
             max_nonfinite_updates: Learner updates in a row with non-finite values (each is
                 skipped) before training stops with a ``NonFiniteUpdateError``; >= 1.
             store_replay_buffer_in_checkpoints: Save the replay buffer in checkpoints.
@@ -503,6 +505,20 @@ def _env_creation_error(config: AlgorithmConfig, creator: Any) -> Optional[Excep
     return None
 
 
+def _without_nan(tree: dict) -> dict:
+    """``tree`` without its NaN number leaves (and the dicts left empty by that)."""
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            value = _without_nan(value)
+            if not value:
+                continue
+        elif isinstance(value, (float, np.floating)) and math.isnan(value):
+            continue
+        out[key] = value
+    return out
+
+
 class QMIX(Algorithm):
     """QMIX (Rashid et al. 2018) on RLlib's new API stack."""
 
@@ -539,6 +555,21 @@ class QMIX(Algorithm):
             RunningMeanStd(shape=(spec.state_dim,)) if self.config.normalize_state else None
         )
         self._episodes_checked = 0  # stored episodes checked for large inputs
+
+    @override(Algorithm)
+    def step(self) -> dict:
+        """One iteration's results. In an iteration that ran no learner update (frequent when
+        ``updates_per_episode`` < 1), RLlib reports the learner's per-update metrics as NaN;
+        they are left out instead, as before the first update, so NaN never means "no update"."""
+        updates_before = self._num_updates
+        results = super().step()
+        if self._num_updates == updates_before and isinstance(results.get(LEARNER_RESULTS), dict):
+            learners = _without_nan(results[LEARNER_RESULTS])
+            if learners:
+                results[LEARNER_RESULTS] = learners
+            else:
+                del results[LEARNER_RESULTS]
+        return results
 
     def _team_spec(self) -> TeamSpec:
         """The team's sizes and episode limit, as the env runner reported them with the spaces."""

@@ -199,11 +199,12 @@ class QMIXTorchLearner(TorchLearner):
         cfg = self.config
         module = "" if module_id == DEFAULT_MODULE_ID else f" of module '{module_id}'"
         updates = "1 update was" if in_a_row == 1 else f"{in_a_row} updates in a row were"
+        off = ", ".join(f"{key}=True" for key in ("normalize_state", "normalize_obs") if not getattr(cfg, key))
+        inputs = f"training({off}) for inputs far outside [-1, 1], " if off else ""
         return (
             f"learner update {self._num_updates + self._num_skipped}{module}: {updates} "
             f"non-finite and skipped (first non-finite value in the last one: {quantity}); the weights are the "
-            f"last finite ones. Try training(normalize_state=True, normalize_obs=True) for inputs far outside "
-            f"[-1, 1], a lower lr (now {cfg.lr}) or grad_clip (now {cfg.grad_clip})."
+            f"last finite ones. Try {inputs}a lower lr (now {cfg.lr}) or grad_clip (now {cfg.grad_clip})."
         )
 
     @override(TorchLearner)

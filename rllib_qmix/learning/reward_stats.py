@@ -7,7 +7,8 @@ standardised as ``(r - mean) / std`` before the TD targets are built (EPyMARL's
 ``standardise_rewards``): Q-values stay near zero instead of near ``mean / (1 - gamma)``, which
 matters on long or time-limited tasks with large negative rewards (e.g. mpe simple_spread).
 Subtracting the mean changes which policy is optimal when episodes can end early (SMAC: an
-agent could prefer ending the battle sooner or later), so it is off by default.
+agent could prefer ending the battle sooner or later); it is on by default all the same, as
+measured across SMAC, LBF and MPE (docs/results.md), and off in the SMAC tuned examples.
 
 For inputs, one ``RunningMeanStd`` of shape ``[features]`` keeps the per-feature statistics of
 the agents' observations (pooled over agents and steps) and another those of the global state.

@@ -234,7 +234,7 @@ def test_a_large_state_warns_once_per_process(ray_local, monkeypatch, caplog):
         return [r.getMessage() for r in caplog.records if r.name == qmix_module.__name__]
 
     for _ in range(2):  # a second algorithm in the same process does not warn again
-        algo = _big_state_config().build_algo()
+        algo = _big_state_config(normalize_state=False).build_algo()
         try:
             for _ in range(2):
                 algo.train()
@@ -256,8 +256,9 @@ def test_no_large_input_warning_with_normalisation_on(ray_local, monkeypatch, ca
     assert not [r for r in caplog.records if r.name == qmix_module.__name__]
 
 
-def test_normalisation_is_off_by_default_and_validated():
-    config = QMIXConfig()
+def test_normalisation_is_on_by_default_off_in_pymarls_preset_and_validated():
+    assert QMIXConfig().normalize_obs is True and QMIXConfig().normalize_state is True
+    config = QMIXConfig().preset("pymarl")
     assert config.normalize_obs is False and config.normalize_state is False
     for key in ("normalize_obs", "normalize_state"):
         with pytest.raises(ValueError, match=f"`{key}` must be True or False"):

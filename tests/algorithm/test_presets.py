@@ -30,7 +30,29 @@ PYMARL_YAML = {
     "agent_hidden_dim": 64,  # rnn_hidden_dim
     "obs_agent_id": True,
     "obs_last_action": True,
+    "updates_per_episode": 1.0,  # one training step per episode run
+    "standardize_rewards": False,  # pymarl has no reward scaling
+    "normalize_obs": False,  # nor input normalisation
+    "normalize_state": False,
 }
+
+#: The defaults chosen from measurements (docs/results.md, "Choosing the defaults"): where they
+#: differ from pymarl's.
+CHOSEN = {
+    "optimizer": "adam",
+    "td_lambda": 0.6,
+    "standardize_rewards": True,
+    "normalize_obs": True,
+    "normalize_state": True,
+    "updates_per_episode": 0.25,
+}
+
+
+def test_defaults_are_pymarls_except_the_chosen_ones():
+    config = QMIXConfig()
+    for key, value in PYMARL_YAML.items():
+        assert getattr(config, key) == CHOSEN.get(key, value), key
+    assert set(CHOSEN) <= set(PYMARL_YAML)
 
 
 def test_pymarl_preset_sets_pymarls_values_over_other_settings():

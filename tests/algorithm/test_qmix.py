@@ -10,6 +10,7 @@ from rllib_qmix import QMIX, QMIXConfig
 def two_step_config(mixer="qmix", **overrides):
     cfg = (
         QMIXConfig()
+        .preset("pymarl")  # the paper's experiment: one-step targets, raw rewards and inputs
         .environment("two_step_game")
         .env_runners(num_env_runners=0, num_envs_per_env_runner=8, rollout_fragment_length=2)
         .training(
@@ -156,5 +157,30 @@ def test_rllib_evaluation_settings_are_greedy(ray_local):
         assert ev["num_episodes"] == 6
         # Greedy play in a deterministic game: every evaluation episode has the same return.
         assert ev["episode_return_min"] == ev["episode_return_max"]
+    finally:
+        algo.stop()
+
+
+def test_an_iteration_without_an_update_reports_no_learner_nan(ray_local):
+    """With fewer than one update per iteration, the iterations between updates leave the
+    learner's metrics out rather than reporting them as NaN (which would read as a blown-up
+    learner); iterations with an update report finite ones."""
+    # 8 two-step episodes per iteration at 1/16 update per episode: an update every 2 iterations.
+    algo = two_step_config(updates_per_episode=1 / 16).build_algo()
+    try:
+        seen = {"with": 0, "without": 0}
+        before = 0
+        for _ in range(12):
+            result = algo.train()
+            updates = result.get("num_learner_updates_lifetime", 0)
+            learner = result.get("learners", {}).get(DEFAULT_MODULE_ID, {})
+            if updates > before:
+                assert np.isfinite(learner["td_loss"]) and learner["num_nonfinite_updates"] == 0
+                seen["with"] += 1
+            else:
+                assert "td_loss" not in learner and "num_nonfinite_updates" not in learner
+                seen["without"] += 1
+            before = updates
+        assert seen["with"] >= 3 and seen["without"] >= 3
     finally:
         algo.stop()

@@ -39,7 +39,7 @@ def random_batch(b=3, t=4, lengths=(4, 2, 3), seed=0):
 
 
 def test_loss_equals_hand_value():
-    config, learner = make_learner(gamma=0.5, mixer="vdn")
+    config, learner = make_learner(gamma=0.5, mixer="vdn", td_lambda=0.0)
     batch = {
         K.REWARDS: torch.tensor([[1.0, 2.0], [3.0, 0.0]]),
         K.TERMINATED: torch.tensor([[0.0, 1.0], [0.0, 0.0]]),

@@ -95,7 +95,9 @@ def test_finite_update_after_a_skip_trains_as_if_the_skip_never_happened():
 
 
 def test_max_nonfinite_updates_in_a_row_raise_one_clear_error():
-    _, learner = make_learner(optimizer="adam", lr=0.01, max_nonfinite_updates=3, grad_clip=5.0)
+    _, learner = make_learner(
+        optimizer="adam", lr=0.01, max_nonfinite_updates=3, grad_clip=5.0, normalize_obs=False, normalize_state=False
+    )
     update(learner, random_batch(seed=1))
     before = snapshot(learner)
     for _ in range(2):
@@ -109,6 +111,15 @@ def test_max_nonfinite_updates_in_a_row_raise_one_clear_error():
     for hint in ("normalize_state=True", "normalize_obs=True", "lr (now 0.01)", "grad_clip (now 5.0)"):
         assert hint in message
     assert_same(before, snapshot(learner))  # the third one was skipped too
+
+
+def test_error_suggests_only_the_normalisation_that_is_off():
+    _, learner = make_learner(optimizer="adam", lr=0.01, max_nonfinite_updates=1, normalize_obs=False)
+    with pytest.raises(NonFiniteUpdateError) as info:
+        update(learner, overflowing_batch())
+    message = str(info.value)
+    assert "Try training(normalize_obs=True) for inputs far outside [-1, 1], a lower lr (now 0.01)" in message
+    assert "normalize_state" not in message
 
 
 def _inf_obs(learner, batch):
