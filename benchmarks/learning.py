@@ -72,18 +72,6 @@ TARGETS = {
 }
 
 
-#: QMIXConfig's defaults before 2026-12-03 for the options whose default changed then (issue
-#: 20). A save from before that day recorded only its YAML's keys, and ran these for the others.
-FORMER_DEFAULTS = {
-    "optimizer": "rmsprop",
-    "td_lambda": 0.0,
-    "standardize_rewards": False,
-    "normalize_obs": False,
-    "normalize_state": False,
-    "updates_per_episode": 1.0,
-}
-
-
 def settings_that_ran(param_space: dict, overrides: dict, config) -> dict:
     """The YAML's config section plus the value of every learning option that neither it nor
     ``overrides`` set (``QMIXConfig``'s defaults), so that a resume or a branch runs the same
@@ -95,8 +83,14 @@ def settings_that_ran(param_space: dict, overrides: dict, config) -> dict:
 
 
 def with_former_defaults(saved: dict) -> dict:
-    """A saved run whose settings predate ``settings_that_ran`` gets the defaults it ran with."""
-    return {**saved, "example_settings": {**FORMER_DEFAULTS, **saved["example_settings"]}}
+    """A saved run from before ``settings_that_ran`` (2026-12-03, issue 20) recorded only its
+    YAML's keys; ``QMIXConfig``'s defaults were then pymarl's, so those fill in the options it
+    did not set. A later save sets every learning option, which this leaves as it is."""
+    from rllib_qmix.algorithm.presets import PRESETS
+
+    settings, overrides = saved["example_settings"], saved.get("overrides", {})
+    unset = {key: value for key, value in PRESETS["pymarl"].items() if key not in settings and key not in overrides}
+    return {**saved, "example_settings": {**unset, **settings}}
 
 
 def parse_overrides(items: list[str]) -> dict:

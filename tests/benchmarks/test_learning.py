@@ -302,6 +302,8 @@ def test_a_checkpointed_branch_resumes_with_its_own_changes(ray_local, tmp_path,
 
 def test_a_run_records_the_defaults_it_ran_and_an_old_save_gets_the_former_ones():
     """A default that changes later must not change what a resume or a branch of a save runs."""
+    from rllib_qmix import QMIXConfig
+
     config, spec = learning.example_config("smac", seed=0, eval_episodes=4, overrides={"gamma": 0.9})
     settings = learning.settings_that_ran(spec.param_space, {"gamma": 0.9}, config)
     assert "gamma" not in settings  # an override stays an override, not part of the example
@@ -310,7 +312,7 @@ def test_a_run_records_the_defaults_it_ran_and_an_old_save_gets_the_former_ones(
     assert settings["replay_capacity"] == 5000 and settings["grad_clip"] == 10.0  # left to the defaults
     old = {"seed": 0, "example_settings": {"td_lambda": 0.6}, "curve": []}  # saved before 2026-12-03
     ran = learning.with_former_defaults(old)["example_settings"]
-    assert ran == {**learning.FORMER_DEFAULTS, "td_lambda": 0.6}
+    assert ran == {**QMIXConfig.PRESETS["pymarl"], "td_lambda": 0.6}
     assert ran["optimizer"] == "rmsprop" and ran["normalize_state"] is False
-    new = {"seed": 0, "example_settings": settings, "curve": []}
+    new = {"seed": 0, "example_settings": settings, "overrides": {"gamma": 0.9}, "curve": []}
     assert learning.with_former_defaults(new)["example_settings"] == settings
