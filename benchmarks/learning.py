@@ -134,6 +134,12 @@ def nonfinite_updates(result: dict) -> int:
     return sum(int(c) for c in counts if c is not None and c == c)  # c == c: not NaN
 
 
+def mean_or_none(value: float | None) -> float | None:
+    """An episode mean as recorded: None where no episode ended in the metrics window (RLlib
+    reports NaN then, which is not JSON)."""
+    return None if value is None or value != value else float(value)
+
+
 def run_one(
     example: str,
     seed: int,
@@ -213,8 +219,8 @@ def run_one(
                     "minutes": minutes_before + (time.perf_counter() - start) / 60,
                     "eval_win_rate": ev.get("battle_won_mean"),
                     "eval_return": ev.get("episode_return_mean"),
-                    "train_win_rate": result["env_runners"].get("battle_won_mean"),
-                    "train_return": result["env_runners"].get("episode_return_mean"),
+                    "train_win_rate": mean_or_none(result["env_runners"].get("battle_won_mean")),
+                    "train_return": mean_or_none(result["env_runners"].get("episode_return_mean")),
                     "epsilon": result["env_runners"].get("epsilon"),
                     # Learner updates skipped so far for a non-finite loss, Q or gradient.
                     "nonfinite_updates": nonfinite_updates(result),
