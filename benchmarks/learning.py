@@ -13,8 +13,9 @@ per example into results/ (git-ignored; ``--out DIR`` to choose).
     python benchmarks/learning.py smac_8m --seeds 1 --merge --stop-at-target  # add a seed to the file
 
 ``--merge`` keeps the runs of other seeds already in the output file (so seeds can run in
-separate processes, side by side); ``--stop-at-target`` ends a run at its first evaluation
-that reaches the example's target (steps-to-target is then measured, the final win rate is not).
+separate processes, side by side; each locks the file while it merges); ``--stop-at-target``
+ends a run at its first evaluation that reaches the example's target (steps-to-target is then
+measured, the final win rate is not).
 
 Long runs (2M steps on 5m_vs_6m or MMM2 take hours on 2 cores) can span several sessions:
 ``--checkpoint`` saves the whole algorithm, replay buffer included, after every evaluation
@@ -48,13 +49,20 @@ records the example's settings, and ``--resume`` and ``--branch-from`` run those
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import shutil
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): no lock; run the seeds of one file in one process there
+    fcntl = None
 
 from _common import RESULTS, ROOT, add_out_argument, out_dir
 
@@ -339,6 +347,31 @@ def merge_runs(old: list[dict], new: list[dict], overrides: dict) -> list[dict]:
     return sorted([r for r in old if r["seed"] not in seeds] + new, key=lambda r: r["seed"])
 
 
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Holds an exclusive lock on ``<path>.lock`` for the block: processes that merge seeds into
+    one results file take turns reading, merging and writing it, so no seed is lost."""
+    with open(path.with_name(path.name + ".lock"), "w") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def write_results(final: Path, example: str, runs: list[dict], overrides: dict, merge: bool) -> tuple[list[dict], dict]:
+    """Writes ``{"summary", "runs"}`` to ``final`` and returns both. With ``merge``
+    the runs of other seeds already in the file are kept (read under the lock, at the end, since
+    another process may have added seeds meanwhile); the file is replaced in one step."""
+    with locked(final):
+        if merge and final.exists():
+            runs = merge_runs(json.loads(final.read_text())["runs"], runs, overrides)
+        row = summarize(example, runs)
+        row["overrides"] = overrides
+        tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"summary": row, "runs": runs}, indent=2, default=float))
+        tmp.replace(final)
+    return runs, row
+
+
 def summarize(example: str, runs: list[dict]) -> dict:
     """Median and range over seeds; steps/minutes to the target where one exists."""
     key = "eval_win_rate" if runs[0]["curve"][-1]["eval_win_rate"] is not None else "eval_return"
@@ -518,16 +551,12 @@ def main() -> None:
                 )
             )
         final = out / f"learning_{example}{suffix}.json"
-        if args.merge and final.exists():  # read at the end: another process may have added seeds
-            runs = merge_runs(json.loads(final.read_text())["runs"], runs, overrides)
-        row = summarize(example, runs)
-        row["overrides"] = overrides
+        runs, row = write_results(final, example, runs, overrides, args.merge)
         rows.append(row)
         for seed in args.seeds:
             partial(seed).unlink(missing_ok=True)
             if checkpoint_dir(seed) is not None and not args.keep_checkpoint:
                 shutil.rmtree(checkpoint_dir(seed), ignore_errors=True)
-        final.write_text(json.dumps({"summary": row, "runs": runs}, indent=2, default=float))
         plot(example, runs, out / f"learning_{example}{suffix}.png")
     print(
         "\n"

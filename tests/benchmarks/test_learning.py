@@ -40,6 +40,39 @@ def test_merge_refuses_runs_with_other_settings():
         learning.merge_runs([_run(0, [0.5], overrides={"lr": 1e-4})], [_run(1, [0.5])], {})
 
 
+_MERGE_ONE_SEED = """
+import json, sys
+from pathlib import Path
+from tests.benchmarks._load import load_benchmark
+learning = load_benchmark("learning")
+run = {"seed": 1, "budget": 100, "overrides": {}, "stopped_at_target": False,
+       "curve": [{"env_steps": 100, "minutes": 1.0, "eval_win_rate": 0.5, "eval_return": 0.0}]}
+learning.write_results(Path(sys.argv[1]), "smac", [run], {}, merge=True)
+"""
+
+
+def test_seeds_merged_by_two_processes_at_once_are_both_kept(tmp_path):
+    """A process that merges into a results file waits while another holds it (between
+    reading and writing), so the other's seed is not overwritten."""
+    import subprocess
+    import sys
+    import time
+
+    final = tmp_path / "learning_smac.json"
+    learning.write_results(final, "smac", [_run(0, [0.9])], {}, merge=True)
+    root = Path(__file__).resolve().parents[2]
+    with learning.locked(final):  # this process is "between reading and writing" seed 2
+        other = subprocess.Popen([sys.executable, "-c", _MERGE_ONE_SEED, str(final)], cwd=root)
+        time.sleep(3.0)
+        assert other.poll() is None, "the other process wrote while the file was locked"
+        old = json.loads(final.read_text())["runs"]
+        final.write_text(json.dumps({"summary": {}, "runs": learning.merge_runs(old, [_run(2, [0.7])], {})}))
+    assert other.wait(timeout=60) == 0
+    written = json.loads(final.read_text())
+    assert [r["seed"] for r in written["runs"]] == [0, 1, 2]
+    assert written["summary"]["seeds"] == 3
+
+
 def test_summary_counts_seeds_reaching_the_target_within_budget():
     runs = [_run(0, [0.5, 0.97]), _run(1, [0.2, 0.96], stopped=True), _run(2, [0.3, 0.4])]
     row = learning.summarize("smac_8m", runs)
