@@ -347,6 +347,17 @@ def merge_runs(old: list[dict], new: list[dict], overrides: dict) -> list[dict]:
     return sorted([r for r in old if r["seed"] not in seeds] + new, key=lambda r: r["seed"])
 
 
+def write_json(path: Path, obj: dict) -> None:
+    """Writes ``obj`` as JSON to ``path`` in one step (a temporary file, then a rename): a run cut
+    while writing leaves the previous file whole, never half of a new one."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(obj, indent=2, default=float))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Holds an exclusive lock on ``<path>.lock`` for the block: processes that merge seeds into
@@ -366,9 +377,7 @@ def write_results(final: Path, example: str, runs: list[dict], overrides: dict, 
             runs = merge_runs(json.loads(final.read_text())["runs"], runs, overrides)
         row = summarize(example, runs)
         row["overrides"] = overrides
-        tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"summary": row, "runs": runs}, indent=2, default=float))
-        tmp.replace(final)
+        write_json(final, {"summary": row, "runs": runs})
     return runs, row
 
 
@@ -522,7 +531,7 @@ def main() -> None:
             return out / f"{stem}.seed{seed}.partial.json"
 
         def save_partial(current: dict, partial=partial) -> None:
-            partial(current["seed"]).write_text(json.dumps({"runs": [current]}, indent=2, default=float))
+            write_json(partial(current["seed"]), {"runs": [current]})
 
         def checkpoint_dir(seed: int, stem: str = stem) -> Path | None:
             return CHECKPOINTS / f"{stem}.seed{seed}" if args.checkpoint else None

@@ -73,6 +73,25 @@ def test_seeds_merged_by_two_processes_at_once_are_both_kept(tmp_path):
     assert written["summary"]["seeds"] == 3
 
 
+def test_a_write_cut_short_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    """A results or partial-curve file is replaced in one step: a write that fails half-way
+    (a full disk, a killed run) leaves the last complete file, and no temporary file behind."""
+    path = tmp_path / "learning_smac.seed0.partial.json"
+    learning.write_json(path, {"runs": [_run(0, [0.5])]})
+    real_write = Path.write_text
+
+    def write_half_then_fail(self, text, *args, **kwargs):
+        real_write(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", write_half_then_fail)
+    with pytest.raises(OSError, match="No space"):
+        learning.write_json(path, {"runs": [_run(0, [0.5, 0.9])]})
+    monkeypatch.undo()
+    assert json.loads(path.read_text())["runs"][0]["curve"][-1]["eval_win_rate"] == 0.5
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
 def test_summary_counts_seeds_reaching_the_target_within_budget():
     runs = [_run(0, [0.5, 0.97]), _run(1, [0.2, 0.96], stopped=True), _run(2, [0.3, 0.4])]
     row = learning.summarize("smac_8m", runs)
