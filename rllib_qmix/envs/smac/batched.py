@@ -61,9 +61,15 @@ class BatchedStarCraft2Env:
             self.engine.reset(done)
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """actions int[E, n_agents] -> (reward float32[E], terminated bool[E], info arrays)."""
+        """actions int[E, n_agents] -> (reward float32[E], terminated bool[E], info arrays).
+
+        With ``heuristic_ai=True`` SMAC's scripted agent plays instead and the actions it took
+        are written into ``actions`` where that is an array (as SMAC writes into its list)."""
+        was_done = self.engine.done.copy()
         rew, term = self.engine.step(actions)
         eng = self.engine
+        if eng.heuristic and isinstance(actions, np.ndarray):
+            actions[~was_done] = eng.heuristic_actions[~was_done]
         info = {
             "battle_won": eng.won & term,
             "timed_out": eng.timed_out & term,

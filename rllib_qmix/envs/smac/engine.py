@@ -34,9 +34,11 @@ from .features import (
     state_kernel,
     state_layout,
 )
+from .heuristic import heuristic_orders
 from .kernels import (
     C_DEATH,
     C_DEFEAT,
+    C_FREE,
     C_LIMIT,
     C_MMM,
     C_MODE,
@@ -64,7 +66,8 @@ from .kernels import (
 )
 from .maps import MapSpec, get_map
 from .options import SMAC_DEFAULTS, check_lite_options
-from .sim import CD, EN, GX, GY, HP, LASTATK, NF, NI, ORD, SH, TGT, X, Y
+from .rng import seed_state
+from .sim import CD, EN, FX, FY, GX, GY, HP, LASTATK, LOCK, NF, NI, ORD, SH, TGT, WPH, WTG, X, Y
 from .terrain import Terrain, fits, terrain
 from .units import P_AIR, P_CLIFF, P_ESTART, P_HP, P_PLANE, P_RADIUS, P_SH, STOCK, UnitType, param_row, rl_unit
 
@@ -91,7 +94,7 @@ def _formation(
             clear = all(
                 w.air or w.plane != u.plane or np.hypot(x - px, y - py) >= u.radius + w.radius for px, py, w in placed
             )
-            if clear and fits(ground.shapes[0], x, y, u.radius):
+            if clear and fits(ground.shapes, 0, x, y, u.radius):
                 break
         out.append((x, y))
         placed.append((x, y, u))
@@ -105,7 +108,7 @@ def jitter_spawn(pos, jitter, P, shapes):
     for i in range(U):
         x, y = pos[i, 0] + jitter[i, 0], pos[i, 1] + jitter[i, 1]
         air = P[i, P_AIR] > 0
-        if not air and not fits(shapes[1 if P[i, P_CLIFF] > 0 else 0], x, y, P[i, P_RADIUS]):
+        if not air and not fits(shapes, 1 if P[i, P_CLIFF] > 0 else 0, x, y, P[i, P_RADIUS]):
             continue
         clear = True
         for j in range(U):
@@ -155,9 +158,10 @@ def reset_kernel(F, I, EI, EF, last_action, PE, base_pos, type_key, A, envs, jit
                 F[e, u, c] = 0.0
             F[e, u, X], F[e, u, Y] = pos[u, 0], pos[u, 1]
             F[e, u, HP], F[e, u, SH], F[e, u, EN] = P[u, P_HP], P[u, P_SH], P[u, P_ESTART]
+            F[e, u, FX], F[e, u, FY] = np.cos(C.SPAWN_FACING), np.sin(C.SPAWN_FACING)
             for c in range(I.shape[2]):
                 I[e, u, c] = 0
-            I[e, u, TGT], I[e, u, LASTATK] = -1, -1
+            I[e, u, TGT], I[e, u, LASTATK], I[e, u, WTG], I[e, u, LOCK] = -1, -1, -1, -1
             if u >= A:
                 F[e, u, GX], F[e, u, GY] = points[k, 0] + offsets[u, 0], points[k, 1] + offsets[u, 1]
         for c in range(EI.shape[1]):
@@ -212,7 +216,7 @@ class Engine:
         self.unit_defs = [rl_unit(t, spec.ally_fields.get(t)) for t, _ in ally_slots] + [
             STOCK[t] for t, _ in enemy_slots
         ]
-        P = np.stack([param_row(u, C.MIN_SCAN_RANGE) for u in self.unit_defs])
+        P = np.stack([param_row(u) for u in self.unit_defs])
         tix = np.array(
             [spec.ally_type_order.index(t) if spec.ally_type_order else -1 for t, _ in ally_slots]
             + [spec.enemy_type_order.index(t) if spec.enemy_type_order else -1 for t, _ in enemy_slots],
@@ -276,6 +280,10 @@ class Engine:
         # SMAC's "only medivacs left loses" rule of MMM maps, and of SMACv2's terran battles
         cfg[C_SPARSE], cfg[C_MMM] = o["reward_sparse"], spec.map_type in ("MMM", "terran_gen")
         cfg[C_MODE], cfg[C_MOVE] = spec.enemy_order, o["move_amount"]
+        #: SMAC's scripted agent plays instead of the actions given (``heuristic_ai``), and
+        #: its attack orders walk to their targets as SC2's do.
+        self.heuristic = bool(o["heuristic_ai"])
+        cfg[C_FREE] = self.heuristic
         self.cfg = cfg
         U, E, A = len(slots), n_envs, self.n_agents
         self.F = np.zeros((E, U, NF))
@@ -284,6 +292,11 @@ class Engine:
         self.EF = np.zeros((E, N_EF))
         self.EF[:, EF_DIV] = self.reward_divisor(self.max_reward)
         self.last_action = np.full((E, A), -1, np.int64)
+        #: Each battle's random stream (SC2's weapon delays, update order): ``rng.py``.
+        self.S = np.zeros(E, np.uint64)
+        #: The heuristic agent's kept targets (unit index, -1 none) and its orders.
+        self.heuristic_targets = np.full((E, A), -1, np.int64)
+        self._orders = np.zeros((E, A), np.int64)
         self.avail = np.zeros((E, A, self.n_actions), np.uint8)
         #: The masks the observation's "can attack" features read: ``avail`` itself, unless an
         #: engine relaxes ``avail`` (SMACv2's ``action_mask=False``).
@@ -374,6 +387,8 @@ class Engine:
                 points[k] = (x0 + f * (x1 - x0), y0 + f * (y1 - y0))
             else:
                 points[k] = spec.attack_point
+            self.S[e] = seed_state(rng)
+        self.heuristic_targets[mask] = -1
         reset_kernel(
             self.F,
             self.I,
@@ -395,16 +410,24 @@ class Engine:
         self._state_ok &= ~mask
 
     def step(self, actions: np.ndarray, active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """One SMAC step of every (active) battle; returns (reward[E], terminated[E])."""
+        """One SMAC step of every (active) battle; returns (reward[E], terminated[E]).
+
+        With ``heuristic_ai``, SMAC's scripted agent gives the orders instead; the actions it took
+        are left in ``heuristic_actions`` [E, n_agents], and the given actions remain the last
+        actions of the observations and state, as in SMAC."""
         actions = np.ascontiguousarray(actions, np.int64).reshape(self.E, self.n_agents)
         active = self._all if active is None else np.asarray(active, np.bool_)
-        ok = validate(self.avail, actions, active, self.bad) and self._split(
+        orders = actions
+        if self.heuristic:
+            orders = self._heuristic(active)
+        ok = validate(self.avail, actions, active, self.bad, not self.heuristic) and self._split(
             step_kernel,
             self.F,
             self.I,
             self.EI,
             self.EF,
             self.PE,
+            self.S,
             self.cfg,
             self.walk,
             self.terrain.shapes,
@@ -413,16 +436,19 @@ class Engine:
             self.terrain.routes,
             self.terrain.anchors,
             actions,
+            orders,
             self.last_action,
             self.avail,
             active,
             self.rew,
             self.term,
-            mask_at=15,
+            mask_at=17,
         )
         if not ok:
             e, a, act = (int(v) for v in self.bad)
             prefix = f"env {e}: " if self.E > 1 else ""
+            if self.heuristic:
+                raise ValueError(f"{prefix}agent {a}: action {act} is not one of the {self.n_actions} actions")
             raise ValueError(
                 f"{prefix}agent {a} took unavailable action {act}; available actions: "
                 f"{np.flatnonzero(self.avail[e, a]).tolist()}"
@@ -430,6 +456,19 @@ class Engine:
         self._obs_ok[:] = False
         self._state_ok[:] = False
         return self.rew, self.term
+
+    def _heuristic(self, active: np.ndarray) -> np.ndarray:
+        """SMAC's scripted agent's orders for the active battles (``heuristic.py``); the actions
+        it takes are left in ``heuristic_actions``."""
+        self.heuristic_actions = np.zeros_like(self._orders)
+        rest = bool(self.opts["heuristic_rest"])
+        for e in np.flatnonzero(active):
+            if not self.EI[e, E_DONE]:
+                heuristic_orders(
+                    self.F, self.PE[e], int(e), self.n_agents, self.heuristic_targets, rest, self.avail,
+                    self._orders, self.heuristic_actions,
+                )  # fmt: skip
+        return self._orders
 
     def _split(self, kernel: Any, *args: Any, mask_at: int) -> bool:
         """Runs ``kernel(*args)`` over the battles of the mask ``args[mask_at]``: at once, or
@@ -535,16 +574,22 @@ class Engine:
             "energy": F[:, EN].copy(),
             "order": self.I[e, :, ORD].copy(),
             "target": self.I[e, :, TGT].copy(),
+            "facing": np.arctan2(F[:, FY], F[:, FX]),
+            "weapon_phase": self.I[e, :, WPH].copy(),
             "radius": self.PE[e, :, P_RADIUS].copy(),
             "type": np.array(self.battle_unit_types(e)),
             "team": np.r_[np.zeros(self.n_agents, int), np.ones(self.n_enemies, int)],
         }
 
     def set_units(self, e: int = 0, **cols: np.ndarray) -> None:
-        """Overwrite unit columns (x, y, health, shield, cooldown, energy) of battle e (tests)."""
+        """Overwrite unit columns (x, y, health, shield, cooldown, energy; facing, radians) of
+        battle e (tests)."""
         idx = {"x": X, "y": Y, "health": HP, "shield": SH, "cooldown": CD, "energy": EN}
         for k, v in cols.items():
-            self.F[e, :, idx[k]] = v
+            if k == "facing":
+                self.F[e, :, FX], self.F[e, :, FY] = np.cos(v), np.sin(v)
+            else:
+                self.F[e, :, idx[k]] = v
         m = np.zeros(self.E, np.bool_)
         m[e] = True
         avail_all(self.F, self.PE, self.walk, self.n_agents, self.cfg[C_MOVE], self.avail, m)

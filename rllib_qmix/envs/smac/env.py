@@ -65,12 +65,19 @@ class StarCraft2Env:
         return self.get_obs(), self.get_state()
 
     def step(self, actions: Sequence[int] | np.ndarray) -> tuple[float, bool, dict]:
-        """Play one step of joint actions; returns (reward, terminated, info)."""
+        """Play one step of joint actions; returns (reward, terminated, info).
+
+        With ``heuristic_ai=True`` SMAC's scripted agent plays instead (``heuristic.py``) and, as
+        in SMAC, writes the actions it took into ``actions`` (a list or array); the actions
+        given stay the last actions of the observations and state."""
         if not self._started:
             raise RuntimeError("call reset() before step()")
         ei = self._engine.EI[0]
         was_done = bool(ei[E_DONE])
         rew, term = self._engine.step(np.asarray(actions, np.int64))
+        if self._engine.heuristic and not was_done:
+            for a, act in enumerate(self._engine.heuristic_actions[0].tolist()):
+                actions[a] = act
         done = bool(term[0])
         info = {
             "battle_won": bool(ei[E_WON]) if done else False,

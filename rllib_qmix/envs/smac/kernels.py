@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import njit
+from .combat import cut_attack
+from .heuristic import NO_COMMAND
 from .maps import ORDER_CLOSEST_UNIT as MODE_CLOSEST
 from .sim import (
     DEADT,
@@ -24,14 +26,15 @@ from .sim import (
     X,
     Y,
     can_hit,
-    order_closest,
     tick,
 )
+from .targeting import order_closest
 from .units import KIND_HEAL, P_KIND, P_SHOOT
 
-# indices of the float64 config vector
-(C_STEP_MUL, C_LIMIT, C_ONLY_POS, C_DEATH, C_WIN, C_DEFEAT, C_NEG, C_SPARSE, C_MMM, C_MODE, C_MOVE) = range(11)
-N_CFG = 11
+# indices of the float64 config vector (C_FREE: attack orders walk to targets out of range, as
+# SC2's attack-unit command does; SMAC's heuristic agent gives such orders)
+(C_STEP_MUL, C_LIMIT, C_ONLY_POS, C_DEATH, C_WIN, C_DEFEAT, C_NEG, C_SPARSE, C_MMM, C_MODE, C_MOVE, C_FREE) = range(12)
+N_CFG = 12
 # columns of the per-battle float state EF: the enemy's attack point, SMAC's reward divisor
 # (max_reward / reward_scale_rate, or 1), which SMACv2 fixes per episode
 EF_AX, EF_AY, EF_DIV = range(3)
@@ -42,8 +45,9 @@ N_EI = 6
 
 
 @njit
-def validate(avail, actions, active, bad):
-    """Check every active battle's actions against the masks; bad <- (env, agent, action)."""
+def validate(avail, actions, active, bad, check_avail):
+    """Check every active battle's actions against the masks (or, without ``check_avail``, only
+    that they are action numbers); bad <- (env, agent, action)."""
     E, A = actions.shape
     n = avail.shape[2]
     for e in range(E):
@@ -51,7 +55,7 @@ def validate(avail, actions, active, bad):
             continue
         for a in range(A):
             act = actions[e, a]
-            if act < 0 or act >= n or avail[e, a, act] == 0:
+            if act < 0 or act >= n or (check_avail and avail[e, a, act] == 0):
                 bad[0], bad[1], bad[2] = e, a, act
                 return False
     return True
@@ -168,6 +172,41 @@ def _reward_end(F, I, P, EI, EF, cfg, e, A, rew, term):
     term[e] = done
 
 
+@njit(inline="always")
+def issue(F, I, P, e, A, a, act, move, free):
+    """Agent a's order for this step (SMAC's action ``act``). SC2 refuses an attack (heal) on a
+    unit the weapon can't target (a ground weapon on an air unit; a heal on a non-biological
+    unit): the order has no effect and the unit goes on with what it was doing (SMAC's mask
+    allows it by distance). Out of the shooting range of SMAC's mask the order is refused too
+    (SMACv2 without masks), unless ``free``: then the unit walks to the target. A new order
+    cuts the attack in progress; the same attack order again does not."""
+    if act == 1:
+        cut_attack(F, I, e, a)
+        I[e, a, ORD] = O_IDLE
+    elif 2 <= act <= 5:
+        cut_attack(F, I, e, a)
+        I[e, a, ORD] = O_MOVE
+        gx, gy = F[e, a, X], F[e, a, Y]
+        if act == 2:
+            gy += move
+        elif act == 3:
+            gy -= move
+        elif act == 4:
+            gx += move
+        else:
+            gx -= move
+        F[e, a, GX], F[e, a, GY] = gx, gy
+    elif act >= 6:
+        healer = P[a, P_KIND] == KIND_HEAL
+        t = act - 6 if healer else A + act - 6
+        dx, dy = F[e, t, X] - F[e, a, X], F[e, t, Y] - F[e, a, Y]
+        if can_hit(P, a, t) and (free or dx * dx + dy * dy <= P[a, P_SHOOT] * P[a, P_SHOOT]):
+            kind = O_HEAL if healer else O_ATTACK
+            if I[e, a, ORD] != kind or I[e, a, TGT] != t:
+                cut_attack(F, I, e, a)
+                I[e, a, ORD], I[e, a, TGT] = kind, t
+
+
 @njit(nogil=True)
 def step_kernel(
     F,
@@ -175,6 +214,7 @@ def step_kernel(
     EI,
     EF,
     PE,
+    S,
     cfg,
     walk,
     shapes,
@@ -183,6 +223,7 @@ def step_kernel(
     routes,
     anchors,
     actions,
+    orders,
     last_action,
     avail,
     active,
@@ -191,17 +232,18 @@ def step_kernel(
 ):
     """Play one SMAC step in every active, unfinished battle (actions already ``validate``d).
 
-    ``PE[e]`` is battle e's unit table (the same for every battle of a SMAC map; drawn per
-    episode in SMACv2)."""
+    ``actions`` are the agents' actions (the last actions of the observation and state);
+    ``orders`` the commands given (the same actions, or SMAC's heuristic agent's, where
+    ``NO_COMMAND`` gives none). ``PE[e]`` is battle e's unit table (the same for every battle of
+    a SMAC map; drawn per episode in SMACv2); ``S[e]`` its random stream."""
     E, A = actions.shape
     U = F.shape[1]
     n_act = avail.shape[2]
-    NX, NY = np.empty(U), np.empty(U)
-    FS, FT = np.empty(U, np.int64), np.empty(U, np.int64)
-    BUSY = np.zeros(U, np.bool_)
+    ORDER, BQ, NEAR = np.empty(U, np.int64), np.empty(U, np.int64), np.empty(U, np.int64)
+    BUSY, FULL = np.zeros(U, np.bool_), np.zeros(U, np.bool_)
     QUEUE, SAVED = np.empty(MAX_PUSHED, np.int64), np.empty((MAX_PUSHED, 2))
     step_mul, mode, move = int(cfg[C_STEP_MUL]), int(cfg[C_MODE]), cfg[C_MOVE]
-    terrain = (shapes, clear, points, routes, anchors)
+    free = cfg[C_FREE] > 0
     for e in range(E):
         if not active[e]:
             continue
@@ -212,41 +254,14 @@ def step_kernel(
         for u in range(U):
             F[e, u, PHP], F[e, u, PSH] = F[e, u, HP], F[e, u, SH]
         for a in range(A):
-            act = actions[e, a]
-            last_action[e, a] = act
-            if F[e, a, HP] <= 0.0:
-                continue
-            if act == 1:
-                I[e, a, ORD] = O_IDLE
-            elif 2 <= act <= 5:
-                I[e, a, ORD] = O_MOVE
-                gx, gy = F[e, a, X], F[e, a, Y]
-                if act == 2:
-                    gy += move
-                elif act == 3:
-                    gy -= move
-                elif act == 4:
-                    gx += move
-                else:
-                    gx -= move
-                F[e, a, GX], F[e, a, GY] = gx, gy
-            elif act >= 6:
-                # SC2 refuses an order on a target the unit can't act on (a ground-only weapon
-                # on an air unit; a heal on a non-biological unit): the order has no effect and
-                # the unit goes on with what it was doing (SMAC's mask allows it by distance).
-                # An order out of the unit's attack range is not given either (SMACv2 without
-                # action masks; with masks the action was only available in range).
-                t = act - 6 if P[a, P_KIND] == KIND_HEAL else A + act - 6
-                dx, dy = F[e, t, X] - F[e, a, X], F[e, t, Y] - F[e, a, Y]
-                if can_hit(P, a, t) and dx * dx + dy * dy <= P[a, P_SHOOT] * P[a, P_SHOOT]:
-                    I[e, a, ORD], I[e, a, TGT] = (O_HEAL if P[a, P_KIND] == KIND_HEAL else O_ATTACK), t
+            last_action[e, a] = actions[e, a]
+            if F[e, a, HP] > 0.0 and orders[e, a] != NO_COMMAND:
+                issue(F, I, P, e, A, a, orders[e, a], move, free)
         if mode == MODE_CLOSEST:
             order_closest(F, I, P, e, A)
-        loop = int(EI[e, E_T]) * step_mul
         for _ in range(step_mul):
-            ap_x, ap_y = EF[e, 0], EF[e, 1]
-            tick(F, I, P, e, A, mode, ap_x, ap_y, *terrain, NX, NY, FS, FT, BUSY, QUEUE, SAVED, loop % 2)
-            loop += 1
+            tick(F, I, P, S, e, A, mode, shapes, clear, points, routes, anchors, ORDER, BUSY, QUEUE, SAVED, BQ, NEAR,
+                 FULL)  # fmt: skip
         _reward_end(F, I, P, EI, EF, cfg, e, A, rew, term)
         compute_avail(F, P, walk, A, n_act, move, avail, e)
 

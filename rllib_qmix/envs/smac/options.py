@@ -59,11 +59,8 @@ def lite_option_problems(opts: dict[str, Any]) -> list[str]:
             f"game_version={version!r} is not available: the embedded simulator plays StarCraft II "
             "4.10's unit figures; use backend='sc2' to choose a game build."
         )
-    for key in ("heuristic_ai", "heuristic_rest"):
-        if opts.get(key, False):
-            problems.append(
-                f"{key}=True is not implemented by the embedded simulator (SMAC's heuristic agents); use backend='sc2'."
-            )
+    if opts.get("heuristic_rest", False) and not opts.get("heuristic_ai", False):
+        problems.append("heuristic_rest=True only restricts SMAC's scripted agent: set heuristic_ai=True with it.")
     for key in ("replay_dir", "replay_prefix"):
         if opts.get(key):
             problems.append(
@@ -87,7 +84,7 @@ def check_lite_options(opts: dict[str, Any]) -> None:
     """Raises ``ValueError`` naming every SMAC option in ``opts`` the embedded simulator can't honour.
 
     Refused: ``difficulty`` other than "7", ``game_version`` other than None,
-    ``heuristic_ai``/``heuristic_rest`` True, a ``replay_dir``/``replay_prefix``, a
+    ``heuristic_rest`` without ``heuristic_ai``, a ``replay_dir``/``replay_prefix``, a
     ``window_size_x``/``window_size_y`` other than SMAC's default, and ``debug=True``.
     """
     problems = lite_option_problems(opts)

@@ -41,6 +41,12 @@ STRAIGHT, DIAGONAL = 10, 14
 _UNREACHABLE = 32767
 
 
+@njit(inline="always")
+def norm(x, y):
+    """The length of (x, y) (``math.hypot`` without the library call)."""
+    return math.sqrt(x * x + y * y)
+
+
 @lru_cache(maxsize=1)
 def map_data() -> dict:
     """The packaged map data (``data/smac_maps.json``), read once."""
@@ -128,7 +134,7 @@ def _nearest_in_cell(shape, cx, cy, px, py):
     x0, y0, x1, y1 = float(cx), float(cy), float(cx + 1), float(cy + 1)
     if shape == BLOCKED:
         qx, qy = min(max(px, x0), x1), min(max(py, y0), y1)
-        return math.hypot(px - qx, py - qy), qx, qy
+        return norm(px - qx, py - qy), qx, qy
     # The blocked triangle: right angle at the corner opposite the open one.
     if shape == OPEN_NE:
         kx, ky, ax, ay, bx, by = x0, y0, x1, y0, x0, y1
@@ -150,17 +156,17 @@ def _nearest_in_cell(shape, cx, cy, px, py):
         t = ((px - sx) * vx + (py - sy) * vy) / (vx * vx + vy * vy)
         t = min(max(t, 0.0), 1.0)
         qx, qy = sx + t * vx, sy + t * vy
-        d = math.hypot(px - qx, py - qy)
+        d = norm(px - qx, py - qy)
         if d < best:
             best, bqx, bqy = d, qx, qy
     return best, bqx, bqy
 
 
 @njit
-def nearest_blocked(shapes, px, py, reach):
-    """The nearest blocked point within ``reach`` of (px, py): (distance, x, y); 1e18 if none.
-
-    Outside the 32x32 map counts as blocked.
+def nearest_blocked(shapes, layer, px, py, reach):
+    """The nearest blocked point of ``shapes[layer]`` within ``reach`` of (px, py): (distance,
+    x, y); 1e18 if none. Outside the 32x32 map counts as blocked. (Geometry functions take the
+    layer index rather than a slice: a slice costs a reference count in the compiled code.)
     """
     best, bqx, bqy = 1e18, 0.0, 0.0
     lo_x, hi_x = int(math.floor(px - reach)), int(math.floor(px + reach))
@@ -170,7 +176,7 @@ def nearest_blocked(shapes, px, py, reach):
             if cx < 0 or cy < 0 or cx >= SIZE or cy >= SIZE:
                 shape = BLOCKED
             else:
-                shape = shapes[cx, cy]
+                shape = shapes[layer, cx, cy]
             d, qx, qy = _nearest_in_cell(shape, cx, cy, px, py)
             if d < best:
                 best, bqx, bqy = d, qx, qy
@@ -178,9 +184,9 @@ def nearest_blocked(shapes, px, py, reach):
 
 
 @njit(inline="always")
-def fits(shapes, px, py, r):
-    """Whether a circle of radius ``r`` at (px, py) stays clear of blocked geometry."""
-    return nearest_blocked(shapes, px, py, r)[0] >= r - 1e-9
+def fits(shapes, layer, px, py, r):
+    """Whether a circle of radius ``r`` at (px, py) stays clear of ``shapes[layer]``'s blocked geometry."""
+    return nearest_blocked(shapes, layer, px, py, r)[0] >= r - 1e-9
 
 
 @njit(inline="always")
@@ -190,18 +196,18 @@ def slide(x0, y0, step, tx, ty, qx, qy, rr):
     circle of radius ``step`` around the start that touches the other circle, on the side of
     the push. NaN when no such point exists."""
     dx, dy = tx - qx, ty - qy
-    d = math.hypot(dx, dy)
+    d = norm(dx, dy)
     if d < 1e-9:  # exactly on top: back toward where it came from
         dx, dy = x0 - qx, y0 - qy
-        d = math.hypot(dx, dy)
+        d = norm(dx, dy)
         if d < 1e-9:
             return math.nan, math.nan
     px, py = qx + dx * rr / d, qy + dy * rr / d
-    if math.hypot(px - x0, py - y0) <= step:
+    if norm(px - x0, py - y0) <= step:
         return px, py
     rq = rr * (1.0 + 1e-9)
     cx, cy = qx - x0, qy - y0
-    big_d = math.hypot(cx, cy)
+    big_d = norm(cx, cy)
     if big_d <= 1e-12 or big_d > step + rq or big_d < abs(step - rq):
         return math.nan, math.nan
     a = (step * step - rq * rq + big_d * big_d) / (2.0 * big_d)
@@ -209,25 +215,25 @@ def slide(x0, y0, step, tx, ty, qx, qy, rr):
     mx, my = x0 + a * cx / big_d, y0 + a * cy / big_d
     ax, ay = mx - h * cy / big_d, my + h * cx / big_d
     bx, by = mx + h * cy / big_d, my - h * cx / big_d
-    if math.hypot(ax - px, ay - py) <= math.hypot(bx - px, by - py):
+    if norm(ax - px, ay - py) <= norm(bx - px, by - py):
         return ax, ay
     return bx, by
 
 
 @njit
-def wall_move(shapes, x0, y0, x1, y1, r):
+def wall_move(shapes, layer, x0, y0, x1, y1, r):
     """Moves a circle of radius ``r`` from (x0, y0) toward (x1, y1), sliding along walls.
 
     Where the target is blocked, the unit slides: it goes to the point at its step's length
     from (x0, y0) that touches the nearest blocked point, on the side of the target (the two
     circles' intersection); it stays put if no such point fits.
     """
-    step = math.hypot(x1 - x0, y1 - y0)
+    step = norm(x1 - x0, y1 - y0)
     if step <= 0.0:
         return x0, y0
     tx, ty = x1, y1
     for _ in range(4):
-        d, qx, qy = nearest_blocked(shapes, tx, ty, r)
+        d, qx, qy = nearest_blocked(shapes, layer, tx, ty, r)
         if d >= r - 1e-9:
             return tx, ty
         if d <= 1e-9:
@@ -239,62 +245,72 @@ def wall_move(shapes, x0, y0, x1, y1, r):
 
 
 @njit(inline="always")
-def wall_move_fast(shapes, clear, x0, y0, x1, y1, r):
+def fits_fast(shapes, clear, layer, px, py, r):
+    """``fits``, answering at once where the point's cell is far from every wall."""
+    cx, cy = int(px), int(py)
+    if 0 <= cx < SIZE and 0 <= cy < SIZE and px >= 0.0 and py >= 0.0 and clear[layer, cx, cy] >= r:
+        return True
+    return fits(shapes, layer, px, py, r)
+
+
+@njit(inline="always")
+def wall_move_fast(shapes, clear, layer, x0, y0, x1, y1, r):
     """``wall_move``, answering at once where the target's cell is far from every wall."""
     cx, cy = int(x1), int(y1)
-    if 0 <= cx < SIZE and 0 <= cy < SIZE and x1 >= 0.0 and y1 >= 0.0 and clear[cx, cy] >= r:
+    if 0 <= cx < SIZE and 0 <= cy < SIZE and x1 >= 0.0 and y1 >= 0.0 and clear[layer, cx, cy] >= r:
         return x1, y1
-    return wall_move(shapes, x0, y0, x1, y1, r)
+    return wall_move(shapes, layer, x0, y0, x1, y1, r)
 
 
 @njit
-def cell_clearance(shapes):
-    """For each cell, the least clearance of any point in it (its centre's, less half a diagonal)."""
+def cell_clearance(shapes, layer):
+    """For each cell of ``shapes[layer]``, the least clearance of any point in it (its centre's,
+    less half a diagonal)."""
     out = np.zeros((SIZE, SIZE))
     half_diagonal = math.sqrt(0.5)
     for x in range(SIZE):
         for y in range(SIZE):
-            d = nearest_blocked(shapes, x + 0.5, y + 0.5, 3.0)[0]
+            d = nearest_blocked(shapes, layer, x + 0.5, y + 0.5, 3.0)[0]
             out[x, y] = max(min(d, 3.0) - half_diagonal, 0.0)
     return out
 
 
 # ----------------------------------------------------------------------------- routes
 @njit
-def _segment_clear(shapes, ax, ay, bx, by, r):
+def _segment_clear(shapes, layer, ax, ay, bx, by, r):
     n = 8
     for k in range(n + 1):
         t = k / n
-        if not fits(shapes, ax + t * (bx - ax), ay + t * (by - ay), r):
+        if not fits(shapes, layer, ax + t * (bx - ax), ay + t * (by - ay), r):
             return False
     return True
 
 
 @njit
-def route_table(shapes, points, clearance):
-    """All-pairs route costs (Dijkstra, 10 straight / 14 diagonal) over links that keep
-    ``clearance``: ``[goal, cell]``, cells indexed ``x * 32 + y``."""
+def route_table(shapes, layer, points, clearance):
+    """All-pairs route costs (Dijkstra, 10 straight / 14 diagonal) over ``shapes[layer]``'s links
+    that keep ``clearance``: ``[goal, cell]``, cells indexed ``x * 32 + y``."""
     n = SIZE * SIZE
     link = np.zeros((n, 8), np.bool_)
     dxs = np.array([1, -1, 0, 0, 1, 1, -1, -1])
     dys = np.array([0, 0, 1, -1, 1, -1, 1, -1])
     for c in range(n):
         cx, cy = c // SIZE, c % SIZE
-        if shapes[cx, cy] == BLOCKED:
+        if shapes[layer, cx, cy] == BLOCKED:
             continue
         for k in range(8):
             nx, ny = cx + dxs[k], cy + dys[k]
-            if nx < 0 or ny < 0 or nx >= SIZE or ny >= SIZE or shapes[nx, ny] == BLOCKED:
+            if nx < 0 or ny < 0 or nx >= SIZE or ny >= SIZE or shapes[layer, nx, ny] == BLOCKED:
                 continue
             link[c, k] = _segment_clear(
-                shapes, points[cx, cy, 0], points[cx, cy, 1], points[nx, ny, 0], points[nx, ny, 1], clearance
+                shapes, layer, points[cx, cy, 0], points[cx, cy, 1], points[nx, ny, 0], points[nx, ny, 1], clearance
             )
     out = np.full((n, n), _UNREACHABLE, np.int16)
     dist = np.empty(n, np.int64)
     heap_d = np.empty(8 * n + 1, np.int64)  # a binary heap of (cost, cell), lazy deletion
     heap_c = np.empty(8 * n + 1, np.int64)
     for g in range(n):
-        if shapes[g // SIZE, g % SIZE] == BLOCKED:
+        if shapes[layer, g // SIZE, g % SIZE] == BLOCKED:
             continue
         dist[:] = 1 << 40
         dist[g] = 0
@@ -411,9 +427,9 @@ def _build(name: str, walk: np.ndarray, cliff_level: np.ndarray) -> Terrain:
     layers = [cell_shapes(walk), cell_shapes(walk | cliff)]
     shapes = np.stack(layers).astype(np.int8)
     points = np.stack([route_points(s) for s in layers])
-    routes = np.stack([route_table(shapes[i], points[i], ROUTE_CLEARANCE) for i in range(2)])
+    routes = np.stack([route_table(shapes, i, points[i], ROUTE_CLEARANCE) for i in range(2)])
     arrays = dict(
-        clear=np.stack([cell_clearance(shapes[i]) for i in range(2)]),
+        clear=np.stack([cell_clearance(shapes, i) for i in range(2)]),
         anchors=np.stack([route_anchors(routes[i]) for i in range(2)]),
         walk=walk,
         cliff=cliff,

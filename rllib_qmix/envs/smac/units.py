@@ -2,28 +2,35 @@
 
 The clock. StarCraft II runs 16 game loops per *Normal* game second; at the *Faster* speed
 everyone plays (and Liquipedia quotes), that is 22.4 loops per real second. SMAC steps 8 loops
-per agent step. The game's data files (SMAC's maps, SC2's WeaponData) hold *Normal* values, so
+per agent step. The game's data files (SMAC's maps, SC2's data tables) hold *Normal* values, so
 a Normal figure per second is ÷ 16 per loop, and a Faster figure per second is ÷ 22.4 per loop:
 
     loops = Normal seconds × 16 = Faster seconds × 22.4
     per loop = Normal per second / 16 = Faster per second / 22.4
 
-Every figure below is a Normal value, written as the data file holds it, with its source:
+Sources, named beside every figure the engine reads:
 
+- [D] SC2's own data tables, ``data/sc2_data.json``, written by ``scripts/build_sc2_data.py``
+  from noorus/sc2-gamedata ``v4.6.2.69232/units.json`` and ``weapons.json`` (the game version
+  behind the SMAC paper; ``v4.8.2.71663``, the nearest to SMAC's 4.10, is identical for these
+  units) and, for missile flight and the medivac's heal, SC2's XML catalogs (SC2Mapster/
+  SC2GameData ``MoverData.xml``, ``EffectData.xml``, ``AbilData.xml``). The stock units, which
+  SMAC's enemies are, and every weapon come from there, field by field (``_stock``).
 - [M] SMAC's map files (``shared/data/smac_maps``, packaged in ``data/smac_maps.json``): the
   agents' passive "_RL" unit copies (HP, shields, armor, speed, sight, radius, regeneration,
-  energy). These are read per map from the data file and override the stock figures below.
-- [W] SC2 4.10's stock data (WeaponData/UnitData, the build SMAC's results use): weapons of
-  every unit, and the stock units the enemy fields. Liquipedia's Faster figures are these
-  divided by 1.4 (e.g. the marine's 0.8608 s period is Liquipedia's 0.61 s).
+  energy), read per map; they override the stock figures (``rl_unit``).
 - [S] SMAC's ``starcraft2.py`` (``unit_max_cooldown``): the state's cooldown normalisers.
 
-Unconfirmed mechanics (what the engine does with these figures) are chosen in ``choices.py``.
+What the engine does with the figures, and what it approximates, is in ``choices.py``.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
 from typing import Any, Optional
 
 import numpy as np
@@ -44,267 +51,213 @@ def per_loop(normal_per_second: float) -> float:
     return normal_per_second / LOOPS_PER_NORMAL_SECOND
 
 
+KIND_WEAPON, KIND_HEAL, KIND_LINE, KIND_BANE = 0, 1, 2, 3
+PLANE_GROUND, PLANE_AIR, PLANE_MASSIVE = 0, 1, 2
+
+
 @dataclass(frozen=True)
 class UnitType:
-    """Static figures of one unit type. Times in Normal game seconds, rates per Normal second."""
+    """Static figures of one unit type. Times in Normal game seconds, rates per Normal second,
+    angles in degrees, distances in map units (weapon ranges edge to edge)."""
 
     name: str
     race: str  # "T", "P" or "Z"
     hp: float
     shield: float = 0.0
     armor: float = 0.0
-    damage: float = 0.0
+    damage: float = 0.0  # per hit
     bonus_armored: float = 0.0
     bonus_light: float = 0.0
     hits: int = 1
-    period: float = 1.0  # weapon period (cooldown), Normal seconds
-    range: float = 0.1  # edge-to-edge weapon range
-    speed: float = 0.0  # map units per Normal second
+    period: float = 1.0  # weapon period: from the start of one attack to the next
+    range: float = 0.1
+    speed: float = 0.0
     radius: float = 0.5
     sight: float = 9.0
     armored: bool = False
     light: bool = False
     biological: bool = False
-    air: bool = False  # an air unit (targetable by anti-air weapons only)
-    hits_air: bool = False  # its weapon can target air units
-    kind: int = 0  # 0 weapon, 1 healer, 2 line splash (colossus), 3 kamikaze splash (baneling)
+    air: bool = False  # only anti-air weapons target it
+    hits_air: bool = False  # its weapon targets air units
+    kind: int = KIND_WEAPON
     max_cd: float = 15.0  # [S] the state's cooldown (or energy) normaliser, in loops
-    regen: float = 0.0  # life regeneration per Normal second
-    shield_regen: float = 0.0  # shield regeneration per Normal second ...
-    shield_delay: float = 0.0  # ... after this many Normal seconds without damage
+    regen: float = 0.0
+    shield_regen: float = 0.0
+    shield_delay: float = 0.0
     energy_max: float = 0.0
     energy_start: float = 0.0
-    energy_regen: float = 0.0  # per Normal second
-    plane: int = 0  # units collide only within a plane: 0 ground, 1 air, 2 massive (colossus)
+    energy_regen: float = 0.0
+    plane: int = PLANE_GROUND  # units collide only within a plane
     cliff_walk: bool = False  # the Colossus mover: crosses cliffs
     static: bool = False  # a structure: never moves
+    priority: float = 20.0  # attackTargetPriority
+    damage_point: float = 0.0  # from the start of an attack to its effect
+    backswing: float = 0.0  # after the damage point, before the unit moves on
+    range_slop: float = 0.0  # how far beyond range an attacked target may go
+    min_scan: float = 0.0  # how far an idle or attack-moving unit looks for targets
+    arc: float = 0.0  # the weapon's firing arc, degrees
+    arc_slop: float = 11.25
+    turn_rate: float = 999.8437  # degrees per Normal second
+    delay_min: float = -0.0625  # random delay added to each period
+    delay_max: float = 0.125
+    missile_speed: float = 0.0  # launch speed of the weapon's missile (0 with acceleration ...
+    missile_accel: float = 0.0  # ... 0 and max 0: no missile, the damage is instant)
+    missile_max: float = 0.0
+    first_hit: float = 0.0  # delay of the first hit after the damage point
+    hit_gap: float = 0.0  # between the hits of one attack
+    # A close-range weapon used instead when the target is within its range (the hydralisk's).
+    melee_range: float = -1.0
+    melee_period: float = 0.0
+    melee_damage_point: float = 0.0
+    melee_backswing: float = 0.0
+    # Healers [D]: heal rate (life per second) and energy per life healed.
+    heal_rate: float = 0.0
+    heal_cost: float = 0.0
 
 
-KIND_WEAPON, KIND_HEAL, KIND_LINE, KIND_BANE = 0, 1, 2, 3
-PLANE_GROUND, PLANE_AIR, PLANE_MASSIVE = 0, 1, 2
-
-#: Protoss shields [M]: every "_RL" Protoss unit regenerates 2 shield per Normal second after
-#: 10 Normal seconds without damage (ShieldRegenRate 2, ShieldRegenDelay 10); stock units too.
-_PROTOSS_SHIELDS = {"shield_regen": 2.0, "shield_delay": 10.0}
-#: Zerg life regeneration [M]: LifeRegenRate 0.2734 per Normal second (Hydralisk_RL,
-#: Zergling_RL, Baneling_RL); stock Zerg units the same.
-_ZERG_REGEN = 0.2734
-
-#: Stock units, SC2 4.10 [W] (HP, armor, speed, radius, sight as in UnitData; weapons as in
-#: WeaponData: damage, bonus, attacks per volley, Period in Normal seconds, Range).
-STOCK: dict[str, UnitType] = {
-    u.name: u
-    for u in [
-        # Marine: C-14 Gauss Rifle 6 dmg, period 0.8608, range 5; speed 2.25, radius 0.375.
-        UnitType(
-            "marine",
-            "T",
-            45,
-            damage=6,
-            period=0.8608,
-            range=5,
-            speed=2.25,
-            radius=0.375,
-            sight=9,
-            light=True,
-            biological=True,
-            hits_air=True,
-            max_cd=15,
-        ),
-        # Marauder: Punisher Grenades 10 (+10 armored), period 1.5, range 6; ground only.
-        UnitType(
-            "marauder",
-            "T",
-            125,
-            armor=1,
-            damage=10,
-            bonus_armored=10,
-            period=1.5,
-            range=6,
-            speed=2.25,
-            radius=0.5625,
-            sight=10,
-            armored=True,
-            biological=True,
-            max_cd=25,
-        ),
-        # Medivac: heals (choices.py), energy 200 max, 50 at start, 0.5625/s; speed 2.5 (stock).
-        UnitType(
-            "medivac",
-            "T",
-            150,
-            armor=1,
-            range=4,
-            speed=2.5,
-            radius=0.75,
-            sight=11,
-            armored=True,
-            air=True,
-            kind=KIND_HEAL,
-            max_cd=200,
-            energy_max=200,
-            energy_start=50,
-            energy_regen=0.5625,
-            plane=PLANE_AIR,
-        ),
-        # Stalker: Particle Disruptors 13 (+5 armored), period 1.87, range 6; speed 2.9531.
-        UnitType(
-            "stalker",
-            "P",
-            80,
-            shield=80,
-            armor=1,
-            damage=13,
-            bonus_armored=5,
-            period=1.87,
-            range=6,
-            speed=2.9531,
-            radius=0.625,
-            sight=10,
-            armored=True,
-            hits_air=True,
-            max_cd=35,
-            **_PROTOSS_SHIELDS,
-        ),
-        # Zealot: Psi Blades 8 x2, period 1.2, melee range 0.1; speed 2.25 (no Charge).
-        UnitType(
-            "zealot",
-            "P",
-            100,
-            shield=50,
-            armor=1,
-            damage=8,
-            hits=2,
-            period=1.2,
-            range=0.1,
-            speed=2.25,
-            radius=0.5,
-            sight=9,
-            light=True,
-            biological=True,
-            max_cd=22,
-            **_PROTOSS_SHIELDS,
-        ),
-        # Colossus: Thermal Lances 10 (+5 light) x2, period 1.5, range 7, line splash.
-        UnitType(
-            "colossus",
-            "P",
-            200,
-            shield=150,
-            armor=1,
-            damage=10,
-            bonus_light=5,
-            hits=2,
-            period=1.5,
-            range=7,
-            speed=2.25,
-            radius=1.0,
-            sight=10,
-            armored=True,
-            kind=KIND_LINE,
-            max_cd=24,
-            plane=PLANE_MASSIVE,
-            cliff_walk=True,
-            **_PROTOSS_SHIELDS,
-        ),
-        # Hydralisk: Needle Spines 12, period 0.83, range 5 (no upgrade); HP 90 stock (the
-        # map's Hydralisk_RL has 80, which is what agents get).
-        UnitType(
-            "hydralisk",
-            "Z",
-            90,
-            damage=12,
-            period=0.83,
-            range=5,
-            speed=2.25,
-            radius=0.625,
-            sight=9,
-            light=True,
-            biological=True,
-            hits_air=True,
-            max_cd=10,
-            regen=_ZERG_REGEN,
-        ),
-        # Zergling: Claws 5, period 0.696, melee range 0.1; speed 2.9531 (no Metabolic Boost).
-        UnitType(
-            "zergling",
-            "Z",
-            35,
-            damage=5,
-            period=0.696,
-            range=0.1,
-            speed=2.9531,
-            radius=0.375,
-            sight=8,
-            light=True,
-            biological=True,
-            max_cd=11,
-            regen=_ZERG_REGEN,
-        ),
-        # Baneling: Volatile Burst 16 (+19 light), splash radius 2.2 (choices.py); speed 2.5.
-        UnitType(
-            "baneling",
-            "Z",
-            30,
-            damage=16,
-            bonus_light=19,
-            period=1.0,
-            range=0.25,
-            speed=2.5,
-            radius=0.375,
-            sight=8,
-            biological=True,
-            kind=KIND_BANE,
-            max_cd=1,
-            regen=_ZERG_REGEN,
-        ),
-        # Spine Crawler (rooted): Impaler Tentacle 25 (+5 armored), period 1.85, range 7.
-        UnitType(
-            "spine_crawler",
-            "Z",
-            300,
-            armor=2,
-            damage=25,
-            bonus_armored=5,
-            period=1.85,
-            range=7,
-            speed=0.0,
-            radius=1.0,
-            sight=11,
-            armored=True,
-            biological=True,
-            max_cd=15,
-            regen=_ZERG_REGEN,
-            static=True,
-        ),
-    ]
+#: [S] SMAC's ``unit_max_cooldown`` normalisers of the state's cooldown feature, in loops (the
+#: medivac's is its energy maximum).
+MAX_CD = {
+    "marine": 15,
+    "marauder": 25,
+    "medivac": 200,
+    "stalker": 35,
+    "zealot": 22,
+    "colossus": 24,
+    "hydralisk": 10,
+    "zergling": 11,
+    "baneling": 1,
+    "spine_crawler": 15,
 }
+
+#: Our type names -> SC2's unit names [D].
+SC2_NAMES = {
+    "marine": "Marine",
+    "marauder": "Marauder",
+    "medivac": "Medivac",
+    "stalker": "Stalker",
+    "zealot": "Zealot",
+    "colossus": "Colossus",
+    "hydralisk": "Hydralisk",
+    "zergling": "Zergling",
+    "baneling": "Baneling",
+    "spine_crawler": "SpineCrawler",
+}
+_RACES = {"terran": "T", "protoss": "P", "zerg": "Z"}
+
+
+@lru_cache(maxsize=1)
+def sc2_data() -> dict[str, Any]:
+    """The packaged SC2 data tables (``data/sc2_data.json``), read once."""
+    text = resources.files("rllib_qmix.envs.smac").joinpath("data/sc2_data.json").read_text()
+    return json.loads(text)
+
+
+def _weapon_fields(w: dict[str, Any], missiles: dict[str, Any]) -> dict[str, Any]:
+    """The UnitType fields of a unit's main weapon [D weapons.json; missiles from MoverData]."""
+    # The damage effects of one attack: one per hit (the baneling's second entry is its burst on
+    # units; its first, 80, hits structures only and never meets a baneling here).
+    hits = [h for h in w["damage"] if "structure" not in h["search_requires"]]
+    first = hits[0]
+    out: dict[str, Any] = dict(
+        damage=first["amount"],
+        bonus_armored=first["bonus"].get("Armored", 0.0),
+        bonus_light=first["bonus"].get("Light", 0.0),
+        hits=len(hits),
+        first_hit=hits[0]["delay"],
+        hit_gap=hits[1]["delay"] - hits[0]["delay"] if len(hits) > 1 else 0.0,
+        period=w["period"],
+        range=w["range"],
+        damage_point=w["damagePoint"],
+        backswing=w["backSwing"],
+        range_slop=w["rangeSlop"],
+        min_scan=w["minScanRange"],
+        arc=w["arc"],
+        arc_slop=w["arcSlop"],
+        delay_min=w["randomDelayMin"],
+        delay_max=w["randomDelayMax"],
+        hits_air="ground" not in w["filterRequires"],
+    )
+    if w["missile_effect"]:
+        m = missiles[w["missile_effect"]]
+        out.update(
+            missile_speed=m.get("Speed", 0.0), missile_accel=m.get("Acceleration", 0.0), missile_max=m["MaxSpeed"]
+        )
+    return out
+
+
+def _stock() -> dict[str, UnitType]:
+    """SC2's stock units [D]: every field from the data tables, named per field below."""
+    data = sc2_data()
+    units, weapons, missiles = data["units"], data["weapons"], data["missiles"]
+    out = {}
+    for name, sc2 in SC2_NAMES.items():
+        u = units[sc2]
+        planes = u["planes"]
+        f: dict[str, Any] = dict(
+            race=_RACES[u["race"]],
+            hp=u["lifeMax"],
+            shield=u["shieldsMax"],
+            armor=u["lifeArmor"],
+            speed=u["speed"],
+            radius=u["radius"],
+            sight=u["sight"],
+            armored=u["armored"],
+            light=u["light"],
+            biological=u["biological"],
+            air="Ground" not in planes,
+            regen=u["lifeRegenRate"],
+            shield_regen=u["shieldRegenRate"],
+            shield_delay=u["shieldRegenDelay"],
+            energy_max=u["energyMax"],
+            energy_start=u["energyStart"],
+            energy_regen=u["energyRegenRate"],
+            plane=PLANE_AIR if u["mover"] == "Fly" else PLANE_MASSIVE if u["mover"] == "Colossus" else PLANE_GROUND,
+            cliff_walk=u["mover"] == "Colossus",
+            static=u["structure"],
+            priority=u["attackTargetPriority"],
+            turn_rate=u["turningRate"],
+            max_cd=MAX_CD[name],
+        )
+        main = [w for w in u["weapons"] if w not in ("VolatileBurstBuilding", "HydraliskMelee")]
+        if main:
+            f.update(_weapon_fields(weapons[main[0]], missiles))
+            if weapons[main[0]]["suicide"]:
+                f["kind"] = KIND_BANE
+            elif name == "colossus":  # Thermal Lances: a beam across the target (choices.py)
+                f["kind"] = KIND_LINE
+        if "HydraliskMelee" in u["weapons"]:
+            m = weapons["HydraliskMelee"]
+            f.update(
+                melee_range=m["range"],
+                melee_period=m["period"],
+                melee_damage_point=m["damagePoint"],
+                melee_backswing=m["backSwing"],
+            )
+        if not u["weapons"] and name == "medivac":  # heals instead [D catalogs: MedivacHeal]
+            heal = data["medivac_heal"]
+            f.update(
+                kind=KIND_HEAL,
+                range=heal["range"],
+                min_scan=heal["autocast_range"],
+                heal_rate=heal["rate"],
+                heal_cost=heal["energy_per_life"],
+            )
+        out[name] = UnitType(name, **f)
+    return out
+
+
+#: Stock units, SC2 4.6.2 = 4.8.2 [D].
+STOCK: dict[str, UnitType] = _stock()
 TYPE_NAMES: list[str] = list(STOCK)
 TYPE_INDEX: dict[str, int] = {n: i for i, n in enumerate(TYPE_NAMES)}
 
 #: Unit names of SMAC's map files (stock and "_RL" copies) -> our type names. "Colosus_RL" is
 #: the 1c3s5z map's own spelling.
 MAP_UNIT_NAMES: dict[str, str] = {
-    "Marine": "marine",
-    "Marauder": "marauder",
-    "Medivac": "medivac",
-    "Stalker": "stalker",
-    "Zealot": "zealot",
-    "Colossus": "colossus",
-    "Hydralisk": "hydralisk",
-    "Zergling": "zergling",
-    "Baneling": "baneling",
-    "SpineCrawler": "spine_crawler",
-    "Marine_RL": "marine",
-    "Marauder_RL": "marauder",
-    "Medivac_RL": "medivac",
-    "Stalker_RL": "stalker",
-    "Zealot_RL": "zealot",
-    "Colossus_RL": "colossus",
+    **{sc2: ours for ours, sc2 in SC2_NAMES.items()},
+    **{f"{sc2}_RL": ours for ours, sc2 in SC2_NAMES.items() if ours != "spine_crawler"},
     "Colosus_RL": "colossus",
-    "Hydralisk_RL": "hydralisk",
-    "Zergling_RL": "zergling",
-    "Baneling_RL": "baneling",
 }
 
 
@@ -338,7 +291,7 @@ def rl_unit(name: str, fields: Optional[dict[str, Any]]) -> UnitType:
 
 
 # Column indices of the per-unit parameter table used by the numba kernels (engine units:
-# game loops, map units per loop).
+# game loops, map units per loop; angles as cosines and sines).
 (
     P_HP,
     P_SH,
@@ -372,8 +325,28 @@ def rl_unit(name: str, fields: Optional[dict[str, Any]]) -> UnitType:
     P_BIO,
     P_VIEW,
     P_SHOOT,
-) = range(32)
-N_PARAMS = 32
+    P_DP,
+    P_BSW,
+    P_SLOP,
+    P_ARCCOS,
+    P_TURNCOS,
+    P_TURNSIN,
+    P_MSPD,
+    P_MACC,
+    P_MMAX,
+    P_HIT1,
+    P_HITGAP,
+    P_DLYMIN,
+    P_DLYMAX,
+    P_MRANGE,
+    P_MCD,
+    P_MDP,
+    P_MBSW,
+    P_PRIO,
+    P_HEAL,
+    P_HEALCOST,
+) = range(52)
+N_PARAMS = 52
 
 #: SMAC v1's observation sight range and attack-mask range, the same for every unit
 #: (``unit_sight_range`` 9, ``unit_shoot_range`` 6 in SMAC's ``starcraft2.py``); SMACv2's
@@ -382,9 +355,7 @@ SMAC_VIEW_RANGE = 9.0
 SMAC_SHOOT_RANGE = 6.0
 
 
-def param_row(
-    u: UnitType, min_scan_range: float, view: float = SMAC_VIEW_RANGE, shoot: float = SMAC_SHOOT_RANGE
-) -> np.ndarray:
+def param_row(u: UnitType, view: float = SMAC_VIEW_RANGE, shoot: float = SMAC_SHOOT_RANGE) -> np.ndarray:
     """The unit's figures as a float64 row in engine units (game loops, distance per loop).
 
     ``view`` and ``shoot`` are the agent interface's ranges (centre to centre): the sight range
@@ -400,8 +371,22 @@ def param_row(
     row[P_EMAX], row[P_ESTART], row[P_EREGEN] = u.energy_max, u.energy_start, per_loop(u.energy_regen)
     row[P_PLANE], row[P_CLIFF], row[P_STATIC], row[P_BIO] = u.plane, u.cliff_walk, u.static, u.biological
     row[P_SHREGEN], row[P_SHDELAY] = per_loop(u.shield_regen), loops(u.shield_delay)
-    row[P_SCAN] = max(u.range, min_scan_range)
+    row[P_SCAN] = max(u.range, u.min_scan)  # an acquiring unit looks at least as far as it shoots
     row[P_CHASE] = u.sight
     row[P_SIGHT] = u.sight
     row[P_VIEW], row[P_SHOOT] = view, shoot
+    row[P_DP], row[P_BSW], row[P_SLOP] = loops(u.damage_point), loops(u.backswing), u.range_slop
+    # Facing is a unit vector: the weapon's arc as the cosine of the largest angle off the
+    # target, one loop's turn as a rotation.
+    row[P_ARCCOS] = math.cos(math.radians(min(u.arc / 2.0 + u.arc_slop, 180.0)))
+    turn = math.radians(min(per_loop(u.turn_rate), 180.0))
+    row[P_TURNCOS], row[P_TURNSIN] = math.cos(turn), math.sin(turn)
+    row[P_MSPD], row[P_MACC] = per_loop(u.missile_speed), u.missile_accel / LOOPS_PER_NORMAL_SECOND**2
+    row[P_MMAX] = per_loop(u.missile_max)
+    row[P_HIT1], row[P_HITGAP] = loops(u.first_hit), loops(u.hit_gap)
+    row[P_DLYMIN], row[P_DLYMAX] = loops(u.delay_min), loops(u.delay_max)
+    row[P_MRANGE], row[P_MCD] = u.melee_range, loops(u.melee_period)
+    row[P_MDP], row[P_MBSW] = loops(u.melee_damage_point), loops(u.melee_backswing)
+    row[P_PRIO] = u.priority
+    row[P_HEAL], row[P_HEALCOST] = per_loop(u.heal_rate), u.heal_cost
     return row

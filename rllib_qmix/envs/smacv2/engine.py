@@ -174,9 +174,7 @@ class SMACv2Engine(Engine):
         self._types = types
         ally_defs = [rl_unit(t, RL_FIELDS.get(t)) for t in types]
         enemy_defs = [STOCK[t] for t in types]
-        self._rows = np.stack(
-            [param_row(u, C.MIN_SCAN_RANGE, *ranges[t]) for u, t in zip(ally_defs + enemy_defs, types + types)]
-        )
+        self._rows = np.stack([param_row(u, *ranges[t]) for u, t in zip(ally_defs + enemy_defs, types + types)])
         both = ally_defs + enemy_defs
         self._radius = np.array([u.radius for u in both], np.float64)
         self._air = np.array([u.air for u in both], np.bool_)

@@ -1,7 +1,8 @@
 """SC2's figures, computed by hand, against the simulator.
 
-Each test names its source: [M] SMAC's map files (the agents' "_RL" unit data), [W] SC2 4.10's
-stock WeaponData/UnitData (Normal game seconds; Liquipedia's Faster figures are these / 1.4),
+Each test names its source: [M] SMAC's map files (the agents' "_RL" unit data), [D] SC2's data
+tables (``data/sc2_data.json``: SC2 4.6.2 = 4.8.2's units.json and weapons.json, and the missile
+movers of SC2's MoverData; Normal game seconds, Liquipedia's Faster figures are these / 1.4),
 [S] SMAC's code. The clock: 16 game loops per Normal second, so a period of P Normal seconds is
 16 P loops and a speed of v per Normal second is v / 16 per loop, v / 2 per SMAC step (8 loops).
 Battles run here with ``step_mul=1`` where a result is timed to the game loop: step k plays
@@ -16,6 +17,7 @@ import pytest
 from rllib_qmix.envs.smac import StarCraft2Env, custom_map, sim
 from rllib_qmix.envs.smac.maps import ORDER_ATTACK_MOVE
 from rllib_qmix.envs.smac.terrain import fits, terrain
+from rllib_qmix.envs.smac.units import P_DLYMAX, P_DLYMIN, P_HITS
 
 ZERG_REGEN_PER_LOOP = 0.2734 / 16  # [M] LifeRegenRate 0.2734 per Normal second
 
@@ -33,7 +35,7 @@ def units(env):
 # ----------------------------------------------------------------------------- clock, movement
 @pytest.mark.parametrize(
     "unit, speed",
-    [  # [W] stock Speed, Normal: map units per Normal second
+    [  # [D] stock Speed, Normal: map units per Normal second
         ("marine", 2.25),
         ("marauder", 2.25),
         ("medivac", 2.5),
@@ -87,6 +89,21 @@ def test_episode_limit_covers_smacs_game_time():
 
 
 # ----------------------------------------------------------------------------- weapons
+def face_off(env):
+    """Every unit faces the first unit of the other side (no turning before the first shot)."""
+    u, A = units(env), env.n_agents
+    dx = np.r_[u["x"][A] - u["x"][:A], u["x"][0] - u["x"][A:]]
+    dy = np.r_[u["y"][A] - u["y"][:A], u["y"][0] - u["y"][A:]]
+    env.engine.set_units(0, facing=np.arctan2(dy, dx))
+
+
+def no_random_delay(env):
+    """SC2's random delay of each attack pinned to 0 (its draw is tested in test_sc2_combat.py),
+    so that shot times can be computed by hand."""
+    env.engine.PE[:, :, P_DLYMIN] = 0.0
+    env.engine.PE[:, :, P_DLYMAX] = 0.0
+
+
 def _shot_loops(env, target, loops):
     """Loops on which ``target``'s health drops (a shot landed), over ``loops`` loops."""
     hits, before = [], units(env)["health"][target]
@@ -99,44 +116,69 @@ def _shot_loops(env, target, loops):
     return hits
 
 
+def _missile_loops(distance: float, speed: float, accel: float, top: float) -> int:
+    """Loops a missile flies to a target ``distance`` away (to its edge): each loop its speed
+    grows by ``accel`` up to ``top`` (per loop), then it moves, or hits if that reaches."""
+    v, n = speed, 0
+    while True:
+        n += 1
+        v = min(v + accel, top)
+        if distance <= v:
+            return n
+        distance -= v
+
+
 @pytest.mark.parametrize(
-    "unit, period, gap",
-    [  # [W] WeaponData Period in Normal seconds; gap: centre distance that puts it in range
-        ("marine", 0.8608, 4.0),  # C-14 Gauss Rifle
-        ("marauder", 1.5, 4.0),  # Punisher Grenades
-        ("stalker", 1.87, 4.0),  # Particle Disruptors (the issue's 30 loops)
-        ("zealot", 1.2, 0.9),  # Psi Blades
-        ("colossus", 1.5, 4.0),  # Thermal Lances
-        ("hydralisk", 0.83, 4.0),  # Needle Spines
-        ("zergling", 0.696, 0.8),  # Claws
+    "unit, period, damage_point, flight, gap",
+    [  # [D] WeaponData: period, damagePoint (Normal s); flight: missile loops at this gap [D movers]
+        ("marine", 0.8608, 0.05, 0, 4.0),  # C-14 Gauss Rifle: instant
+        ("zergling", 0.696, 0.167, 0, 0.8),  # Claws: instant
+        ("stalker", 1.87, 0.167, _missile_loops(4.0 - 0.375, 0.0, 3200 / 256, 18.75 / 16), 4.0),
+        ("marauder", 1.5, 0.0, _missile_loops(4.0 - 0.375, 0.0, 3200 / 256, 20 / 16), 4.0),
+        ("hydralisk", 0.825, 0.208, _missile_loops(4.0 - 0.375, 40 / 16, 0.0, 40 / 16), 4.0),
     ],
 )
-def test_loops_between_shots(unit, period, gap):
+def test_loops_between_shots(unit, period, damage_point, flight, gap):
+    """The k-th attack starts on loop ceil(16 k period) (the cooldown carries its fraction),
+    strikes ceil(16 damagePoint) loops later, and a missile then flies ``flight`` loops: its
+    speed from MoverData (stalker 18.75, marauder 20 per Normal second, both accelerating at
+    3200; hydralisk 40), to the target's edge."""
     env = make([(unit, 1, (10.0, 16.0))], [("marine", 1, (10.0 + gap, 16.0))], step_mul=1)
     env.reset()
+    no_random_delay(env)
+    face_off(env)
     env.engine.set_units(0, health=np.array([1e6, 1e6]))  # nobody dies
     hits = _shot_loops(env, 1, 100)
-    expected = [k * period * 16 for k in range(len(hits))]
-    assert len(hits) == math.floor(99 / (period * 16)) + 1
-    for got, want in zip(hits, expected):
-        assert abs(got - want) < 1.0, (hits, expected)  # within one game loop
+    starts = [math.ceil(16 * period * k - 1e-9) for k in range(12)]
+    expected = [s + math.ceil(16 * damage_point) + flight for s in starts]
+    assert hits == [h for h in expected if h < 100]
 
 
 def test_stalker_fires_every_30_loops_the_issue_figure():
-    """SC2: 1.34 Faster seconds x 22.4 = 1.87 Normal seconds x 16 = 29.9 loops (the old clock: ~21)."""
+    """SC2: 1.34 Faster seconds x 22.4 = 1.87 Normal seconds x 16 = 29.9 loops (the old clock:
+    ~21); each shot lands 7 loops after the attack starts: its damage point, 0.167 s, ends on
+    the 3rd loop, then the missile (18.75 per Normal second) flies 3.625 to the marine's edge in
+    4 loops."""
     env = make([("stalker", 1, (10.0, 16.0))], [("marine", 1, (14.0, 16.0))], step_mul=1)
     env.reset()
+    no_random_delay(env)
+    face_off(env)
     env.engine.set_units(0, health=np.array([1e6, 1e6]))
-    hits = _shot_loops(env, 1, 95)
-    assert hits == [0, 30, 60, 90]
+    hits = _shot_loops(env, 1, 100)
+    assert hits == [7, 37, 67, 97]
 
 
 def test_spine_crawler_fires_every_1_85_normal_seconds():
-    """[W] Impaler Tentacle 25 (+5 armored), period 1.85 (29.6 loops), range 7; the crawler acts
-    on its own: the enemy's default behaviour, no order."""
+    """[D] Impaler Tentacle 25 (+5 armored), period 1.85 (29.6 loops), damage point 0.3332 s
+    (6 loops), range 7; the tentacle (mover: speed 12, acceleration 140, per Normal second)
+    reaches a marine 6 away (5.625 to its edge) in 4 loops. The crawler acts on its own: the
+    enemy's default behaviour, no order."""
     env = make([("marine", 1, (10.0, 16.0))], [("spine_crawler", 1, (16.0, 16.0))], step_mul=1)
     env.reset()
+    no_random_delay(env)
+    face_off(env)
     env.engine.set_units(0, health=np.array([1e6, 1e6]))
+    assert _missile_loops(5.625, 12 / 16, 140 / 256, 200 / 16) == 4
     before, hits = units(env)["health"][0], []
     for loop in range(100):
         env.step([1])
@@ -145,29 +187,32 @@ def test_spine_crawler_fires_every_1_85_normal_seconds():
             hits.append(loop)
             assert before - now == 25.0  # marine: light, no armor
         before = now
-    assert hits == [0, 30, 60, 89]  # ceil(k x 29.6)
+    assert hits == [10, 40, 70, 99]  # ceil(k x 29.6) + 6 + 4
 
 
 # ----------------------------------------------------------------------------- damage
 def hit_once(attacker, target, shield=None):
+    """Every hit of one attack of ``attacker`` on ``target`` (``sim.hit`` applies one)."""
     env = make([(attacker, 1, (10.0, 16.0))], [(target, 1, (20.0, 16.0))])
     env.reset()
     eng = env.engine
     if shield is not None:
         eng.F[0, 1, sim.SH] = shield
-    sim.hit(eng.F, eng.I, eng.P, 0, 1, 0)
+    queue = np.zeros(2, np.int64)
+    for _ in range(int(eng.P[0, P_HITS])):
+        sim.hit(eng.F, eng.I, eng.P, 0, 1, 0, queue, 0)
     return eng.F[0, 1, sim.HP], eng.F[0, 1, sim.SH]
 
 
 def test_plain_damage_and_armor():
-    """[W] damage minus the target's armor per hit: marine 6; zealot armor 1, crawler armor 2."""
+    """[D] damage minus the target's armor per hit: marine 6; zealot armor 1, crawler armor 2."""
     assert hit_once("marine", "marine") == (39.0, 0.0)  # 6, no armor
     assert hit_once("marine", "zealot", shield=0.0) == (95.0, 0.0)  # 6 - 1 armor
     assert hit_once("marine", "spine_crawler") == (296.0, 0.0)  # 6 - 2 armor
 
 
 def test_bonus_damage():
-    """[W] bonus damage against attributes: marauder +10 armored, colossus +5 light."""
+    """[D] bonus damage against attributes: marauder +10 armored, colossus +5 light."""
     assert hit_once("marauder", "marine") == (35.0, 0.0)  # 10, marine is light
     assert hit_once("marauder", "marauder") == (106.0, 0.0)  # 10 + 10 armored - 1 armor
     assert hit_once("colossus", "zergling") == (5.0, 0.0)  # 2 x (10 + 5 light)
@@ -175,13 +220,14 @@ def test_bonus_damage():
 
 
 def test_stalker_shield_then_health():
-    """Shields take damage first and have no armor; the rest loses the unit's armor [W]."""
+    """Shields take damage first and have no armor; the rest loses the unit's armor [D]."""
     env = make([("stalker", 1, (10.0, 16.0))], [("stalker", 1, (20.0, 16.0))])
     env.reset()
     eng = env.engine
     hp_sh = []
+    queue = np.zeros(2, np.int64)
     for _ in range(6):
-        sim.hit(eng.F, eng.I, eng.P, 0, 1, 0)
+        sim.hit(eng.F, eng.I, eng.P, 0, 1, 0, queue, 0)
         hp_sh.append((eng.F[0, 1, sim.HP], eng.F[0, 1, sim.SH]))
     # 18 per hit (13 + 5 armored): 80 shield lasts 4 hits + 8, then 10 - 1 armor reaches health
     assert hp_sh[:4] == [(80, 62), (80, 44), (80, 26), (80, 8)]
@@ -191,10 +237,12 @@ def test_stalker_shield_then_health():
 
 # ----------------------------------------------------------------------------- duels
 def _duel(allies, enemies, who_dies, max_loops=400):
-    """Plays a duel loop by loop (the agent attacking enemy 0); returns the loop on which unit
-    ``who_dies`` died and the battle's units then."""
+    """Plays a duel loop by loop (the agent attacking enemy 0, the random delay pinned to 0,
+    both facing each other); returns the loop on which unit ``who_dies`` died and the units."""
     env = make(allies, enemies, step_mul=1, limit=max_loops)
     env.reset()
+    no_random_delay(env)
+    face_off(env)
     for loop in range(max_loops):
         env.step([6] if units(env)["health"][0] > 0 else [0])
         if units(env)["health"][who_dies] <= 0:
@@ -203,46 +251,31 @@ def _duel(allies, enemies, who_dies, max_loops=400):
 
 
 def test_marine_vs_zergling():
-    """Marine 6 per 13.77 loops [W] vs zergling 35 HP regenerating 0.017 per loop [M]: six shots
-    (36 by loop 69) fall 0.18 short of 35 + 69 loops of regeneration, so the 7th, on loop
-    ceil(6 x 13.7728) = 83, kills. The zergling's 5 per 11.136 loops lands on loops 0, 12, 23, 34,
-    45, 56, 67, 78: 8 hits, the marine keeps 45 - 40 = 5."""
+    """Marine 6 per 13.77 loops, striking 1 loop after each start [D], vs zergling 35 HP
+    regenerating 0.017 per loop from its first wound [M]: six hits (36 by loop 70) fall 0.18
+    short of 35 + 69 loops of regeneration, so the 7th, on loop ceil(6 x 13.7728) + 1 = 84,
+    kills. The zergling's 5 per 11.136 loops strikes 3 loops after each start (its damage
+    point, 0.167 s): loops 3, 15, 26, 37, 48, 59, 70, 81: 8 hits, the marine keeps 45 - 40 = 5."""
     loop, u = _duel([("marine", 1, (10.0, 16.0))], [("zergling", 1, (10.8, 16.0))], who_dies=1)
-    assert loop == 83
+    assert loop == 84
     assert u["health"][0] == 5.0
 
 
-def test_zealot_vs_zergling():
-    """Zealot 2 x 8 per 19.2 loops [W]: volleys on loops 0, 20, 39; two (32) leave the zergling
-    3.3 HP, the third kills on loop 39. The zergling's 4 hits by then (loops 0, 12, 23, 34) take
-    20 of the zealot's 50 shields (shields have no armor)."""
-    loop, u = _duel([("zealot", 1, (10.0, 16.0))], [("zergling", 1, (10.925, 16.0))], who_dies=1)
-    assert loop == 39
-    assert (u["health"][0], u["shield"][0]) == (100.0, 30.0)
-
-
-def test_stalker_vs_zealot_in_melee():
-    """Zealot 2 x 8 per 19.2 loops vs stalker 80 shields + 80 HP, armor 1 [W]: 5 volleys take the
-    shields, 6 more at 14 (2 x (8 - 1)) the HP: the stalker dies to the 11th volley, on loop
-    ceil(10 x 19.2) = 192. The stalker's 13 per 29.92 loops by then (7 shots, loops 0-180):
-    3 take 39 shields, the 4th the last 11 and 2 - 1 armor = 1 HP, 3 more 12 each: 63 HP left."""
-    loop, u = _duel([("stalker", 1, (10.0, 16.0))], [("zealot", 1, (11.175, 16.0))], who_dies=0)
-    assert loop == 192
-    assert (u["health"][1], u["shield"][1]) == (63.0, 0.0)
-
-
 def test_marauder_vs_stalker():
-    """Marauder 10 (+10 armored) per 24 loops vs stalker (armored) [W]: 4 shots take the 80
-    shields, then 19 a shot (armor 1): the 9th shot, on loop 192, kills. The stalker's 13 (+5
-    armored) - 1 armor = 17 per 29.92 loops, 7 shots by loop 192 (loops 0-180): 125 - 119 = 6."""
+    """Marauder 10 (+10 armored) per 24 loops, its grenade flying 4 loops (20 per Normal second
+    over 4.375 to the stalker's edge): hits on loops 4, 28, ..., 4 take the 80 shields, then 19 a
+    hit (armor 1): the 9th, on loop 196, kills. The stalker's 13 (+5 armored) - 1 armor = 17 per
+    29.92 loops lands 7 loops after each start (3 to its damage point, 4 of flight): loops 7,
+    37, ..., 187: 7 hits by loop 196, 125 - 119 = 6 left [D]."""
     loop, u = _duel([("marauder", 1, (10.0, 16.0))], [("stalker", 1, (15.0, 16.0))], who_dies=1)
-    assert loop == 192
+    assert loop == 196
     assert u["health"][0] == 6.0
 
 
 def test_colossus_line_splash_on_a_row_of_zerglings():
     """Thermal Lances 2 x (10 + 5 light) = 30 to every zergling on the beam: a segment across the
-    attack direction through the target, 2.8 long (choices.py); the one off the beam is untouched."""
+    attack direction through the target, 2.8 long (choices.py); the one off the beam is untouched.
+    [D] damage point 0.0832 s (loop 2), then the two hits 0.09 s (1.44 loops) apart: loops 4, 5."""
     env = make(
         [("colossus", 1, (10.0, 16.0))],
         [
@@ -254,13 +287,18 @@ def test_colossus_line_splash_on_a_row_of_zerglings():
         step_mul=1,
     )
     env.reset()
-    env.step([6])  # loop 0: the volley lands on the zergling at (16, 16) and the beam
-    assert units(env)["health"][1:].tolist() == [5.0, 5.0, 5.0, 35.0]
+    no_random_delay(env)
+    face_off(env)
+    for _ in range(5):  # loops 0-4: the first hit on loop 4
+        env.step([6])
+    assert units(env)["health"][1:].tolist() == [20.0, 20.0, 20.0, 35.0]
+    env.step([6])  # loop 5: the second, after one loop of regeneration
+    assert units(env)["health"][1:] == pytest.approx([5.0 + ZERG_REGEN_PER_LOOP] * 3 + [35.0])
 
 
 def test_baneling_splash_on_clumped_marines():
-    """Volatile Burst 16 (+19 light) = 35 to every marine within the 2.2 splash [W], then the
-    baneling is gone; a marine farther away keeps its 45."""
+    """Volatile Burst 20 (+15 light) = 35 to every marine within the 2.2 splash [D, v4.6.2], then
+    the baneling is gone; a marine farther away keeps its 45."""
     env = make(
         [("baneling", 1, (10.0, 16.0))],
         [
@@ -272,6 +310,7 @@ def test_baneling_splash_on_clumped_marines():
         step_mul=1,
     )
     env.reset()
+    face_off(env)
     r, done, info = env.step([6])
     hp = units(env)["health"]
     assert hp[0] == 0.0
@@ -305,8 +344,8 @@ def test_zerg_regeneration():
 
 
 def test_medivac_heal_per_step_and_energy():
-    """Heal 9 HP per Normal second (= 12.6 per Faster second), 1 energy per 3 HP; energy
-    regenerates 0.5625 per Normal second [M]: one step heals 4.5 and costs 1.5 energy."""
+    """Heal 9 HP per Normal second (= 12.6 per Faster second), 0.33 energy per HP [D MedivacHeal];
+    energy regenerates 0.5625 per Normal second [M]: one step heals 4.5 and costs 1.485 energy."""
     env = make([("marine", 1, (10.0, 16.0)), ("medivac", 1, (11.0, 16.0))], [("marine", 1, (25.0, 16.0))])
     env.reset()
     env.engine.set_units(0, health=np.array([20.0, 150.0, 45.0]))
@@ -314,7 +353,7 @@ def test_medivac_heal_per_step_and_energy():
     env.step([1, 6])
     u = units(env)
     assert u["health"][0] == pytest.approx(24.5)
-    assert u["energy"][1] == pytest.approx(50 + 8 * 0.5625 / 16 - 1.5)
+    assert u["energy"][1] == pytest.approx(50 + 8 * 0.5625 / 16 - 4.5 * 0.33)
 
 
 def test_cooldown_feature_spans_smacs_normalisers():
@@ -330,7 +369,9 @@ def test_cooldown_feature_spans_smacs_normalisers():
         gap = 0.9 if unit == "zealot" else 4.0
         env = make([(unit, 1, (10.0, 16.0))], [("marine", 1, (10.0 + gap, 16.0))], step_mul=1)
         env.reset()
-        env.step([6])  # fires on loop 0
+        no_random_delay(env)
+        face_off(env)
+        env.step([6])  # attacks on loop 0
         cd = env.get_state()[1]
         assert cd == pytest.approx(period * 16 / max_cd)
         assert 0.75 < cd <= 1.0, unit
@@ -405,9 +446,9 @@ def test_colossus_steps_over_small_units():
 def test_radius_decides_what_fits_corridors_choke():
     """corridor's rooms meet through a diagonal choke (the cells touch at corners only): a zealot
     (radius 0.5) fits through it, a unit of radius 0.75 would not."""
-    shapes = terrain("corridor").shapes[0]
-    assert fits(shapes, 12.0, 12.0, 0.5) and fits(shapes, 13.0, 13.0, 0.5)
-    assert not fits(shapes, 12.0, 12.0, 0.75)
+    shapes = terrain("corridor").shapes
+    assert fits(shapes, 0, 12.0, 12.0, 0.5) and fits(shapes, 0, 13.0, 13.0, 0.5)
+    assert not fits(shapes, 0, 12.0, 12.0, 0.75)
 
 
 def test_colossus_crosses_cliffs_zergling_does_not():
