@@ -42,10 +42,11 @@ def sim_env_config(name: str) -> tuple[str, dict]:
     return "smac", {"map_name": name}
 
 
-def make_sim_env(name: str, seed: int | None = None):
-    """An embedded-simulator env with SMAC's API for a SMAC map or a SMACv2 scenario name."""
+def make_sim_env(name: str, seed: int | None = None, **options):
+    """An embedded-simulator env with SMAC's API for a SMAC map or a SMACv2 scenario name
+    (``options``: more env options, e.g. ``heuristic_ai=True``)."""
     from rllib_qmix.envs.smac_rllib import make_smac_env
     from rllib_qmix.envs.smacv2_rllib import make_smacv2_env
 
     env, cfg = sim_env_config(name)
-    return (make_smacv2_env if env == "smacv2" else make_smac_env)({**cfg, "seed": seed})
+    return (make_smacv2_env if env == "smacv2" else make_smac_env)({**cfg, "seed": seed, **options})

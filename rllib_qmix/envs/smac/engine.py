@@ -67,7 +67,7 @@ from .kernels import (
 from .maps import MapSpec, get_map
 from .options import SMAC_DEFAULTS, check_lite_options
 from .rng import seed_state
-from .sim import CD, EN, FX, FY, GX, GY, HP, LASTATK, LOCK, NF, NI, ORD, SH, TGT, WPH, WTG, X, Y
+from .sim import BLOCKED, CD, EN, FX, FY, GX, GY, HP, LASTATK, LOCK, NF, NI, ORD, SH, TGT, WPH, WTG, X, Y
 from .terrain import Terrain, fits, terrain
 from .units import P_AIR, P_CLIFF, P_ESTART, P_HP, P_PLANE, P_RADIUS, P_SH, STOCK, UnitType, param_row, rl_unit
 
@@ -161,7 +161,7 @@ def reset_kernel(F, I, EI, EF, last_action, PE, base_pos, type_key, A, envs, jit
             F[e, u, FX], F[e, u, FY] = np.cos(C.SPAWN_FACING), np.sin(C.SPAWN_FACING)
             for c in range(I.shape[2]):
                 I[e, u, c] = 0
-            I[e, u, TGT], I[e, u, LASTATK], I[e, u, WTG], I[e, u, LOCK] = -1, -1, -1, -1
+            I[e, u, TGT], I[e, u, LASTATK], I[e, u, WTG], I[e, u, LOCK], I[e, u, BLOCKED] = -1, -1, -1, -1, -1
             if u >= A:
                 F[e, u, GX], F[e, u, GY] = points[k, 0] + offsets[u, 0], points[k, 1] + offsets[u, 1]
         for c in range(EI.shape[1]):

@@ -29,6 +29,10 @@ RING_COS = tuple(math.cos(k * math.pi / 18.0) for k in range(19))
 RING_SIN = tuple(math.sin(k * math.pi / 18.0) for k in range(19))
 #: A melee attacker looks for a free spot once its target is this close (edge to edge).
 RING_LOOKOUT = 3.0
+#: A spot more than this many steps round the ring from an attacker still outside it is
+#: reached by circling the target (toward a point this many steps round, at its distance).
+ORBIT_STEPS = 4
+ORBIT_MARGIN = 0.3
 
 
 @njit(inline="always")
@@ -132,9 +136,10 @@ def walk(F, I, P, e, A, u, gx, gy, limit, use_route, aside, shapes, clear, point
 @njit(inline="always")
 def ring_spot(F, P, e, u, t, rng, shapes, clear, NEAR, FULL):
     """Where melee attacker u heads to reach t: the nearest free spot, by angle from u's side, on
-    the ring of points at ``rng`` (within its range) from t's edge, and True; else t itself and
-    False (t is far, or its ring is full). ``NEAR``: scratch for the units around the ring;
-    ``FULL[t]``: t's ring was found full in this loop (the next attackers don't look again)."""
+    the ring of points at ``rng`` (within its range) from t's edge (or, for a spot far round,
+    a point on its way round t), and True; else t itself and False (t is far, or its ring is
+    full). ``NEAR``: scratch for the units around the ring; ``FULL[t]``: t's ring was found full
+    in this loop (the next attackers don't look again)."""
     tx, ty = F[e, t, X], F[e, t, Y]
     r = P[u, P_RADIUS]
     rad = P[t, P_RADIUS] + r + rng
@@ -166,6 +171,9 @@ def ring_spot(F, P, e, u, t, rng, shapes, clear, NEAR, FULL):
                     free = False
                     break
             if free and fits_fast(shapes, clear, layer, px, py, r):
+                if k > ORBIT_STEPS and d > rad + ORBIT_MARGIN:  # far round: go round, not through
+                    c, sn = RING_COS[ORBIT_STEPS], RING_SIN[ORBIT_STEPS]
+                    return tx + d * (ux * c - uy * sn * s), ty + d * (ux * sn * s + uy * c), True
                 return px, py, True
     FULL[t] = True
     return tx, ty, False

@@ -18,6 +18,7 @@ from .maps import ORDER_CLOSEST_UNIT, ORDER_HUNT, ORDER_NONE
 from .movement import MAX_PUSHED, ring_spot, turn_toward, walk
 from .rng import shuffle
 from .state import (
+    BLOCKED,
     CD,
     DEADT,
     EN,
@@ -111,6 +112,7 @@ __all__ = [
     "HKIND",
     "SIDE",
     "WMEL",
+    "BLOCKED",
     "NI",
     "O_IDLE",
     "O_MOVE",
@@ -186,18 +188,17 @@ def _timers(F, P, e, u):
 
 
 @njit(inline="always")
-def _holds_ground(F, I, P, e, A, u, mode):
-    """Whether u is busy (moving or fighting): its own moving units may not push it aside."""
-    if I[e, u, WPH] != W_READY or (u >= A and P[u, P_KIND] == KIND_HEAL):
+def _holds_ground(F, I, P, e, A, u):
+    """Whether u holds its ground, fighting: in an attack's animation, healing, or with its
+    target in reach. Its own units may not push it aside; they push units standing idle or on
+    their way somewhere (choices.py: crowds)."""
+    if I[e, u, WPH] != W_READY:
         return True
-    if u < A:
-        return I[e, u, ORD] != O_IDLE
-    if I[e, u, TGT] >= 0:
-        return True
-    if mode == ORDER_CLOSEST_UNIT or mode == ORDER_NONE:
+    t = I[e, u, TGT]
+    if t < 0 or F[e, t, HP] <= 0.0 or (u < A and I[e, u, ORD] != O_ATTACK and I[e, u, ORD] != O_HEAL):
         return False
-    dx, dy = F[e, u, GX] - F[e, u, X], F[e, u, GY] - F[e, u, Y]
-    return mode == ORDER_HUNT or dx * dx + dy * dy > C.ARRIVAL_RADIUS**2
+    reach = P[u, P_RANGE] + (P[u, P_SLOP] if I[e, u, LOCK] == t else 0.0)
+    return edge_dist(F, P, e, u, t) <= reach + EPS
 
 
 @njit_noref
@@ -213,7 +214,7 @@ def tick(F, I, P, S, e, A, mode, shapes, clear, points, routes, anchors, ORDER, 
         if F[e, u, HP] > 0.0:
             _timers(F, P, e, u)
     for u in range(U):
-        BUSY[u] = F[e, u, HP] > 0.0 and _holds_ground(F, I, P, e, A, u, mode)
+        BUSY[u] = F[e, u, HP] > 0.0 and _holds_ground(F, I, P, e, A, u)
         FULL[u] = False
         ORDER[u] = u
     shuffle(S, e, ORDER, U)
@@ -271,6 +272,7 @@ def tick(F, I, P, S, e, A, mode, shapes, clear, points, routes, anchors, ORDER, 
         if fight >= 0:
             go, gx, gy, limit, aside = engage(F, I, P, S, e, A, u, fight, shapes, clear, NEAR, FULL, BQ)
             route = True
+            I[e, u, BLOCKED] = fight if go and not aside else -1  # its ring is full: next, another
         elif patient >= 0:
             go, gx, gy, limit, aside = tend(F, I, P, e, u, patient)
         if go:

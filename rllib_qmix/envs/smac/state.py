@@ -23,9 +23,10 @@ NF = 19
 # reward; weapon phase; target of the attack in progress and of its effects in flight; the
 # target the weapon holds (fires on it out to range + rangeSlop); hits still to land; what
 # they are (a missile in flight or timed hits); the side it tries first around a blocker;
-# whether the attack in progress uses the unit's close-range weapon.
-ORD, TGT, LASTATK, DEADT, WPH, WTG, LOCK, HN, HKIND, SIDE, WMEL = range(11)
-NI = 11
+# whether the attack in progress uses the unit's close-range weapon; the target it could not
+# reach last (its melee ring full), which the AI then passes over for another.
+ORD, TGT, LASTATK, DEADT, WPH, WTG, LOCK, HN, HKIND, SIDE, WMEL, BLOCKED = range(12)
+NI = 12
 
 O_IDLE, O_MOVE, O_ATTACK, O_HEAL = 0, 1, 2, 3
 #: Weapon phases: ready (or cooling down), winding up to the damage point, backswing; a

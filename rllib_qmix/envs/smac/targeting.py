@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from ._jit import njit
-from .state import HP, LASTATK, LOCK, O_ATTACK, ORD, TGT, W_HEALING, WPH, X, Y, can_hit, edge_dist
+from .state import BLOCKED, HP, LASTATK, LOCK, O_ATTACK, ORD, TGT, W_HEALING, WPH, X, Y, can_hit, edge_dist
 from .units import KIND_HEAL, P_CHASE, P_HP, P_KIND, P_PRIO, P_RANGE, P_SCAN, P_SLOP
 
 #: Threat ranks: a healer at rest, a healer healing or a weapon that can't return fire, one
@@ -54,9 +54,10 @@ def top_rank(F, P, e, A, u):
 
 
 @njit(inline="always")
-def acquire(F, I, P, e, A, u, reach):
+def acquire(F, I, P, e, A, u, reach, avoid):
     """The best target for u within ``reach`` (edge distance) among the other side's live units
-    it can attack: highest rank, then nearest. Returns (target or -1, its rank)."""
+    it can attack: highest rank, then nearest; ``avoid`` (a unit u could not reach) only when no
+    other of its rank is there. Returns (target or -1, its rank)."""
     U = F.shape[1]
     lo, hi = (A, U) if u < A else (0, A)
     best, best_k, best_d = -1, -1.0, 1e18
@@ -66,7 +67,7 @@ def acquire(F, I, P, e, A, u, reach):
         d = edge_dist(F, P, e, u, v)
         if d > reach:
             continue
-        k = rank(F, I, P, e, A, u, v)
+        k = rank(F, I, P, e, A, u, v) - (0.5 if v == avoid else 0.0)
         if k > best_k or (k == best_k and d < best_d):
             best, best_k, best_d = v, k, d
     return best, best_k
@@ -78,8 +79,10 @@ def ai_target(F, I, P, e, A, u, static):
 
     It keeps the target it is firing on while that stays within reach (range, plus rangeSlop
     once the weapon holds it), unless a higher-ranked enemy comes within scan range; else it
-    takes the best enemy within scan range; else it chases its target while within sight; else
-    it answers the last unit that damaged it. A structure only fires at what is in range."""
+    takes the best enemy within scan range (passing over one it could not reach for another of
+    the same rank: melee attackers go where there is room); else it chases its target while
+    within sight; else it answers the last unit that damaged it. A structure only fires at what
+    is in range."""
     t = I[e, u, TGT]
     t_ok = t >= 0 and F[e, t, HP] > 0.0 and can_hit(P, u, t)
     reach = P[u, P_RANGE] if static else P[u, P_SCAN]
@@ -92,7 +95,7 @@ def ai_target(F, I, P, e, A, u, static):
             if k >= top_rank(F, P, e, A, u):  # nothing can outrank it: no need to look
                 return t
             keep = True
-    best, best_k = acquire(F, I, P, e, A, u, reach)
+    best, best_k = acquire(F, I, P, e, A, u, reach, I[e, u, BLOCKED])
     if keep:
         return best if best >= 0 and best_k > k else t
     if best >= 0:
