@@ -9,27 +9,56 @@ Clock
     SC2's: 16 game loops per Normal game second (22.4 per real second at Faster), 8 loops a
     SMAC step; every time and rate is converted with it (``units.py``). Not a choice.
 
-Combat (SC2 has projectiles, damage points and weapon turn-around that are not modelled)
-    * Damage is instant: a unit fires when its cooldown (in loops, fractional) is <= 0 and the
-      target is within ``weapon range + both radii`` (centre distance); the remaining fraction
-      carries over, so the k-th shot lands on loop ceil(k * period * 16). SC2's small random
-      delay between shots is left out.
-    * All shots of one loop are decided first, then applied (simultaneous resolution): a unit
-      killed in a loop still fires in that loop.
-    * Multi-hit weapons (zealot, colossus) apply their hits at once; armor is subtracted per hit.
+A game loop (``sim.py``)
+    * SC2's: timers and regeneration, then every unit in a random order (pysc2: "the update
+      order is random") drawn each loop from the battle's own stream (``rng.py``): it lands its
+      attack effects in flight, then carries out its order or its AI, fighting or walking.
+      Each unit moves and strikes at its turn, seeing the others where they are then.
+
+Combat (``combat.py``): SC2's weapon fields, read from its data tables (``units.py``)
+    * An attack starts when the weapon is ready, the target within range (range + rangeSlop
+      once the weapon has attacked it) and within the weapon's arc (arc / 2 + arcSlop) of the
+      unit's facing. Its cooldown is the period plus a random delay drawn uniformly between
+      randomDelayMin and randomDelayMax (-1..+2 loops); the cooldown carries its fraction over.
+      APPROXIMATED: whether the delay is drawn uniformly over that range, and continuously,
+      is not in the data (pysc2 gives only the range).
+    * The effect comes at the damage point; the backswing follows, during which the unit holds
+      still. APPROXIMATED: a new order before the damage point cancels the attack and refunds
+      its cooldown, one after it cuts the backswing; the same attack order again changes
+      nothing (SC2's exact bookkeeping of cut attacks is not in the data).
+    * Missiles (stalker, marauder, hydralisk, spine crawler) fly from the attacker's centre at
+      their mover's speed (MoverData, accelerating up to its maximum) toward the target's
+      current position, and hit on reaching its edge; a target that dies first wastes them.
+      APPROXIMATED: the impact at the target's edge, and the launch from the centre (SC2
+      launches from a weapon's attachment point, and the impact point is in the art data).
+    * Multi-hit weapons strike at their effect's own intervals (zealot: 2 hits 0.28 s apart;
+      colossus: 2 hits 0.09 s apart, each along its beam).
     * Shields absorb first and have 0 armor; the part of a hit that passes the shield loses the
-      unit's armor; a hit reaching health does at least ``MIN_DAMAGE`` (SC2's 0.5 minimum).
-    * Colossus line splash: a segment centred on the target, perpendicular to the attack
-      direction, half length ``COLOSSUS_LINE_HALF``, width ``COLOSSUS_LINE_WIDTH`` (+ target
-      radius); it hits ground units of the target's side.
-    * Baneling: explodes when within its range of its target, hitting every ground enemy whose
-      centre is within ``BANELING_SPLASH`` + its radius, then dies. No friendly fire.
-    * Medivac: heals ``MEDIVAC_HEAL_RATE`` HP per Normal second (= 12.6 per Faster second) at
-      range 4, one energy per ``1 / MEDIVAC_ENERGY_PER_HP`` HP, biological units only.
+      unit's armor; a hit reaching health does at least ``MIN_DAMAGE`` (SC2's 0.5 minimum,
+      Liquipedia "Damage").
+    * Colossus line splash. APPROXIMATED: SC2 sweeps the beam across (ThermalLancesReverse, an
+      effect of 11 searches); here each hit strikes a segment centred on the target,
+      perpendicular to the attack, half length ``COLOSSUS_LINE_HALF``, width
+      ``COLOSSUS_LINE_WIDTH`` (+ target radius), on ground units of the target's side.
+    * Baneling: its attack is its burst (Volatile Burst: splash radius from the data, on ground
+      units of the other side whose edge is within it; no friendly fire), then it dies; a
+      baneling killed otherwise bursts too, and bursts that kill banelings set off theirs
+      (Liquipedia, Baneling). The burst's 80 against structures never meets one here.
+    * The hydralisk uses its close-range weapon (HydraliskMelee) on a ground target within its
+      range 0.5, its Needle Spines otherwise. APPROXIMATED: the two weapons share one cooldown.
+    * Medivac: heals at the data's rate (9 per Normal second) at range 4, paying 0.33 energy per
+      HP, biological units only. APPROXIMATED: the heal's arc (15 degrees) is not checked.
     * An order SC2 would refuse (a ground-only weapon on an air unit) has no effect: the unit
       keeps its previous order.
 
-Movement and collisions
+Facing and turning
+    * Units turn at their turningRate (degrees per Normal second; 999.8 for most, 720 for the
+      colossus, 719.5 for the spine crawler) toward their target, or toward where they walk.
+      They start facing ``SPAWN_FACING``, 270 degrees. APPROXIMATED: the facing of created
+      units (SC2's default facing, not in the map files), and walking does not wait for the
+      turn (SC2's units of turning rate ~1000 barely do).
+
+Movement and crowds (``movement.py``)
     * Units move straight toward their goal at their speed (SC2's acceleration is left out: all
       the agents' units have Acceleration 1000 in the map data but the medivac, 2.3125).
     * Ground units route around terrain over the cell grid (Dijkstra, 10 a straight step, 14 a
@@ -38,24 +67,42 @@ Movement and collisions
     * Diagonal outlines: a blocked cell that is a step of a staircase outline is cut along its
       diagonal (SC2 draws such outlines with diagonal cliff pieces). This is what makes
       corridor's link a choke about 1.41 wide; the exact shape of SC2's cliff models is unknown.
-    * Units are solid: a moving unit stops at, or slides around, enemies, structures and its own
-      busy units (moving or fighting); its own idle units step aside (pushed out of the way if
-      they fit, else the mover waits). Units move one at a time, in an order that alternates
-      between game loops. Colossi collide only with colossi (they step over small units) and
-      cross cliff walls. Flying units (medivacs) do not collide (SC2 only spreads them softly).
+    * Units are solid and never overlap. APPROXIMATED (SC2's pathing and local avoidance are not
+      in any data; what is modelled is what players see of them): a moving unit slides around,
+      or stops at, enemies, structures and its own units that hold their ground (fighting with
+      the target in reach, or in an attack's animation); it pushes its own units that stand idle
+      or are on their way somewhere (chains of up to ``MAX_PUSHED``), so a crowd flows round a
+      fighting front row. A unit whose way stays blocked steps aside (``SIDESTEP_DEGREES``),
+      first on the side it took last. A melee attacker (range below ``MELEE_RANGE``) within
+      ``RING_LOOKOUT`` of its target heads for the nearest free spot on the ring at
+      ``RING_DEPTH`` of its range from the target's edge (candidates ``RING_STEP_DEGREES``
+      apart), circling the target (``ORBIT_STEPS`` steps at a time) to reach a spot far round;
+      with the ring full it waits, and the AI takes another target of the same rank. So a dozen
+      zerglings surround a zealot (about eight fit at melee range).
+    * Colossi collide only with colossi (they step over small units) and cross cliff walls.
+      Flying units (medivacs) do not collide (SC2 only spreads them softly).
 
-Built-in enemy AI
+Built-in enemy AI (``targeting.py``)
     * Attack-move to the map's point, in formation: the map script orders the enemy's units as
       one group, and SC2 moves a group ordered together keeping its shape, so each unit heads
-      for the point plus its offset from the group's centre at spawn.
-    * Each loop a unit keeps its target while that target is in weapon range; otherwise it takes
-      the nearest attackable ally within ``max(range, MIN_SCAN_RANGE)`` (edge distance; Medivacs
-      only if nothing else is there); otherwise it keeps chasing its old target while within its
-      sight, otherwise it answers the last ally that damaged it, otherwise it walks to the
-      attack-move point (it arrives within ``ARRIVAL_RADIUS``).
+      for the point plus its offset from the group's centre at spawn; it arrives within
+      ``ARRIVAL_RADIUS``.
+    * Target choice by pysc2's account of SC2's auto-targeting: enemies within the weapon's
+      scan range (minScanRange, at least the range) ranked by attackTargetPriority, then threat:
+      units with a weapon above those without, those that can return fire above those that
+      can't, one that can't but attacks an ally of the chooser as if it could (call for help),
+      a healer healing above a healer at rest; the nearest on a tie.
+    * APPROXIMATED (SC2's AI is not in the data; these rules are a reading of its behaviour):
+      a unit keeps the target it is firing on while it stays in reach (range + rangeSlop)
+      unless a higher-ranked enemy comes within scan range; it chases a target beyond its
+      scan range while within its sight; with nothing in scan range it answers the last unit
+      that damaged it; otherwise it walks on to its attack-move point.
     * ``2c_vs_64zg``'s "attack the ally unit group": the nearest live ally.
-    * Enemy Medivac: heals the most damaged friend within sight, else follows its army's centroid.
-    * Spine crawler: static; fires at the nearest ally in weapon range (sticky).
+    * Enemy Medivac: heals the hurt biological ally within its auto-cast range (6) with the
+      smallest life fraction, then the nearest (the heal's target sorts), else follows its
+      army's centroid. APPROXIMATED: following the centroid stands in for the medivac's
+      attack-move (``AcquireMove``).
+    * Spine crawler: static; fires at the best target within its weapon range.
 
 Spawns and ids
     * The map script creates each army group with one "create N units at P" call; the engine's
@@ -90,6 +137,8 @@ SMACv2 (``rllib_qmix.envs.smacv2``; facts in ``shared/docs/smacv2-reference.md``
       map file and were not read.
     * ``max_reward`` (the reward scale) is computed for every episode from its enemies; SMACv2
       fixes it from the first episode's random enemy team.
+    * An ordered enemy keeps its target until it dies (SC2's attack-unit order), by the rules
+      of combat and crowds above.
     * EPO (``prob_obs_enemy`` < 1): spotting is redrawn whenever an enemy loses its spotter (or
       dies), from a generator of its own seeded by the battle's, so the observations do not
       change the battles that follow; an unseen enemy zeroes only its own row (upstream zeroes
@@ -106,13 +155,19 @@ from __future__ import annotations
 MIN_DAMAGE = 0.5
 COLOSSUS_LINE_HALF = 1.4
 COLOSSUS_LINE_WIDTH = 0.3
-BANELING_SPLASH = 2.2
-MEDIVAC_HEAL_RATE = 9.0  # HP per Normal second
-MEDIVAC_ENERGY_PER_HP = 1.0 / 3.0
+SPAWN_FACING_DEGREES = 270.0
 ARRIVAL_RADIUS = 0.5
 SPAWN_GAP = 0.05
 SPAWN_JITTER = 0.1
 HEIGHT_BASE = 0.0
 HEIGHT_PER_CLIFF_LEVEL = 8.0
 MAP_SIZE = 32
-SPAWN_FACING = 1.5 * 3.141592653589793  # 270 degrees: SC2's default facing
+# Crowds
+MAX_PUSHED = 8
+SIDESTEP_DEGREES = (30.0, 60.0, 90.0)
+MELEE_RANGE = 1.0
+RING_DEPTH = 0.9
+RING_STEP_DEGREES = 10.0
+RING_LOOKOUT = 3.0
+ORBIT_STEPS = 4
+ORBIT_MARGIN = 0.3

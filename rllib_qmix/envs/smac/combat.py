@@ -74,11 +74,11 @@ from .units import (
     P_MRANGE,
     P_MSPD,
     P_RADIUS,
+    P_SPLASH,
 )
 
 MIN_DAMAGE = C.MIN_DAMAGE
 LINE_HALF, LINE_WIDTH = C.COLOSSUS_LINE_HALF, C.COLOSSUS_LINE_WIDTH
-BANE_SPLASH = C.BANELING_SPLASH
 
 
 @njit
@@ -120,7 +120,7 @@ def burst(F, I, P, e, A, b, BQ, nb):
     for v in range(lo, hi):
         if F[e, v, HP] > 0.0 and P[v, P_AIR] == 0:
             dx, dy = F[e, v, X] - bx, F[e, v, Y] - by
-            if math.sqrt(dx * dx + dy * dy) <= BANE_SPLASH + P[v, P_RADIUS]:
+            if math.sqrt(dx * dx + dy * dy) <= P[b, P_SPLASH] + P[v, P_RADIUS]:
                 nb = hit(F, I, P, e, v, b, BQ, nb)
     return nb
 

@@ -101,6 +101,10 @@ def _formation(
     return np.array(out, np.float64)
 
 
+#: The facing of created units (choices.py), as a unit vector.
+SPAWN_FX, SPAWN_FY = np.cos(np.radians(C.SPAWN_FACING_DEGREES)), np.sin(np.radians(C.SPAWN_FACING_DEGREES))
+
+
 @njit
 def jitter_spawn(pos, jitter, P, shapes):
     """Adds each unit's jitter to its spawn where it still fits and overlaps no unit (in place)."""
@@ -158,7 +162,7 @@ def reset_kernel(F, I, EI, EF, last_action, PE, base_pos, type_key, A, envs, jit
                 F[e, u, c] = 0.0
             F[e, u, X], F[e, u, Y] = pos[u, 0], pos[u, 1]
             F[e, u, HP], F[e, u, SH], F[e, u, EN] = P[u, P_HP], P[u, P_SH], P[u, P_ESTART]
-            F[e, u, FX], F[e, u, FY] = np.cos(C.SPAWN_FACING), np.sin(C.SPAWN_FACING)
+            F[e, u, FX], F[e, u, FY] = SPAWN_FX, SPAWN_FY
             for c in range(I.shape[2]):
                 I[e, u, c] = 0
             I[e, u, TGT], I[e, u, LASTATK], I[e, u, WTG], I[e, u, LOCK], I[e, u, BLOCKED] = -1, -1, -1, -1, -1

@@ -11,28 +11,25 @@ from __future__ import annotations
 
 import math
 
+from . import choices as C
 from ._jit import njit
 from .state import EPS, FX, FY, HP, SIDE, X, Y
 from .terrain import fits, fits_fast, norm, slide, wall_move, wall_move_fast, waypoint
 from .units import P_AIR, P_CLIFF, P_PLANE, P_RADIUS, P_SPEED, P_STATIC, P_TURNCOS, P_TURNSIN, PLANE_AIR
 
 OVERLAP_EPS = 1e-7
-#: Most units one move may push aside, one after another (choices.py).
-MAX_PUSHED = 8
-#: Directions tried, after the way ahead, by a unit whose way stays blocked (30, 60 and 90
-#: degrees to each side, its preferred side first), as cosines and sines.
-SIDESTEP_COS = tuple(math.cos(k * math.pi / 6.0) for k in (1, 2, 3))
-SIDESTEP_SIN = tuple(math.sin(k * math.pi / 6.0) for k in (1, 2, 3))
-#: Spots tried on the ring around a melee attacker's target: 10 degrees apart, up to 180 to
-#: each side of the attacker's own direction (cosines and sines of the k-th step).
-RING_COS = tuple(math.cos(k * math.pi / 18.0) for k in range(19))
-RING_SIN = tuple(math.sin(k * math.pi / 18.0) for k in range(19))
-#: A melee attacker looks for a free spot once its target is this close (edge to edge).
-RING_LOOKOUT = 3.0
-#: A spot more than this many steps round the ring from an attacker still outside it is
-#: reached by circling the target (toward a point this many steps round, at its distance).
-ORBIT_STEPS = 4
-ORBIT_MARGIN = 0.3
+#: Most units one move may push aside, one after another (choices.py: crowds).
+MAX_PUSHED = C.MAX_PUSHED
+#: Directions tried, after the way ahead, by a unit whose way stays blocked, as cosines and
+#: sines (each to its preferred side first).
+SIDESTEP_COS = tuple(math.cos(math.radians(a)) for a in C.SIDESTEP_DEGREES)
+SIDESTEP_SIN = tuple(math.sin(math.radians(a)) for a in C.SIDESTEP_DEGREES)
+#: Spots tried on the ring around a melee attacker's target, up to 180 degrees to each side of
+#: its own direction (cosines and sines of the k-th step).
+_RING_STEPS = int(round(180.0 / C.RING_STEP_DEGREES))
+RING_COS = tuple(math.cos(math.radians(k * C.RING_STEP_DEGREES)) for k in range(_RING_STEPS + 1))
+RING_SIN = tuple(math.sin(math.radians(k * C.RING_STEP_DEGREES)) for k in range(_RING_STEPS + 1))
+RING_LOOKOUT, ORBIT_STEPS, ORBIT_MARGIN = C.RING_LOOKOUT, C.ORBIT_STEPS, C.ORBIT_MARGIN
 
 
 @njit(inline="always")

@@ -127,10 +127,8 @@ __all__ = [
 ]
 
 #: Melee attackers (weapon range below this) head for a free spot around their target, on the
-#: ring at this fraction of their range from its edge (the outer part of the band in range,
-#: where more attackers fit).
-MELEE_RANGE = 1.0
-RING_DEPTH = 0.9
+#: ring at this fraction of their range from its edge (choices.py: crowds).
+MELEE_RANGE, RING_DEPTH = C.MELEE_RANGE, C.RING_DEPTH
 NO_WALK = (False, 0.0, 0.0, 0.0, False)
 
 

@@ -113,6 +113,7 @@ class UnitType:
     # Healers [D]: heal rate (life per second) and energy per life healed.
     heal_rate: float = 0.0
     heal_cost: float = 0.0
+    splash: float = 0.0  # radius of a splash attack (the baneling's burst)
 
 
 #: [S] SMAC's ``unit_max_cooldown`` normalisers of the state's cooldown feature, in loops (the
@@ -160,6 +161,7 @@ def _weapon_fields(w: dict[str, Any], missiles: dict[str, Any]) -> dict[str, Any
     hits = [h for h in w["damage"] if "structure" not in h["search_requires"]]
     first = hits[0]
     out: dict[str, Any] = dict(
+        splash=first["splash"][0]["radius"] if first["splash"] else 0.0,
         damage=first["amount"],
         bonus_armored=first["bonus"].get("Armored", 0.0),
         bonus_light=first["bonus"].get("Light", 0.0),
@@ -345,8 +347,9 @@ def rl_unit(name: str, fields: Optional[dict[str, Any]]) -> UnitType:
     P_PRIO,
     P_HEAL,
     P_HEALCOST,
-) = range(52)
-N_PARAMS = 52
+    P_SPLASH,
+) = range(53)
+N_PARAMS = 53
 
 #: SMAC v1's observation sight range and attack-mask range, the same for every unit
 #: (``unit_sight_range`` 9, ``unit_shoot_range`` 6 in SMAC's ``starcraft2.py``); SMACv2's
@@ -389,4 +392,5 @@ def param_row(u: UnitType, view: float = SMAC_VIEW_RANGE, shoot: float = SMAC_SH
     row[P_MDP], row[P_MBSW] = loops(u.melee_damage_point), loops(u.melee_backswing)
     row[P_PRIO] = u.priority
     row[P_HEAL], row[P_HEALCOST] = per_loop(u.heal_rate), u.heal_cost
+    row[P_SPLASH] = u.splash
     return row
