@@ -121,7 +121,7 @@ Observation / state
       ``HEIGHT_BASE + HEIGHT_PER_CLIFF_LEVEL * level`` (the maps' height layer reads ~8.0 on
       level-1 floors and ~0 on level-0 ground).
 
-SMACv2 (``rllib_qmix.envs.smacv2``; facts in ``shared/docs/smacv2-reference.md``)
+SMACv2 (``rllib_qmix.envs.smacv2``; facts from oxwhirl/smacv2, see that package's docstrings)
     * Enemy AI: at the start of every agent step (every 8 loops = 0.5 Normal seconds, the map's
       trigger period) each live enemy without a live target is ordered to attack the closest
       live agent unit (centre distance) it can target, and keeps that target until it dies. An

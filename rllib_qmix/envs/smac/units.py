@@ -16,7 +16,7 @@ Sources, named beside every figure the engine reads:
   units) and, for missile flight and the medivac's heal, SC2's XML catalogs (SC2Mapster/
   SC2GameData ``MoverData.xml``, ``EffectData.xml``, ``AbilData.xml``). The stock units, which
   SMAC's enemies are, and every weapon come from there, field by field (``_stock``).
-- [M] SMAC's map files (``shared/data/smac_maps``, packaged in ``data/smac_maps.json``): the
+- [M] SMAC's map files (oxwhirl/smac ``SMAC_Maps/*.SC2Map``, decoded into ``data/smac_maps.json``): the
   agents' passive "_RL" unit copies (HP, shields, armor, speed, sight, radius, regeneration,
   energy), read per map; they override the stock figures (``rl_unit``).
 - [S] SMAC's ``starcraft2.py`` (``unit_max_cooldown``): the state's cooldown normalisers.
