@@ -12,7 +12,7 @@ Sources (read from oxwhirl/smacv2; facts only, see ``shared/docs/smacv2-referenc
   alphabetical order, then x, then y), ``unit_max_cooldown`` (units.py's ``max_cd``).
 - [D] ``smacv2/env/starcraft2/maps/smac_maps.py``: map ``32x32_flat``, limit 200, 3 type bits.
 - [M] The map's "_RL" units (the reference's table): Normal speeds and HP/shields; a figure
-  not listed there is SC2 4.10's stock value (``rllib_qmix.envs.smac.units``).
+  not listed there is SC2's stock value (``rllib_qmix.envs.smac.units``, from SC2 4.6.2 = 4.8.2's data).
 """
 
 from __future__ import annotations
