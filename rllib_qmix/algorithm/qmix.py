@@ -60,6 +60,7 @@ from rllib_qmix.algorithm.checkpoints import (
     is_local_checkpoint,
     write_checkpoint,
 )
+from rllib_qmix.algorithm.placement import check_placement
 from rllib_qmix.algorithm.presets import PRESETS
 from rllib_qmix.envs.creator import make_team_env
 from rllib_qmix.envs.team import TeamSpec
@@ -529,6 +530,8 @@ class QMIX(Algorithm):
 
     @override(Algorithm)
     def setup(self, config: AlgorithmConfig) -> None:
+        # RLlib would wait for env runners and learners the cluster can't place without a word.
+        check_placement(config, "QMIX", type(self))
         try:
             super().setup(config)
         except Exception as error:
