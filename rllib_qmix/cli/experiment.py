@@ -78,11 +78,22 @@ class ExperimentSpec:
 
 
 def _closest(word: str, options) -> str:
-    """' (did you mean 'x'?)' if some option is close to `word`, else ''."""
+    """' (did you mean 'x'?)' if some option is close to `word` (ignoring case), else ''."""
     if not isinstance(word, str):  # a YAML key may be null, a number, ...
         return ""
-    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    options = [str(o) for o in options]
+    by_lower = {o.lower(): o for o in options}
+    match = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean '{by_lower[match[0]]}'?)" if match else ""
+
+
+def _registered(category: str) -> list[str]:
+    """The names registered with Tune's registry in ``category``: flushed to a running Ray
+    (``_registered``) or waiting for one (``_to_flush``: before ``ray.init``, e.g. QMIX)."""
+    from ray.tune.registry import _global_registry
+
+    keys = set(getattr(_global_registry, "_registered", set())) | set(getattr(_global_registry, "_to_flush", {}))
+    return sorted({k.decode() if isinstance(k, bytes) else str(k) for (cat, k) in keys if cat == category})
 
 
 def parse_json_arg(text: Optional[str], what: str) -> dict[str, Any]:
@@ -124,13 +135,11 @@ def load_yaml(path: str) -> dict[str, dict[str, Any]]:
 def _registered_trainables() -> list[str]:
     """Names known to Tune's registry plus RLlib's built-in algorithms."""
     from ray.rllib.algorithms.registry import ALGORITHMS
-    from ray.tune.registry import TRAINABLE_CLASS, _global_registry
+    from ray.tune.registry import TRAINABLE_CLASS
 
-    names = set(ALGORITHMS)
-    names.update(
-        k.decode() if isinstance(k, bytes) else k for (cat, k) in _global_registry._registered if cat == TRAINABLE_CLASS
-    )
-    return sorted(str(n) for n in names)
+    import rllib_qmix  # noqa: F401  (registers QMIX)
+
+    return sorted(set(ALGORITHMS) | set(_registered(TRAINABLE_CLASS)))
 
 
 def _import_object(path: str, what: str) -> Any:
@@ -203,11 +212,7 @@ def check_env(env: Any) -> None:
             return
         except Exception:  # noqa: BLE001
             pass
-    known = list(gym.envs.registry) + [
-        k.decode() if isinstance(k, bytes) else str(k)
-        for (cat, k) in _global_registry._registered
-        if cat == ENV_CREATOR
-    ]
+    known = list(gym.envs.registry) + _registered(ENV_CREATOR)
     raise CLIError(
         f"unknown environment '{env}': not a registered Tune env, a gymnasium id "
         f"or an importable class path{_closest(env, known)}"
