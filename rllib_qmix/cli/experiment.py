@@ -405,6 +405,10 @@ def init_ray(address: Optional[str], verbose: int) -> None:
         raise CLIError(
             f"cannot connect to Ray at '{address}': {msg}" if address else f"cannot start Ray: {msg}"
         ) from None
+    if not address:  # our own Ray: end what a killed CLI would leave running
+        from rllib_qmix.cli.reaper import start_reaper
+
+        start_reaper()
 
 
 def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = False) -> Any:

@@ -23,7 +23,7 @@ def _mpe2(module: str, name: str) -> Any:
     except ImportError as err:
         raise ImportError(
             f"The env '{name}' needs mpe2: `pip install mpe2` (or install rllib_qmix with its 'mpe' extra, "
-            "e.g. `pip install -e \".[mpe]\"` in its folder)."
+            'e.g. `pip install -e ".[mpe]"` in its folder).'
         ) from err
 
 

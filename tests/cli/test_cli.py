@@ -759,3 +759,51 @@ def test_resume_after_driver_crash(tmp_path) -> None:
     assert int(first.group(2)) == 8 * (resumed_from + 1), text  # env steps continue too
     nothing = run_cli("train", "file", str(yaml_path), "--storage-path", str(tmp_path / "empty"), "--resume")
     assert nothing.returncode == 2 and "nothing to resume" in nothing.stderr
+
+
+def test_nothing_outlives_a_killed_driver(tmp_path) -> None:
+    """`kill -9` of the `rllib` process alone (not its process group): every process it started
+    (Ray's, whose dashboard and runtime-env agents used to stay forever) is gone soon after."""
+    import psutil
+
+    cmd = [sys.executable, "-m", "rllib_qmix.cli.main", "train", "--algo", "QMIX", "--env", "two_step_game"]
+    cmd += ["--stop", '{"training_iteration": 100000}', "--storage-path", str(tmp_path), "-v"]
+    proc = subprocess.Popen(
+        cmd,
+        env=_env(),
+        cwd=str(REPO),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+    def group() -> list:
+        found = []
+        for p in psutil.process_iter():
+            try:
+                if os.getpgid(p.pid) == proc.pid and p.status() != psutil.STATUS_ZOMBIE:
+                    found.append(p)
+            except (psutil.Error, ProcessLookupError):
+                continue
+        return found
+
+    try:
+        deadline = time.time() + 180
+        for line in proc.stdout:
+            if "] iter    3 |" in line:
+                break
+            assert time.time() < deadline
+        assert len(group()) > 3  # the driver, Ray's GCS, raylet, agents, the trial's worker
+        proc.kill()  # SIGKILL to the driver only
+        proc.wait(timeout=30)
+        deadline = time.time() + 45
+        while group() and time.time() < deadline:
+            time.sleep(1.0)
+        left = [" ".join(p.cmdline())[:80] for p in group()]
+        assert not left, left
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
