@@ -411,7 +411,9 @@ def init_ray(address: Optional[str], verbose: int) -> None:
         start_reaper()
 
 
-def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = False) -> Any:
+def run_experiment(
+    spec: ExperimentSpec, *, verbose: int = 0, resume: bool = False, max_iterations: Optional[int] = None
+) -> Any:
     """Runs one experiment with ``tune.Tuner`` and returns its ResultGrid.
 
     Prints one progress line per iteration; the first SIGINT ends every trial
@@ -430,7 +432,7 @@ def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = Fal
     if problem is not None:
         raise CLIError(problem)
     pending.reset()
-    set_current_stop(spec.stop)
+    set_current_stop(spec.stop, max_iterations)
 
     # Save Tune's experiment state after every result (not every ~10 s), so that --resume after
     # a crash knows every trial checkpoint written before it; cheap for the few trials here.
@@ -445,7 +447,7 @@ def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = Fal
     run_config = tune.RunConfig(
         name=spec.name,
         storage_path=spec.storage_path,
-        stop=CLIStopper(spec.stop),
+        stop=CLIStopper(spec.stop, max_iterations),
         checkpoint_config=checkpoint_config,
         failure_config=tune.FailureConfig(max_failures=spec.max_failures),
         callbacks=[ProgressCallback(verbose=verbose, stop=spec.stop), pending.PendingWatchdog(asks, spec.name)],

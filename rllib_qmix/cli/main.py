@@ -14,6 +14,7 @@ import re
 import sys
 from typing import Any, NoReturn, Optional
 
+from rllib_qmix import budget
 from rllib_qmix.algorithm.checkpoints import MANIFEST_FILE, is_complete_checkpoint
 from rllib_qmix.cli.experiment import CLIError, init_ray
 
@@ -231,6 +232,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         raise CLIError("nothing to train: use `rllib train file PATH.yaml` or `rllib train --algo ALGO --env ENV`")
 
+    try:
+        cap = budget.max_iterations()
+    except ValueError as e:
+        raise CLIError(str(e)) from None
     init_ray(args.ray_address, args.verbose)
     install_sigint_handler()
     status = 0
@@ -240,7 +245,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"stop {spec.stop or 'never (Ctrl-C to stop)'}",
             flush=True,
         )
-        grid = run_experiment(spec, verbose=args.verbose, resume=bool(getattr(args, "resume", False)))
+        if cap is not None:
+            print(f"note: {budget.ENV_VAR}={cap}: each trial trains at most {cap} iterations here", flush=True)
+        resume = bool(getattr(args, "resume", False))
+        grid = run_experiment(spec, verbose=args.verbose, resume=resume, max_iterations=cap)
         status = max(status, _summarize(grid))
         if interrupted():
             print("Stopped by Ctrl-C.", flush=True)

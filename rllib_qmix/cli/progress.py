@@ -26,6 +26,8 @@ from ray.tune import Callback
 from ray.tune.stopper import Stopper
 from ray.tune.utils import flatten_dict
 
+from rllib_qmix import budget
+
 # Set by the first SIGINT; module-level so that the stopper stays picklable.
 _INTERRUPTED = threading.Event()
 #: Why the stopper ended each trial (trial id -> reason), for the end-of-run line.
@@ -49,9 +51,11 @@ def _on_sigint(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def set_current_stop(criteria: dict[str, float]) -> None:
-    """Registers the stop criteria of the command running now (for a resumed stopper)."""
+def set_current_stop(criteria: dict[str, float], max_iterations: Optional[int] = None) -> None:
+    """Registers the stop criteria (and iteration cap) of the command running now (for a
+    resumed stopper)."""
     _CURRENT_STOP["criteria"] = dict(criteria)
+    _CURRENT_STOP["max_iterations"] = max_iterations
 
 
 def install_sigint_handler() -> None:
@@ -75,15 +79,19 @@ class CLIStopper(Stopper):
     to the stop given now), which :func:`set_current_stop` registers.
     """
 
-    def __init__(self, criteria: dict[str, float]):
+    def __init__(self, criteria: dict[str, float], max_iterations: Optional[int] = None):
         self.criteria = dict(criteria)
+        self.max_iterations = max_iterations
         self._checked = False
+        self._first: dict[str, int] = {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         if "criteria" in _CURRENT_STOP:
             self.criteria = dict(_CURRENT_STOP["criteria"])
+            self.max_iterations = _CURRENT_STOP.get("max_iterations")
             self._checked = False
+            self._first = {}
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         flat = flatten_dict(result, delimiter="/")
@@ -102,6 +110,12 @@ class CLIStopper(Stopper):
         if _INTERRUPTED.is_set():
             STOP_REASONS[trial_id] = "stopped by Ctrl-C"
             return True
+        it = flat.get("training_iteration")
+        if self.max_iterations is not None and isinstance(it, numbers.Real):
+            first = self._first.setdefault(trial_id, int(it))  # this command's first iteration
+            if int(it) - first + 1 >= self.max_iterations:
+                STOP_REASONS[trial_id] = f"{budget.ENV_VAR}={self.max_iterations} iterations in this command"
+                return True
         for key, value in self.criteria.items():
             got = flat.get(key)
             if isinstance(got, numbers.Real) and not math.isnan(got) and got >= value:

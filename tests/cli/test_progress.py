@@ -162,3 +162,21 @@ def test_the_end_of_a_trial_says_why_it_stopped_and_its_last_greedy_evaluation(c
     assert end.startswith("[QMIX_smac_00001] finished at iteration 4, 400 env steps: ")
     assert "reached the stop evaluation/env_runners/battle_won_mean >= 0.95 (0.97)" in end
     assert "last greedy evaluation: win rate 97.0%, return 19.00 (iteration 4)" in end
+
+
+def test_the_iteration_cap_counts_the_iterations_of_this_command() -> None:
+    """RLLIB_QMIX_MAX_ITERATIONS=N: at most N iterations per command, also after a resume."""
+    stopper = progress.CLIStopper({"training_iteration": 1000}, max_iterations=2)
+    assert [stopper("t", {"training_iteration": i}) for i in (52, 53)] == [False, True]  # resumed at 51
+    assert progress.STOP_REASONS["t"] == "RLLIB_QMIX_MAX_ITERATIONS=2 iterations in this command"
+    assert progress.CLIStopper({}, max_iterations=1)("u", {"training_iteration": 1})
+
+
+def test_a_bad_iteration_cap_is_one_line(monkeypatch, capsys) -> None:
+    from rllib_qmix.cli import main as cli
+
+    monkeypatch.setenv("RLLIB_QMIX_MAX_ITERATIONS", "a few")
+    assert cli.main(["train", "--algo", "PPO", "--env", "CartPole-v1"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "rllib train: error: RLLIB_QMIX_MAX_ITERATIONS must be a positive integer (training iterations), got 'a few'"
+    )
