@@ -182,7 +182,7 @@ class QMIXConfig(AlgorithmConfig):
     def __init__(self, algo_class: Optional[type] = None) -> None:
         super().__init__(algo_class=algo_class or QMIX)
         # pymarl's values (src/config/default.yaml, algs/qmix.yaml) except where marked "chosen":
-        # those were measured across SMAC, LBF and MPE (docs/results.md, issue 20).
+        # those were measured across SMAC, LBF and MPE (docs/results.md#choosing-the-defaults).
         self.lr = 5e-4
         self.gamma = 0.99
         self.grad_clip = 10.0
