@@ -180,3 +180,27 @@ def test_a_bad_iteration_cap_is_one_line(monkeypatch, capsys) -> None:
     assert capsys.readouterr().err.strip() == (
         "rllib train: error: RLLIB_QMIX_MAX_ITERATIONS must be a positive integer (training iterations), got 'a few'"
     )
+
+
+def test_ctrl_c_before_any_trial_started_ends_the_run_at_once(monkeypatch, capsys):
+    """No trial has its resources yet: there is no iteration to wait for, one Ctrl-C ends it."""
+    import signal
+
+    from rllib_qmix.cli import pending
+
+    monkeypatch.setattr(signal, "signal", lambda *a: None)  # leave pytest's own SIGINT handler alone
+    pending.reset()
+    progress._INTERRUPTED.clear()
+    try:
+        stopper = progress.CLIStopper({"training_iteration": 10})
+        assert stopper.stop_all() is False
+        progress._on_sigint(signal.SIGINT, None)
+        assert "Interrupted before any trial started: stopping now." in capsys.readouterr().err
+        assert stopper.stop_all() is True
+        pending._STARTED.set()  # a trial runs: stop after its current iteration, not the whole run
+        assert stopper.stop_all() is False
+        progress._on_sigint(signal.SIGINT, None)
+        assert "stopping after the current iteration" in capsys.readouterr().err
+    finally:
+        progress._INTERRUPTED.clear()
+        pending.reset()
