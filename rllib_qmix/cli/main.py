@@ -32,7 +32,8 @@ examples:
   rllib train file tuned_examples/smac_cluster.yaml --ray-address auto --storage-path ~/runs
   rllib train --algo QMIX --env smac --config '{"env_config": {"map_name": "3m"}}' \\
       --stop '{"env_runners/battle_won_mean": 0.95}'    (results: ~/ray_results/QMIX_smac)
-  rllib train --algo PPO --env CartPole-v1 --stop '{"training_iteration": 5}'
+  rllib train --algo PPO --env CartPole-v1 --config '{"num_env_runners": 1}' \\
+      --stop '{"training_iteration": 5}'
 
 The YAML maps experiment names to {run (or algo), env, env_config, stop, config,
 checkpoint_freq, checkpoint_at_end, num_samples, storage_path}. `run` may be an
