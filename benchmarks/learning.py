@@ -73,12 +73,12 @@ from _common import RESULTS, ROOT, add_out_argument, out_dir
 
 ENV_VAR = "RLLIB_QMIX_MAX_ITERATIONS"  # rllib_qmix.budget.ENV_VAR (a smoke-run cap)
 CHECKPOINTS = RESULTS / "checkpoints"  # --checkpoint saves (git-ignored, like all of results/)
-#: Targets of the learning issue: (greedy win rate, within env steps); None = report only.
+#: Learning targets: (greedy win rate, within env steps); None = report only.
 TARGETS = {
     "smac": (0.95, 200_000),
     "smac_8m": (0.95, 1_000_000),
     "smac_2s3z": (0.90, 1_000_000),
-    # SMACv2 (issue 21): upstream's QMIX on the real game at ~10M steps, to reach within 2M
+    # SMACv2: upstream's QMIX on the real game at ~10M steps, to reach within 2M
     "smacv2_protoss_5v5": (0.71, 2_000_000),
     "smacv2_terran_5v5": (0.57, 2_000_000),
     "smacv2_zerg_5v5": (0.41, 2_000_000),
@@ -97,7 +97,7 @@ def settings_that_ran(param_space: dict, overrides: dict, config) -> dict:
 
 
 def with_former_defaults(saved: dict) -> dict:
-    """A saved run from before ``settings_that_ran`` (2026-12-03, issue 20) recorded only its
+    """A saved run from before ``settings_that_ran`` (2026-12-03) recorded only its
     YAML's keys; ``QMIXConfig``'s defaults were then pymarl's, so those fill in the options it
     did not set. A later save sets every learning option, which this leaves as it is."""
     from rllib_qmix.algorithm.presets import PRESETS

@@ -10,7 +10,7 @@ comment on the line right above its fence, which says why::
 Every other block runs, and a block tagged with another language (or none) must be text: its
 tag is one of ``NOT_CODE``. How the blocks run:
 
-- Commands are cut short only by the environment variable ``RLLIB_QMIX_MAX_ITERATIONS=1``
+- Commands are cut short only by the environment variable ``RLLIB_QMIX_MAX_ITERATIONS=4``
   (``rllib_qmix.budget``), which the CLI, ``benchmarks/learning.py``, the random baseline and
   the README's Python example read; the text of a block is never changed.
 - Each bash block runs with ``bash -e`` in its own copy of the repository's folders (a real copy
@@ -44,7 +44,7 @@ RUNNABLE = {"python", "bash", "sh", "shell", "console"}
 #: Fence tags of blocks that are not commands (diagrams, output, file contents).
 NOT_CODE = {"", "text", "yaml", "json", "toml", "ini", "diff", "output"}
 #: The environment variable that cuts every command's training short, and its value here.
-BUDGET = {"RLLIB_QMIX_MAX_ITERATIONS": "1"}
+BUDGET = {"RLLIB_QMIX_MAX_ITERATIONS": "4"}
 #: Blocks running at once (2 CPU cores in CI: a block waits on Ray's start much of its time).
 WORKERS = 2
 TIMEOUT_S = 600
