@@ -10,7 +10,7 @@ comment on the line right above its fence, which says why::
 Every other block runs, and a block tagged with another language (or none) must be text: its
 tag is one of ``NOT_CODE``. How the blocks run:
 
-- Commands are cut short only by the environment variable ``RLLIB_QMIX_MAX_ITERATIONS=4``
+- Commands are cut short only by the environment variable ``RLLIB_QMIX_MAX_ITERATIONS=1``
   (``rllib_qmix.budget``), which the CLI, ``benchmarks/learning.py``, the random baseline and
   the README's Python example read; the text of a block is never changed.
 - Each bash block runs with ``bash -e`` in its own copy of the repository's folders (a real copy
@@ -44,9 +44,9 @@ RUNNABLE = {"python", "bash", "sh", "shell", "console"}
 #: Fence tags of blocks that are not commands (diagrams, output, file contents).
 NOT_CODE = {"", "text", "yaml", "json", "toml", "ini", "diff", "output"}
 #: The environment variable that cuts every command's training short, and its value here.
-BUDGET = {"RLLIB_QMIX_MAX_ITERATIONS": "4"}
+BUDGET = {"RLLIB_QMIX_MAX_ITERATIONS": "1"}
 #: Blocks running at once (2 CPU cores in CI: a block waits on Ray's start much of its time).
-WORKERS = 2
+WORKERS = 3
 TIMEOUT_S = 600
 _MARK = re.compile(r"^\s*<!--\s*not run:\s*(?P<reason>.*?)\s*-->\s*$")
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[ \t]*$")
@@ -182,8 +182,10 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> Ran:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Future]:
+def runs(tmp_path_factory, request) -> dict[str, Future]:
     """Starts every runnable block (two at a time) and returns their futures by block id."""
+    # Only the blocks of the tests selected in this session (e.g. with -k) run.
+    wanted = {item.callspec.id for item in request.session.items if hasattr(item, "callspec")}
     root = tmp_path_factory.mktemp("docs")
     mpl = root / "matplotlib"
     mpl.mkdir()
@@ -191,7 +193,7 @@ def runs(tmp_path_factory) -> dict[str, Future]:
     futures: dict[str, Future] = {}
     seen: dict[str, str] = {}
     # The longest first: the Python examples, then the shell blocks in order.
-    for file in PYTHON_FILES:
+    for file in [f for f in PYTHON_FILES if f in wanted]:
         blocks = [b for b in ALL_BLOCKS if b.file == file and b.lang == "python" and b.not_run is None]
         name = re.sub(r"\W", "_", file) + "_python"
         ws = _workspace(root, name)
@@ -202,7 +204,7 @@ def runs(tmp_path_factory) -> dict[str, Future]:
             path.write_text(b.code + "\n")
             argv += [str(path), b.id]
         futures[f"{file}[python]"] = pool.submit(_run, argv, ws, _env(root / f"home_{name}", mpl))
-    for b in BASH_BLOCKS:
+    for b in [b for b in BASH_BLOCKS if b.id in wanted]:
         key = _normalized(commands(b))
         if key in seen:  # the same commands already run for another block
             futures[b.id] = futures[seen[key]]
@@ -214,6 +216,13 @@ def runs(tmp_path_factory) -> dict[str, Future]:
         futures[b.id] = pool.submit(_run, argv, ws, _env(root / f"home_{name}", mpl))
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    done = {k: f.result() for k, f in futures.items() if f.done() and not f.cancelled()}
+    if capture is not None and done:  # how long each block took: what the docs cost CI
+        with capture.global_and_fixture_disabled():
+            print(f"\ndocs blocks ({WORKERS} at a time, {BUDGET}), seconds each:")
+            for key, ran in sorted(done.items(), key=lambda kv: -kv[1].seconds):
+                print(f"  {ran.seconds:6.1f}  {key}  (exit {ran.returncode})")
 
 
 # ---------------------------------------------------------------------------- tests

@@ -455,18 +455,8 @@ def run_experiment(
     )
     if resume:
         path = experiment_dir(spec)
-        if not tune.Tuner.can_restore(path):
-            raise CLIError(
-                f"nothing to resume at {path}: no experiment was started there "
-                "(run without --resume first, with the same --storage-path)"
-            )
-        trials = resumable_trials(path, spec)
-        if not trials:
-            print(
-                f"nothing to resume at {path}: every trial already meets the stop criteria {spec.stop} "
-                "(give a larger --stop to train on)",
-                flush=True,
-            )
+        if not resume_plan(spec):
+            print(nothing_to_resume(spec), flush=True)
             return tune.ResultGrid(tune.ExperimentAnalysis(path))
         # Every trial continues from its last checkpoint (iteration, env steps, epsilon, weights,
         # targets, optimizer; the replay if the config stores it), whether it was stopped by
@@ -529,6 +519,29 @@ def _meets_stop(row: dict[str, Any], stop: dict[str, float]) -> bool:
         if got == got and got >= value:
             return True
     return False
+
+
+def resume_plan(spec: ExperimentSpec) -> list[str]:
+    """The trial directories ``--resume`` continues (checked before Ray starts): those whose last
+    result does not meet ``spec.stop``. Refuses an experiment that was never started and a
+    config that differs from the one its trials started with."""
+    from ray import tune
+
+    path = experiment_dir(spec)
+    if not tune.Tuner.can_restore(path):
+        raise CLIError(
+            f"nothing to resume at {path}: no experiment was started there "
+            "(run without --resume first, with the same --storage-path)"
+        )
+    return resumable_trials(path, spec)
+
+
+def nothing_to_resume(spec: ExperimentSpec) -> str:
+    """The line that says an experiment's trials all meet the stop already."""
+    return (
+        f"nothing to resume at {experiment_dir(spec)}: every trial already meets the stop criteria "
+        f"{spec.stop} (give a larger --stop to train on)"
+    )
 
 
 def resumable_trials(path: str, spec: ExperimentSpec) -> list[str]:

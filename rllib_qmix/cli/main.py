@@ -207,7 +207,14 @@ def _quiet(verbose: int) -> None:
 # ------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
     """``rllib train``: validate every experiment, then run them one by one."""
-    from rllib_qmix.cli.experiment import experiment_from_dict, load_experiments, parse_json_arg, run_experiment
+    from rllib_qmix.cli.experiment import (
+        experiment_from_dict,
+        load_experiments,
+        nothing_to_resume,
+        parse_json_arg,
+        resume_plan,
+        run_experiment,
+    )
     from rllib_qmix.cli.progress import install_sigint_handler, interrupted
 
     _quiet(args.verbose)
@@ -237,6 +244,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         cap = budget.max_iterations()
     except ValueError as e:
         raise CLIError(str(e)) from None
+    resume = bool(getattr(args, "resume", False))
+    if resume and not any([resume_plan(spec) for spec in specs]):  # each checked before Ray starts
+        for spec in specs:
+            print(f"== {spec.name}: {nothing_to_resume(spec)}", flush=True)
+        return 0
     init_ray(args.ray_address, args.verbose)
     install_sigint_handler()
     status = 0
@@ -248,7 +260,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         if cap is not None:
             print(f"note: {budget.ENV_VAR}={cap}: each trial trains at most {cap} iterations here", flush=True)
-        resume = bool(getattr(args, "resume", False))
         grid = run_experiment(spec, verbose=args.verbose, resume=resume, max_iterations=cap)
         status = max(status, _summarize(grid))
         if interrupted():
