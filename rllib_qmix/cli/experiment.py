@@ -548,7 +548,7 @@ def resumable_trials(path: str, spec: ExperimentSpec) -> list[str]:
     """The trial directories of the experiment at ``path`` that ``--resume`` continues: those
     whose last result does not meet ``spec.stop`` yet. Refuses a config that differs from the
     one the trials started with (a resumed trial runs its own)."""
-    from rllib_qmix.cli.plot import read_results
+    from rllib_qmix.cli.results import read_results
 
     trials = _trial_dirs(path)
     for trial in trials:

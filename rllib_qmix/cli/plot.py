@@ -7,13 +7,13 @@ on and results tables report) side by side.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
 from typing import Optional
 
 from rllib_qmix.cli.experiment import CLIError
+from rllib_qmix.cli.results import read_results
 
 STEP_KEYS = ("num_env_steps_sampled_lifetime", "env_runners/num_env_steps_sampled_lifetime")
 #: (panel title, [(curve label, metric keys in order of preference)]); '*' matches a prefix.
@@ -38,42 +38,12 @@ PANELS: list[tuple[str, list[tuple[str, tuple[str, ...]]]]] = [
 EVAL_PREFIX = "evaluation/"
 
 
-def _flatten(d: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for k, v in d.items():
-        key = f"{prefix}/{k}" if prefix else str(k)
-        if isinstance(v, dict):
-            out.update(_flatten(v, key))
-        else:
-            out[key] = v
-    return out
-
-
 def _to_float(v: object) -> Optional[float]:
     try:
         f = float(v)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) else f
-
-
-def read_results(trial_dir: str) -> list[dict[str, object]]:
-    """Rows of flattened results of one trial (result.json, else progress.csv)."""
-    rows: list[dict[str, object]] = []
-    result_json = os.path.join(trial_dir, "result.json")
-    if os.path.isfile(result_json):
-        with open(result_json) as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    try:
-                        rows.append(_flatten(json.loads(line)))
-                    except json.JSONDecodeError:
-                        continue  # a partially written last line
-    if not rows and os.path.isfile(os.path.join(trial_dir, "progress.csv")):
-        with open(os.path.join(trial_dir, "progress.csv"), newline="") as f:
-            rows = [dict(r) for r in csv.DictReader(f)]
-    return rows
 
 
 def find_trial_dirs(run_dir: str) -> list[str]:
