@@ -156,3 +156,36 @@ def test_a_tune_trial_with_remote_env_runners_is_not_refused(tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "finished at iteration 2" in proc.stdout and "can't be placed" not in proc.stderr
+
+
+def test_only_a_cluster_that_autoscales_counts_as_one(monkeypatch, tmp_path) -> None:
+    """Ray's read-only autoscaler (a local or `ray start` cluster) names each node's own type;
+    a cluster config names its node types, and the cluster launcher leaves its bootstrap file."""
+    import json
+
+    import ray.experimental.internal_kv as kv
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    def report(mapping: dict) -> None:
+        status = {"autoscaler_report": {"node_type_mapping": mapping, "pending_launches": {}}}
+        monkeypatch.setattr(kv, "_internal_kv_get", lambda key: json.dumps(status).encode())
+
+    report({"abc": "node_abc", "def": "node_def"})
+    assert placement.cluster_can_autoscale() is False
+    report({"abc": "ray.head.default"})
+    assert placement.cluster_can_autoscale() is True
+    report({"abc": "node_abc"})
+    (tmp_path / "ray_bootstrap_config.yaml").write_text("cluster_name: x\n")
+    assert placement.cluster_can_autoscale() is True
+
+
+def test_an_autoscaling_cluster_is_waited_for_with_a_message(ray_local, monkeypatch) -> None:
+    config = QMIXConfig().environment("two_step_game").env_runners(num_env_runners=64)
+    monkeypatch.setattr(placement, "cluster_can_autoscale", lambda: True)
+    said = []
+    placement.check_placement(config, "QMIX", log=said.append)  # returns: Ray queues the actors
+    assert len(said) == 1 and said[0].startswith("QMIX: waiting for the autoscaler to add nodes: it asks for 64")
+    monkeypatch.setattr(placement, "cluster_can_autoscale", lambda: False)
+    with pytest.raises(PlacementError, match="more CPUs than the cluster's 2"):
+        placement.check_placement(config, "QMIX", log=said.append)
