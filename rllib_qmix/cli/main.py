@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_sub = train.add_subparsers(dest="train_command", title="subcommand", metavar="file PATH.yaml")
     tfile = train_sub.add_parser(
         "file",
+        prog="rllib train file",  # not derived from train's two-form usage
         formatter_class=fmt,
         epilog=FILE_EPILOG,
         help="train every experiment in a YAML file",
