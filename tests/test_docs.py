@@ -248,6 +248,7 @@ def test_every_not_run_mark_gives_a_reason_and_marks_a_runnable_block() -> None:
                 assert b.lang in RUNNABLE, f"{b.id}: a mark on a block that is not code"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("block", BASH_BLOCKS, ids=lambda b: b.id)
 def test_shell_block_runs(block: Block, runs) -> None:
     ran = runs[block.id].result()
@@ -255,6 +256,7 @@ def test_shell_block_runs(block: Block, runs) -> None:
     assert ran.returncode == 0, f"{head}:\n{ran.output[-6000:]}"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("file", PYTHON_FILES)
 def test_python_blocks_run(file: str, runs) -> None:
     ran = runs[f"{file}[python]"].result()
