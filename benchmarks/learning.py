@@ -44,6 +44,11 @@ records the example's settings, and ``--resume`` and ``--branch-from`` run those
         --keep-checkpoint --tag stuck
     python benchmarks/learning.py smac_5m_vs_6m --set epsilon_finish=0.2 --tag stuck_eps02 \
         --branch-from results/checkpoints/learning_smac_5m_vs_6m_stuck.seed1 --max-steps 800000 --eval-every 50000
+
+With ``RLLIB_QMIX_MAX_ITERATIONS=N`` set (a smoke run: CI runs the docs' commands so), each run
+is cut after N training iterations of this process, as if its session ended there: it is
+evaluated, its partial curve (and with ``--checkpoint`` its save) stays for ``--resume``, and no
+final results are written.
 """
 
 from __future__ import annotations
@@ -66,13 +71,14 @@ except ImportError:  # not POSIX (Windows): no lock; run the seeds of one file i
 
 from _common import RESULTS, ROOT, add_out_argument, out_dir
 
+ENV_VAR = "RLLIB_QMIX_MAX_ITERATIONS"  # rllib_qmix.budget.ENV_VAR (a smoke-run cap)
 CHECKPOINTS = RESULTS / "checkpoints"  # --checkpoint saves (git-ignored, like all of results/)
-#: Targets of the learning issue: (greedy win rate, within env steps); None = report only.
+#: Learning targets: (greedy win rate, within env steps); None = report only.
 TARGETS = {
     "smac": (0.95, 200_000),
     "smac_8m": (0.95, 1_000_000),
     "smac_2s3z": (0.90, 1_000_000),
-    # SMACv2 (issue 21): upstream's QMIX on the real game at ~10M steps, to reach within 2M
+    # SMACv2: upstream's QMIX on the real game at ~10M steps, to reach within 2M
     "smacv2_protoss_5v5": (0.71, 2_000_000),
     "smacv2_terran_5v5": (0.57, 2_000_000),
     "smacv2_zerg_5v5": (0.41, 2_000_000),
@@ -91,7 +97,7 @@ def settings_that_ran(param_space: dict, overrides: dict, config) -> dict:
 
 
 def with_former_defaults(saved: dict) -> dict:
-    """A saved run from before ``settings_that_ran`` (2026-12-03, issue 20) recorded only its
+    """A saved run from before ``settings_that_ran`` (2026-12-03) recorded only its
     YAML's keys; ``QMIXConfig``'s defaults were then pymarl's, so those fill in the options it
     did not set. A later save sets every learning option, which this leaves as it is."""
     from rllib_qmix.algorithm.presets import PRESETS
@@ -180,6 +186,7 @@ def run_one(
         # Only what a checkpoint holds changes, not the algorithm: an exact resume needs the replay.
         config.training(store_replay_buffer_in_checkpoints=True)
     budget = max_steps or int(spec.stop.get("num_env_steps_sampled_lifetime", 200_000))
+    cap = iteration_cap()
     algo = config.build_algo()
     curve, steps, minutes_before, resumed_at, branched_from = [], 0, 0.0, [], None
     if resume_from is not None:
@@ -215,12 +222,16 @@ def run_one(
         # A run saved at its last evaluation (budget or target reached) has nothing left to train.
         stopped_at_target = bool(curve) and target is not None and reached(curve[-1], target[0])
         done = stopped_at_target or (bool(curve) and steps >= budget)
+        iterations, cut = 0, False
         while not done:
             result = algo.train()
+            iterations += 1
             prev, steps = steps, int(result["env_runners"].get("num_env_steps_sampled_lifetime", 0))
             # Stop at the last iteration that stays within the budget (iterations are ~128 steps).
             last = steps >= budget or steps + (steps - prev) > budget
-            if steps >= next_eval or last:
+            # RLLIB_QMIX_MAX_ITERATIONS: this process ends the run here, as if its session ended.
+            cut = not last and cap is not None and iterations >= cap
+            if steps >= next_eval or last or cut:
                 ev = algo.evaluate()["env_runners"]
                 point = {
                     "env_steps": steps,
@@ -248,6 +259,14 @@ def run_one(
                 next_eval = steps + eval_every
             if last or stopped_at_target:
                 break
+            if cut:
+                then = ", --resume continues it" if checkpoint else ""
+                print(
+                    f"[{example} seed {seed}] cut after {iterations} iterations ({ENV_VAR}={cap}) at {steps} env "
+                    f"steps: its curve so far is in the partial file{then}",
+                    flush=True,
+                )
+                return record(False)
     finally:
         algo.stop()
     return record(True)
@@ -431,6 +450,16 @@ def plot(example: str, runs: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def iteration_cap() -> int | None:
+    """``RLLIB_QMIX_MAX_ITERATIONS``: the training iterations a run may take in this process."""
+    from rllib_qmix import budget
+
+    try:
+        return budget.max_iterations()
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+
+
 def _init_ray() -> None:
     import ray
 
@@ -520,6 +549,7 @@ def main() -> None:
                 "give the branch its own tag, so that the save and its results stay as they are"
             )
     args.seeds = args.seeds if args.seeds is not None else [0, 1, 2]
+    iteration_cap()  # a bad RLLIB_QMIX_MAX_ITERATIONS fails before Ray starts
     _init_ray()
     out = out_dir(args.out if args.out is not None else RESULTS)
     rows = []
@@ -559,6 +589,8 @@ def main() -> None:
                     restore_dir=args.branch_from,
                 )
             )
+        if not all(r["finished"] for r in runs):  # cut short: partial files and saves stay for --resume
+            continue
         final = out / f"learning_{example}{suffix}.json"
         runs, row = write_results(final, example, runs, overrides, args.merge)
         rows.append(row)

@@ -9,6 +9,7 @@ rewards) and, where the env reports one, the win rate.
     python benchmarks/random_baseline.py lbf rware mpe_spread mpe_speaker_listener --episodes 200
 
 Prints a table and writes random_baseline.json into results/ (``--out DIR`` to choose).
+With ``RLLIB_QMIX_MAX_ITERATIONS=N`` set (a smoke run), each env plays at most N episodes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import statistics
 
 import numpy as np
 from _common import add_out_argument, out_dir
-from learning import example_config
+from learning import ENV_VAR, example_config, iteration_cap
 
 
 def random_returns(example: str, episodes: int, seed: int = 0) -> dict:
@@ -62,6 +63,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     add_out_argument(p)
     args = p.parse_args()
+    cap = iteration_cap()
+    if cap is not None and cap < args.episodes:
+        print(f"{ENV_VAR}={cap}: {cap} episodes per env instead of {args.episodes}", flush=True)
+        args.episodes = cap
     rows = [random_returns(e, args.episodes, args.seed) for e in args.examples]
     print(f"{'example':24} {'episodes':>8} {'mean return':>12} {'median':>8} {'std':>8} {'length':>7} {'win rate':>8}")
     for r in rows:

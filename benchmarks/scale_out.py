@@ -10,7 +10,7 @@ cannot speed it up, a faster learner can.
     python benchmarks/scale_out.py --maps MMM2 --runners 1 2 4 8 12 --learner-gpus 0 1   # GPU host
     python benchmarks/scale_out.py --maps 3m --runners 1 2 --steps 2000                  # 2 cores
 
-Prints a table and writes scale_out.json into results/ (``--out DIR`` to choose). Issue 19's
+Prints a table and writes scale_out.json into results/ (``--out DIR`` to choose). The
 goal: ≥ 3,000 env steps/s on MMM2 with the GPU learner.
 """
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import add_out_argument, out_dir
 
-#: Issue 19's goal for MMM2 with the GPU learner (env steps/s).
+#: The goal for MMM2 with the GPU learner (env steps/s).
 GOAL_MMM2_GPU = 3000
 
 

@@ -34,7 +34,7 @@ clock = time.perf_counter
 SMACLITE = {"3s5z": 140, "MMM2": 85, "27m_vs_30m": 52, "corridor": 39}  # steps/s, reference §4
 TARGETS = {"3m": 4000, **{k: 20 * v for k, v in SMACLITE.items()}}
 BATCH_TARGET = 100_000
-#: SMACv2 (issue 21): single env on 2 cores, and batched on protoss_5_vs_5
+#: SMACv2: single env on 2 cores, and batched on protoss_5_vs_5
 V2_TARGETS = {"protoss_5_vs_5": 15_000, "protoss_20_vs_23": 3_000}
 V2_BATCH = "protoss_5_vs_5"
 

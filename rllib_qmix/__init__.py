@@ -9,6 +9,7 @@ simple_spread_v3 and simple_speaker_listener_v4, Level-Based Foraging, Multi-Rob
 
 from ray.tune.registry import register_env, register_trainable
 
+from rllib_qmix.algorithm.placement import PlacementError
 from rllib_qmix.algorithm.qmix import QMIX, QMIXConfig
 from rllib_qmix.envs.gym_tuple import make_lbf, make_rware
 from rllib_qmix.envs.matrix import TwoStepGame
@@ -21,6 +22,7 @@ __all__ = [
     "QMIX",
     "LearnerDiedError",
     "NonFiniteUpdateError",
+    "PlacementError",
     "QMIXConfig",
     "SMACMultiAgentEnv",
     "SMACv2MultiAgentEnv",

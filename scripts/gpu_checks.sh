@@ -1,27 +1,38 @@
 #!/usr/bin/env bash
-# Issue 19's GPU checks as one prepared call on a lent GPU machine (docs/benchmarks.md#on-a-lent-gpu-machine):
+# GPU checks on your own GPU machine (docs/benchmarks.md#on-your-own-gpu), after installing with a
+# CUDA build of torch (`make train PIP_CONSTRAINTS=`):
 #
-#   source scripts/devkit.sh install && bash scripts/gpu_checks.sh [STEP...]
+#   bash scripts/gpu_checks.sh [STEP...]
 #
-# STEP: gputest (the GPU learner equals the CPU one), 3m (the 3m example to 95% with the learner on
-# the GPU and 8 env runners), scale (scale_out.py on MMM2: 1-12 runners, GPU then CPU learner),
-# mmm2 (the GPU tuned example for MMM2_STEPS env steps, default 300k). Default: gputest 3m scale.
-# Each step has its own time limit (a step cut short still leaves what it wrote). Output goes to
-# $OUT (the device tool's folder) or results/, with a log of everything in gpu_checks.log.
+# STEP: gputest (the GPU learner's updates equal the CPU learner's), 3m (the 3m example to a 95%
+# greedy win rate with the learner on the GPU and 8 env runners of 4 battles), scale (scale_out.py
+# on MMM2: 1 to 12 env runners, GPU then CPU learner), mmm2 (the GPU tuned example for MMM2_STEPS
+# env steps, default 300k). Default: gputest 3m scale. Each step runs under its own time limit (a
+# step cut short still leaves what it wrote). Results go to RESULTS_DIR (default results/), with
+# a log of everything in gpu_checks.log. PYTHON chooses the interpreter (default: .venv's).
 set -u
-out=${OUT:-results}
+out=${RESULTS_DIR:-results}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
 log="$out/gpu_checks.log"
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(gputest 3m scale)
+python=${PYTHON:-.venv/bin/python}
+[ -x "$python" ] || python=python3
+for s in "${steps[@]}"; do
+  case $s in
+    gputest | 3m | scale | mmm2) ;;
+    *) echo "gpu_checks: unknown step '$s' (gputest, 3m, scale, mmm2)" >&2; exit 2 ;;
+  esac
+done
 
-python3 -c 'import ray, rllib_qmix' 2>/dev/null || {
-  echo "gpu_checks: python3 cannot import ray and rllib_qmix; run 'source scripts/devkit.sh install' first" >&2
+"$python" -c 'import ray, rllib_qmix' 2>/dev/null || {
+  echo "gpu_checks: $python cannot import ray and rllib_qmix; install first: make train PIP_CONSTRAINTS=" >&2
   exit 1
 }
-python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' || {
-  echo "gpu_checks: torch sees no CUDA device here; these checks need the GPU machine" >&2
+"$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' || {
+  echo "gpu_checks: torch sees no CUDA device here (no GPU, or a CPU build of torch: install with" \
+    "make train PIP_CONSTRAINTS=)" >&2
   exit 1
 }
 
@@ -37,12 +48,12 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee 
 echo "cpus: $(nproc)" | tee -a "$log"
 for s in "${steps[@]}"; do
   case $s in
-    gputest) run_step 180 python3 -m pytest -q -p no:cacheprovider tests/algorithm/test_gpu.py ;;
-    3m) run_step 300 python3 benchmarks/learning.py smac --seeds 0 --eval-every 10000 --stop-at-target \
+    gputest) run_step 180 "$python" -m pytest -q -p no:cacheprovider tests/algorithm/test_gpu.py ;;
+    3m) run_step 300 "$python" benchmarks/learning.py smac --seeds 0 --eval-every 10000 --stop-at-target \
       --set num_gpus_per_learner=1 --set num_env_runners=8 --set num_envs_per_env_runner=4 --tag gpu --out "$out" ;;
-    scale) run_step 360 python3 benchmarks/scale_out.py --maps MMM2 --runners 1 2 4 8 12 --learner-gpus 1 0 \
+    scale) run_step 360 "$python" benchmarks/scale_out.py --maps MMM2 --runners 1 2 4 8 12 --learner-gpus 1 0 \
       --steps 4000 --out "$out" ;;
-    mmm2) run_step 540 python3 benchmarks/learning.py smac_mmm2_gpu --seeds 0 --eval-every 100000 \
+    mmm2) run_step 540 "$python" benchmarks/learning.py smac_mmm2_gpu --seeds 0 --eval-every 100000 \
       --max-steps "${MMM2_STEPS:-300000}" --out "$out" ;;
     *) echo "gpu_checks: unknown step '$s' (gputest, 3m, scale, mmm2)" >&2; exit 2 ;;
   esac

@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rllib_qmix"
 #: What each area of the package may import from the package (besides itself).
 ALLOWED = {
     "rllib_qmix.keys": set(),
+    "rllib_qmix.budget": set(),
     "rllib_qmix.envs": {"rllib_qmix.keys"},
     "rllib_qmix.models": {"rllib_qmix.keys"},
     "rllib_qmix.sampling": {"rllib_qmix.keys", "rllib_qmix.envs", "rllib_qmix.models"},
@@ -31,6 +32,7 @@ ALLOWED = {
     },
     "rllib_qmix.cli": {
         "rllib_qmix",
+        "rllib_qmix.budget",
         "rllib_qmix.keys",
         "rllib_qmix.envs",
         "rllib_qmix.models",

@@ -60,6 +60,7 @@ from rllib_qmix.algorithm.checkpoints import (
     is_local_checkpoint,
     write_checkpoint,
 )
+from rllib_qmix.algorithm.placement import check_placement
 from rllib_qmix.algorithm.presets import PRESETS
 from rllib_qmix.envs.creator import make_team_env
 from rllib_qmix.envs.team import TeamSpec
@@ -181,7 +182,7 @@ class QMIXConfig(AlgorithmConfig):
     def __init__(self, algo_class: Optional[type] = None) -> None:
         super().__init__(algo_class=algo_class or QMIX)
         # pymarl's values (src/config/default.yaml, algs/qmix.yaml) except where marked "chosen":
-        # those were measured across SMAC, LBF and MPE (docs/results.md, issue 20).
+        # those were measured across SMAC, LBF and MPE (docs/results.md#choosing-the-defaults).
         self.lr = 5e-4
         self.gamma = 0.99
         self.grad_clip = 10.0
@@ -529,6 +530,8 @@ class QMIX(Algorithm):
 
     @override(Algorithm)
     def setup(self, config: AlgorithmConfig) -> None:
+        # RLlib would wait for env runners and learners the cluster can't place without a word.
+        check_placement(config, "QMIX", type(self))
         try:
             super().setup(config)
         except Exception as error:

@@ -78,11 +78,22 @@ class ExperimentSpec:
 
 
 def _closest(word: str, options) -> str:
-    """' (did you mean 'x'?)' if some option is close to `word`, else ''."""
+    """' (did you mean 'x'?)' if some option is close to `word` (ignoring case), else ''."""
     if not isinstance(word, str):  # a YAML key may be null, a number, ...
         return ""
-    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    options = [str(o) for o in options]
+    by_lower = {o.lower(): o for o in options}
+    match = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean '{by_lower[match[0]]}'?)" if match else ""
+
+
+def _registered(category: str) -> list[str]:
+    """The names registered with Tune's registry in ``category``: flushed to a running Ray
+    (``_registered``) or waiting for one (``_to_flush``: before ``ray.init``, e.g. QMIX)."""
+    from ray.tune.registry import _global_registry
+
+    keys = set(getattr(_global_registry, "_registered", set())) | set(getattr(_global_registry, "_to_flush", {}))
+    return sorted({k.decode() if isinstance(k, bytes) else str(k) for (cat, k) in keys if cat == category})
 
 
 def parse_json_arg(text: Optional[str], what: str) -> dict[str, Any]:
@@ -124,13 +135,11 @@ def load_yaml(path: str) -> dict[str, dict[str, Any]]:
 def _registered_trainables() -> list[str]:
     """Names known to Tune's registry plus RLlib's built-in algorithms."""
     from ray.rllib.algorithms.registry import ALGORITHMS
-    from ray.tune.registry import TRAINABLE_CLASS, _global_registry
+    from ray.tune.registry import TRAINABLE_CLASS
 
-    names = set(ALGORITHMS)
-    names.update(
-        k.decode() if isinstance(k, bytes) else k for (cat, k) in _global_registry._registered if cat == TRAINABLE_CLASS
-    )
-    return sorted(str(n) for n in names)
+    import rllib_qmix  # noqa: F401  (registers QMIX)
+
+    return sorted(set(ALGORITHMS) | set(_registered(TRAINABLE_CLASS)))
 
 
 def _import_object(path: str, what: str) -> Any:
@@ -203,11 +212,7 @@ def check_env(env: Any) -> None:
             return
         except Exception:  # noqa: BLE001
             pass
-    known = list(gym.envs.registry) + [
-        k.decode() if isinstance(k, bytes) else str(k)
-        for (cat, k) in _global_registry._registered
-        if cat == ENV_CREATOR
-    ]
+    known = list(gym.envs.registry) + _registered(ENV_CREATOR)
     raise CLIError(
         f"unknown environment '{env}': not a registered Tune env, a gymnasium id "
         f"or an importable class path{_closest(env, known)}"
@@ -400,9 +405,15 @@ def init_ray(address: Optional[str], verbose: int) -> None:
         raise CLIError(
             f"cannot connect to Ray at '{address}': {msg}" if address else f"cannot start Ray: {msg}"
         ) from None
+    if not address:  # our own Ray: end what a killed CLI would leave running
+        from rllib_qmix.cli.reaper import start_reaper
+
+        start_reaper()
 
 
-def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = False) -> Any:
+def run_experiment(
+    spec: ExperimentSpec, *, verbose: int = 0, resume: bool = False, max_iterations: Optional[int] = None
+) -> Any:
     """Runs one experiment with ``tune.Tuner`` and returns its ResultGrid.
 
     Prints one progress line per iteration; the first SIGINT ends every trial
@@ -410,7 +421,18 @@ def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = Fal
     """
     from ray import tune
 
-    from rllib_qmix.cli.progress import CLIStopper, ProgressCallback
+    from rllib_qmix.algorithm.placement import worker_asks
+    from rllib_qmix.cli import pending
+    from rllib_qmix.cli.progress import CLIStopper, ProgressCallback, set_current_stop
+
+    # A trial the cluster can never place (a GPU config without a GPU, more env runners than
+    # cores) is refused now; one that waits for held resources is ended by the watchdog.
+    asks = worker_asks(build_config(spec.algo_cls, spec.param_space, spec.algo_name), spec.algo_cls, main_process=True)
+    problem = pending.check_trial_placement(asks, spec.name)
+    if problem is not None:
+        raise CLIError(problem)
+    pending.reset()
+    set_current_stop(spec.stop, max_iterations)
 
     # Save Tune's experiment state after every result (not every ~10 s), so that --resume after
     # a crash knows every trial checkpoint written before it; cheap for the few trials here.
@@ -425,32 +447,126 @@ def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = Fal
     run_config = tune.RunConfig(
         name=spec.name,
         storage_path=spec.storage_path,
-        stop=CLIStopper(spec.stop),
+        stop=CLIStopper(spec.stop, max_iterations),
         checkpoint_config=checkpoint_config,
         failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-        callbacks=[ProgressCallback(verbose=verbose, stop=spec.stop)],
+        callbacks=[ProgressCallback(verbose=verbose, stop=spec.stop), pending.PendingWatchdog(asks, spec.name)],
         verbose=min(verbose, 3),
     )
     if resume:
         path = experiment_dir(spec)
-        if not tune.Tuner.can_restore(path):
-            raise CLIError(
-                f"nothing to resume at {path}: no experiment was started there "
-                "(run without --resume first, with the same --storage-path)"
-            )
-        # Unfinished and crashed trials continue from their last checkpoint (iteration, env
-        # steps, epsilon, weights, targets, optimizer; the replay if the config stores it).
-        tuner = tune.Tuner.restore(
-            path, trainable=spec.trainable, resume_unfinished=True, resume_errored=True, param_space=spec.param_space
+        if not resume_plan(spec):
+            print(nothing_to_resume(spec), flush=True)
+            return tune.ResultGrid(tune.ExperimentAnalysis(path))
+        # Every trial continues from its last checkpoint (iteration, env steps, epsilon, weights,
+        # targets, optimizer; the replay if the config stores it), whether it was stopped by
+        # Ctrl-C, crashed, or reached the stop of the earlier command, up to this command's stop.
+        resume_all = tune.ResumeConfig(
+            finished=tune.ResumeConfig.ResumeType.RESUME,
+            unfinished=tune.ResumeConfig.ResumeType.RESUME,
+            errored=tune.ResumeConfig.ResumeType.RESUME,
         )
-        return tuner.fit()
-    tuner = tune.Tuner(
-        spec.trainable,
-        param_space=spec.param_space,
-        run_config=run_config,
-        tune_config=tune.TuneConfig(num_samples=spec.num_samples),
+        tuner = tune.Tuner.restore(
+            path, trainable=spec.trainable, param_space=spec.param_space, _resume_config=resume_all
+        )
+        # Tune restores the earlier command's run config (its stop, callbacks, checkpointing);
+        # this command's apply instead (the experiment's name and storage stay). The stopper
+        # Tune restores from its experiment state applies this command's stop too.
+        restored = tuner._local_tuner.get_run_config()
+        for key in ("stop", "checkpoint_config", "failure_config", "callbacks", "verbose"):
+            setattr(restored, key, getattr(run_config, key))
+    else:
+        tuner = tune.Tuner(
+            spec.trainable,
+            param_space=spec.param_space,
+            run_config=run_config,
+            tune_config=tune.TuneConfig(num_samples=spec.num_samples),
+        )
+    grid = tuner.fit()
+    failure = pending.placement_failure()
+    if failure is not None:
+        raise CLIError(failure)
+    return grid
+
+
+def _trial_dirs(path: str) -> list[str]:
+    return sorted(
+        os.path.join(path, d) for d in os.listdir(path) if os.path.isfile(os.path.join(path, d, "params.json"))
     )
-    return tuner.fit()
+
+
+def _config_changes(started: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+    """Settings of ``now`` that differ from the config a trial ``started`` with (search spaces
+    of ``now`` are skipped: each trial started with one of their values)."""
+    changes = []
+    for key in sorted(set(started) | set(now), key=str):
+        old, new = started.get(key, "(not set)"), now.get(key, "(not set)")
+        if isinstance(new, dict) and set(new) == {"grid_search"}:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes += _config_changes(old, new, f"{prefix}{key}.")
+        elif json.dumps(old, sort_keys=True, default=str) != json.dumps(new, sort_keys=True, default=str):
+            changes.append(f"{prefix}{key} (was {old!r}, now {new!r})")
+    return changes
+
+
+def _meets_stop(row: dict[str, Any], stop: dict[str, float]) -> bool:
+    for key, value in stop.items():
+        try:
+            got = float(row[key])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if got == got and got >= value:
+            return True
+    return False
+
+
+def resume_plan(spec: ExperimentSpec) -> list[str]:
+    """The trial directories ``--resume`` continues (checked before Ray starts): those whose last
+    result does not meet ``spec.stop``. Refuses an experiment that was never started and a
+    config that differs from the one its trials started with."""
+    from ray import tune
+
+    path = experiment_dir(spec)
+    if not tune.Tuner.can_restore(path):
+        raise CLIError(
+            f"nothing to resume at {path}: no experiment was started there "
+            "(run without --resume first, with the same --storage-path)"
+        )
+    return resumable_trials(path, spec)
+
+
+def nothing_to_resume(spec: ExperimentSpec) -> str:
+    """The line that says an experiment's trials all meet the stop already."""
+    return (
+        f"nothing to resume at {experiment_dir(spec)}: every trial already meets the stop criteria "
+        f"{spec.stop} (give a larger --stop to train on)"
+    )
+
+
+def resumable_trials(path: str, spec: ExperimentSpec) -> list[str]:
+    """The trial directories of the experiment at ``path`` that ``--resume`` continues: those
+    whose last result does not meet ``spec.stop`` yet. Refuses a config that differs from the
+    one the trials started with (a resumed trial runs its own)."""
+    from rllib_qmix.cli.results import read_results
+
+    trials = _trial_dirs(path)
+    for trial in trials:
+        with open(os.path.join(trial, "params.json")) as f:
+            started = json.load(f)
+        changes = _config_changes(started, json.loads(json.dumps(spec.param_space, default=str)))
+        if changes:
+            raise CLIError(
+                f"--resume continues each trial with the config it started with, and the config "
+                f"now differs: {', '.join(changes[:3])}; undo the change, or train a new "
+                "experiment (another --name or --storage-path)"
+            )
+    left = []
+    for trial in trials:
+        rows = read_results(trial)
+        if not rows or not _meets_stop(rows[-1], spec.stop):
+            left.append(trial)
+    return left
 
 
 def experiment_dir(spec: ExperimentSpec) -> str:

@@ -14,24 +14,35 @@ import re
 import sys
 from typing import Any, NoReturn, Optional
 
+from rllib_qmix import budget
 from rllib_qmix.algorithm.checkpoints import MANIFEST_FILE, is_complete_checkpoint
 from rllib_qmix.cli.experiment import CLIError, init_ray
 
+TRAIN_USAGE = """\
+rllib train file PATH.yaml [--stop JSON] [--config JSON] [--ray-address ADDR]
+                                  [--storage-path DIR] [--resume] [-v]
+       rllib train --algo ALGO --env ENV [--name NAME] [--stop JSON] [--config JSON]
+                                  [--ray-address ADDR] [--storage-path DIR] [--resume] [-v]"""
+
 TRAIN_EPILOG = """\
 examples:
-  rllib train file tuned_examples/smac.yaml
+  rllib train file tuned_examples/smac.yaml             (results: ~/ray_results/qmix-smac-3m)
   rllib train file tuned_examples/smac.yaml --stop '{"training_iteration": 10}'
-  rllib train file my.yaml --ray-address auto --storage-path ~/runs
-  rllib train file my.yaml --storage-path ~/runs --resume   (after a crash)
+  rllib train file tuned_examples/smac.yaml --stop '{"training_iteration": 20}' --resume
+  rllib train file tuned_examples/smac_cluster.yaml --ray-address auto --storage-path ~/runs
   rllib train --algo QMIX --env smac --config '{"env_config": {"map_name": "3m"}}' \\
-      --stop '{"env_runners/battle_won_mean": 0.95}'
-  rllib train --algo PPO --env CartPole-v1 --stop '{"training_iteration": 5}'
+      --stop '{"env_runners/battle_won_mean": 0.95}'    (results: ~/ray_results/QMIX_smac)
+  rllib train --algo PPO --env CartPole-v1 --config '{"num_env_runners": 1}' \\
+      --stop '{"training_iteration": 5}'
 
 The YAML maps experiment names to {run (or algo), env, env_config, stop, config,
 checkpoint_freq, checkpoint_at_end, num_samples, storage_path}. `run` may be an
 RLlib algorithm (PPO, DQN, ...), QMIX, or an import path package.module:Class.
 Stop keys may be nested result paths, e.g. env_runners/episode_return_mean.
-Ctrl-C stops after the current iteration and saves a checkpoint.
+Ctrl-C stops after the current iteration and saves a checkpoint. --resume continues
+every trial of the experiment (stopped by Ctrl-C, a crash or its stop) from its last
+checkpoint, with the config it started with, up to this command's stop: the YAML's,
+with --stop's keys over them.
 Results go to STORAGE_PATH/NAME (default ~/ray_results); view them with
 `tensorboard --logdir STORAGE_PATH/NAME` or `rllib plot STORAGE_PATH/NAME`.
 """
@@ -42,22 +53,24 @@ example:
 """
 
 EVALUATE_EPILOG = """\
-examples:
-  rllib evaluate ~/ray_results/smac_3m/QMIX_smac_00000_0/checkpoint_000009
-  rllib evaluate ~/ray_results/smac_3m/QMIX_smac_00000_0 --episodes 32
-  rllib evaluate CHECKPOINT --render battle.gif      (QMIX only)
+examples, after `rllib train file tuned_examples/smac.yaml`:
+  rllib evaluate ~/ray_results/qmix-smac-3m
+  rllib evaluate ~/ray_results/qmix-smac-3m --episodes 32 --render battle.gif
+  rllib evaluate CHECKPOINT_DIR --explore
 
-CHECKPOINT may be a checkpoint directory, a Tune trial directory or an
-experiment directory (its latest checkpoint is used).
+CHECKPOINT may be a checkpoint directory, a run's (Tune trial's) directory, or an
+experiment directory with one run (its latest checkpoint is used; an experiment
+with several runs lists them). --render draws battles of the smac and smacv2 envs.
 """
 
 PLOT_EPILOG = """\
-examples:
-  rllib plot ~/ray_results/smac_3m
-  rllib plot ~/ray_results/smac_3m/QMIX_smac_00000_0 -o curves.png
+examples, after `rllib train file tuned_examples/smac.yaml`:
+  rllib plot ~/ray_results/qmix-smac-3m
+  rllib plot ~/ray_results/qmix-smac-3m -o curves.png
 
-Panels: win rate, episode return, loss and epsilon against env steps. Metrics a
-run did not log are marked "not logged".
+Panels: win rate, episode return, loss and epsilon against env steps; win rate and
+return of the exploring policy (training) and of greedy evaluations. Metrics a run
+did not log are marked "not logged".
 """
 
 
@@ -89,8 +102,8 @@ def _add_train_options(p: argparse.ArgumentParser, suppress: bool) -> None:
         "--resume",
         action="store_true",
         default=d(False),
-        help="continue the experiment already in the storage path (e.g. after a "
-        "crash) from each trial's last checkpoint",
+        help="continue the experiment already in the storage path (stopped by Ctrl-C, a crash or its "
+        "stop) from each trial's last checkpoint, up to this command's stop",
     )
     p.add_argument(
         "-v",
@@ -127,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train",
         formatter_class=fmt,
+        usage=TRAIN_USAGE,
         epilog=TRAIN_EPILOG,
         help="train an algorithm (from a YAML file or flags)",
         description="Train with Ray Tune from an experiment YAML file or from --algo/--env/--config.",
@@ -136,9 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--name", help="experiment name (default: ALGO_ENV)")
     train.add_argument("-f", "--file", dest="file_opt", metavar="PATH.yaml", help="same as `train file PATH.yaml`")
     _add_train_options(train, suppress=False)
-    train_sub = train.add_subparsers(dest="train_command", metavar="file")
+    train_sub = train.add_subparsers(dest="train_command", title="subcommand", metavar="file PATH.yaml")
     tfile = train_sub.add_parser(
         "file",
+        prog="rllib train file",  # not derived from train's two-form usage
         formatter_class=fmt,
         epilog=FILE_EPILOG,
         help="train every experiment in a YAML file",
@@ -157,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint, trial or experiment directory")
     ev.add_argument("--episodes", type=int, default=10, metavar="N", help="number of evaluation episodes (default 10)")
-    ev.add_argument("--render", metavar="OUT.gif", help="write one battle as an animated GIF (QMIX only)")
+    ev.add_argument(
+        "--render", metavar="OUT.gif", help="write one battle as an animated GIF (QMIX on the smac and smacv2 envs)"
+    )
     ev.add_argument("--explore", action="store_true", help="sample exploratory actions instead of greedy ones")
     ev.add_argument("-v", "--verbose", action="count", default=0, help="more output")
     ev.set_defaults(func=cmd_evaluate)
@@ -191,7 +208,14 @@ def _quiet(verbose: int) -> None:
 # ------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
     """``rllib train``: validate every experiment, then run them one by one."""
-    from rllib_qmix.cli.experiment import experiment_from_dict, load_experiments, parse_json_arg, run_experiment
+    from rllib_qmix.cli.experiment import (
+        experiment_from_dict,
+        load_experiments,
+        nothing_to_resume,
+        parse_json_arg,
+        resume_plan,
+        run_experiment,
+    )
     from rllib_qmix.cli.progress import install_sigint_handler, interrupted
 
     _quiet(args.verbose)
@@ -217,6 +241,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         raise CLIError("nothing to train: use `rllib train file PATH.yaml` or `rllib train --algo ALGO --env ENV`")
 
+    try:
+        cap = budget.max_iterations()
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    resume = bool(getattr(args, "resume", False))
+    if resume and not any([resume_plan(spec) for spec in specs]):  # each checked before Ray starts
+        for spec in specs:
+            print(f"== {spec.name}: {nothing_to_resume(spec)}", flush=True)
+        return 0
     init_ray(args.ray_address, args.verbose)
     install_sigint_handler()
     status = 0
@@ -226,7 +259,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"stop {spec.stop or 'never (Ctrl-C to stop)'}",
             flush=True,
         )
-        grid = run_experiment(spec, verbose=args.verbose, resume=bool(getattr(args, "resume", False)))
+        if cap is not None:
+            print(f"note: {budget.ENV_VAR}={cap}: each trial trains at most {cap} iterations here", flush=True)
+        grid = run_experiment(spec, verbose=args.verbose, resume=resume, max_iterations=cap)
         status = max(status, _summarize(grid))
         if interrupted():
             print("Stopped by Ctrl-C.", flush=True)
@@ -267,26 +302,31 @@ def _checkpoint_index(path: str) -> int:
     return int(match.group(1)) if match else -1
 
 
-def find_checkpoint(path: str) -> str:
-    """A checkpoint dir itself, or the latest checkpoint in a trial/experiment dir."""
-    path = os.path.abspath(os.path.expanduser(path))
-    if not os.path.exists(path):
-        raise CLIError(f"checkpoint not found: {path}")
-    if not os.path.isdir(path):
-        raise CLIError(f"not a checkpoint (not a directory): {path}")
-    if os.path.isfile(os.path.join(path, _CKPT_FILE)):
-        return path
-    found: list[str] = []
-    for root, dirs, files in os.walk(path):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]  # partial saves (.NAME.partial-*)
-        if _CKPT_FILE in files:
-            found.append(root)
-            dirs[:] = []
-        elif root.count(os.sep) - path.count(os.sep) >= 2:
-            dirs[:] = []
-    if not found:
-        raise CLIError(f"not an RLlib checkpoint (no {_CKPT_FILE}) and no checkpoints inside: {path}")
-    found.sort(key=lambda p: (os.path.getmtime(os.path.join(p, _CKPT_FILE)), _checkpoint_index(p)))
+def _checkpoints_in(folder: str) -> list[str]:
+    """The checkpoint directories directly inside ``folder`` (not hidden partial saves)."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [
+        os.path.join(folder, n)
+        for n in names
+        if not n.startswith(".") and os.path.isfile(os.path.join(folder, n, _CKPT_FILE))
+    ]
+
+
+def _is_experiment_dir(path: str) -> bool:
+    """Whether ``path`` is a Tune experiment directory (its state files are there)."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return False
+    return "tuner.pkl" in names or any(n.startswith("experiment_state-") and n.endswith(".json") for n in names)
+
+
+def _latest(path: str, found: list[str]) -> str:
+    """The newest of one run's checkpoints ``found`` (QMIX's: the newest complete one)."""
+    found = sorted(found, key=lambda p: (os.path.getmtime(os.path.join(p, _CKPT_FILE)), _checkpoint_index(p)))
     if any(os.path.isfile(os.path.join(p, MANIFEST_FILE)) for p in found):  # QMIX's: skip incomplete ones
         complete = [p for p in found if is_complete_checkpoint(p)]
         for p in found[found.index(complete[-1]) + 1 :] if complete else found:
@@ -295,6 +335,43 @@ def find_checkpoint(path: str) -> str:
             raise CLIError(f"no complete checkpoint in {path}: every one was cut short; train again or resume")
         return complete[-1]
     return found[-1]
+
+
+def find_checkpoint(path: str) -> str:
+    """A checkpoint directory itself; else the latest checkpoint of a run: a directory that holds
+    checkpoints (a Tune trial directory), or a Tune experiment directory with one trial that has
+    checkpoints. An experiment with checkpoints of several trials, or any other directory, is
+    refused with one line (what is there, what to give instead)."""
+    path = os.path.abspath(os.path.expanduser(path))
+    if not os.path.exists(path):
+        raise CLIError(f"checkpoint not found: {path}")
+    if not os.path.isdir(path):
+        raise CLIError(f"not a checkpoint (not a directory): {path}")
+    if os.path.isfile(os.path.join(path, _CKPT_FILE)):
+        return path
+    here = _checkpoints_in(path)
+    if here:
+        return _latest(path, here)
+    if not _is_experiment_dir(path):
+        raise CLIError(
+            f"not an RLlib checkpoint (no {_CKPT_FILE}), a run with checkpoints (a Tune trial directory) or a "
+            f"Tune experiment directory: {path}"
+        )
+    runs = {}
+    for name in sorted(os.listdir(path)):
+        trial = os.path.join(path, name)
+        if not name.startswith(".") and os.path.isdir(trial) and _checkpoints_in(trial):
+            runs[trial] = _checkpoints_in(trial)
+    if not runs:
+        raise CLIError(f"no checkpoints in the experiment {path} (its trials saved none yet)")
+    if len(runs) > 1:
+        names = ", ".join(os.path.basename(t) for t in runs)
+        raise CLIError(
+            f"{path} holds checkpoints of {len(runs)} runs: {names}; give one of them (a trial directory) "
+            "or a checkpoint directory"
+        )
+    (trial,) = runs
+    return _latest(trial, runs[trial])
 
 
 def _is_qmix(algo_cls: type) -> bool:
@@ -321,16 +398,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     render_episode = None
     if args.render:
         try:
-            from rllib_qmix.cli.render import render_episode
+            from rllib_qmix.cli.render import check_renderable, render_episode
         except ImportError as e:
             raise CLIError(f"--render is not available: {e}") from None
 
     from ray.rllib.algorithms.algorithm import Algorithm
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
-    init_ray(None, args.verbose)
     config = AlgorithmConfig.from_state(state) if isinstance(state, dict) else state
     config = config.copy(copy_frozen=False)
+    if args.render:  # before anything is restored or evaluated
+        try:
+            check_renderable(config)
+        except ValueError as e:
+            raise CLIError(" ".join(str(e).split())) from None
+    init_ray(None, args.verbose)
     # A number of parallel envs that divides N, so that N episodes means N.
     num_envs = max(
         d for d in range(1, min(config.num_envs_per_env_runner, args.episodes) + 1) if args.episodes % d == 0

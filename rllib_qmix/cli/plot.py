@@ -1,33 +1,41 @@
-"""Learning curves of a Tune/RLlib run as a PNG (win rate, return, loss, epsilon)."""
+"""Learning curves of a Tune/RLlib run as a PNG (win rate, return, loss, epsilon).
+
+The win-rate and return panels show the exploring policy (``env_runners/...``, what training
+samples) and the greedy evaluations (``evaluation/env_runners/...``, what tuned examples stop
+on and results tables report) side by side.
+"""
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
 from typing import Optional
 
 from rllib_qmix.cli.experiment import CLIError
+from rllib_qmix.cli.results import read_results
 
 STEP_KEYS = ("num_env_steps_sampled_lifetime", "env_runners/num_env_steps_sampled_lifetime")
-PANELS: list[tuple[str, tuple[str, ...]]] = [
-    ("win rate", ("env_runners/battle_won_mean",)),
-    ("episode return", ("env_runners/episode_return_mean",)),
-    ("loss", ("learners/default_policy/td_loss", "*/total_loss")),
-    ("epsilon", ("env_runners/epsilon",)),
+#: (panel title, [(curve label, metric keys in order of preference)]); '*' matches a prefix.
+PANELS: list[tuple[str, list[tuple[str, tuple[str, ...]]]]] = [
+    (
+        "win rate",
+        [
+            ("exploring", ("env_runners/battle_won_mean",)),
+            ("greedy evaluation", ("evaluation/env_runners/battle_won_mean",)),
+        ],
+    ),
+    (
+        "episode return",
+        [
+            ("exploring", ("env_runners/episode_return_mean",)),
+            ("greedy evaluation", ("evaluation/env_runners/episode_return_mean",)),
+        ],
+    ),
+    ("loss", [("", ("learners/default_policy/td_loss", "*/total_loss"))]),
+    ("epsilon", [("", ("env_runners/epsilon",))]),
 ]
-
-
-def _flatten(d: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for k, v in d.items():
-        key = f"{prefix}/{k}" if prefix else str(k)
-        if isinstance(v, dict):
-            out.update(_flatten(v, key))
-        else:
-            out[key] = v
-    return out
+EVAL_PREFIX = "evaluation/"
 
 
 def _to_float(v: object) -> Optional[float]:
@@ -36,25 +44,6 @@ def _to_float(v: object) -> Optional[float]:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) else f
-
-
-def read_results(trial_dir: str) -> list[dict[str, object]]:
-    """Rows of flattened results of one trial (result.json, else progress.csv)."""
-    rows: list[dict[str, object]] = []
-    result_json = os.path.join(trial_dir, "result.json")
-    if os.path.isfile(result_json):
-        with open(result_json) as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    try:
-                        rows.append(_flatten(json.loads(line)))
-                    except json.JSONDecodeError:
-                        continue  # a partially written last line
-    if not rows and os.path.isfile(os.path.join(trial_dir, "progress.csv")):
-        with open(os.path.join(trial_dir, "progress.csv"), newline="") as f:
-            rows = [dict(r) for r in csv.DictReader(f)]
-    return rows
 
 
 def find_trial_dirs(run_dir: str) -> list[str]:
@@ -73,8 +62,24 @@ def find_trial_dirs(run_dir: str) -> list[str]:
     return trials
 
 
-def _series(rows: list[dict[str, object]], keys: tuple[str, ...]) -> tuple[str, list, list]:
-    """(metric name, x, y) for the first of `keys` that was logged; '*' matches a prefix."""
+def evaluation_interval(trial_dir: str) -> Optional[int]:
+    """The trial's ``evaluation_interval`` (from its params.json), if it set one."""
+    try:
+        with open(os.path.join(trial_dir, "params.json")) as f:
+            value = json.load(f).get("evaluation_interval")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _series(
+    rows: list[dict[str, object]], keys: tuple[str, ...], eval_interval: Optional[int] = None
+) -> tuple[str, list, list]:
+    """(metric name, x, y) for the first of `keys` that was logged; '*' matches a prefix.
+
+    RLlib repeats an evaluation's metrics in the next iteration's result: with the trial's
+    ``eval_interval`` known, an evaluation metric is taken from the evaluating iterations only.
+    """
     for key in keys:
         names = [key]
         if key.startswith("*/"):
@@ -86,12 +91,29 @@ def _series(rows: list[dict[str, object]], keys: tuple[str, ...]) -> tuple[str, 
                 y = _to_float(r.get(name))
                 if y is None:
                     continue
+                if name.startswith(EVAL_PREFIX) and eval_interval:
+                    it = _to_float(r.get("training_iteration"))
+                    if it is not None and int(it) % eval_interval:
+                        continue
                 x = next((_to_float(r.get(s)) for s in STEP_KEYS if _to_float(r.get(s)) is not None), None)
                 xs.append(x if x is not None else float(i + 1))
                 ys.append(y)
             if ys:
                 return name, xs, ys
     return "", [], []
+
+
+def curves_of(rows: list[dict[str, object]], eval_interval: Optional[int] = None) -> dict[str, list[tuple]]:
+    """Per panel title, the curves of one trial's results: ``(label, metric, x, y)`` for each
+    curve that was logged (exploring and greedy for win rate and return)."""
+    out: dict[str, list[tuple]] = {}
+    for title, curves in PANELS:
+        out[title] = []
+        for label, keys in curves:
+            name, xs, ys = _series(rows, keys, eval_interval)
+            if ys:
+                out[title].append((label, name, xs, ys))
+    return out
 
 
 def plot_run(run_dir: str, out: Optional[str] = None) -> str:
@@ -103,26 +125,37 @@ def plot_run(run_dir: str, out: Optional[str] = None) -> str:
 
     run_dir = os.path.abspath(os.path.expanduser(run_dir))
     trials = find_trial_dirs(run_dir)
-    data = {os.path.basename(t): read_results(t) for t in trials}
-    if not any(data.values()):
+    data = {os.path.basename(t): (read_results(t), evaluation_interval(t)) for t in trials}
+    if not any(rows for rows, _ in data.values()):
         raise CLIError(f"the results in {run_dir} are empty")
     out = out or os.path.join(run_dir, "learning_curves.png")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
-    for ax, (title, keys) in zip(axes.flat, PANELS):
-        plotted = ""
-        for label, rows in data.items():
-            name, xs, ys = _series(rows, keys)
-            if ys:
-                ax.plot(xs, ys, label=label if len(data) > 1 else None)
-                plotted = name
-        ax.set_title(f"{title} ({plotted})" if plotted else title, fontsize=10)
+    panels = [curves_of(rows, interval) for rows, interval in data.values()]
+    for ax, (title, _) in zip(axes.flat, PANELS):
+        names: list[str] = []
+        for t, trial in enumerate(data):
+            for label, name, xs, ys in panels[t][title]:
+                greedy = name.startswith(EVAL_PREFIX)
+                parts = ([trial] if len(data) > 1 else []) + ([label] if label else [])
+                ax.plot(
+                    xs,
+                    ys,
+                    color=colors[t % len(colors)],
+                    ls="--" if greedy else "-",
+                    marker="o" if greedy else None,
+                    ms=3,
+                    label=", ".join(parts) or None,
+                )
+                names += [name] if name not in names else []
+        ax.set_title(f"{title} ({names[0]})" if len(names) == 1 else title, fontsize=10)
         ax.set_xlabel("env steps")
         ax.grid(alpha=0.3)
-        if not plotted:
+        if not names:
             ax.text(0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes, color="gray", fontsize=14)
         elif title == "win rate":
             ax.set_ylim(-0.02, 1.02)
-        if plotted and len(data) > 1:
+        if any(not line.get_label().startswith("_") for line in ax.get_lines()):
             ax.legend(fontsize=7)
     fig.suptitle(os.path.basename(run_dir.rstrip("/")))
     fig.tight_layout()

@@ -26,19 +26,36 @@ from ray.tune import Callback
 from ray.tune.stopper import Stopper
 from ray.tune.utils import flatten_dict
 
+from rllib_qmix import budget
+
 # Set by the first SIGINT; module-level so that the stopper stays picklable.
 _INTERRUPTED = threading.Event()
+#: Why the stopper ended each trial (trial id -> reason), for the end-of-run line.
+STOP_REASONS: dict[str, str] = {}
+#: The stop criteria of the command running now (see ``CLIStopper.__setstate__``).
+_CURRENT_STOP: dict[str, dict[str, float]] = {}
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
+    from rllib_qmix.cli import pending
+
     _INTERRUPTED.set()
-    print(
-        "\nInterrupted: stopping after the current iteration and saving a "
-        "checkpoint (press Ctrl-C again to abort without one).",
-        file=sys.stderr,
-        flush=True,
-    )
+    if not pending.any_trial_started():
+        message = "\nInterrupted before any trial started: stopping now."
+    else:
+        message = (
+            "\nInterrupted: stopping after the current iteration and saving a "
+            "checkpoint (press Ctrl-C again to abort without one)."
+        )
+    print(message, file=sys.stderr, flush=True)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def set_current_stop(criteria: dict[str, float], max_iterations: Optional[int] = None) -> None:
+    """Registers the stop criteria (and iteration cap) of the command running now (for a
+    resumed stopper)."""
+    _CURRENT_STOP["criteria"] = dict(criteria)
+    _CURRENT_STOP["max_iterations"] = max_iterations
 
 
 def install_sigint_handler() -> None:
@@ -55,11 +72,26 @@ def interrupted() -> bool:
 
 
 class CLIStopper(Stopper):
-    """Stops a trial when any criterion ``metric >= value`` holds, or on SIGINT."""
+    """Stops a trial when any criterion ``metric >= value`` holds, or on SIGINT.
 
-    def __init__(self, criteria: dict[str, float]):
+    Tune saves the stopper in its experiment state and, on a resume, uses the saved one; a
+    stopper unpickled while a command runs applies that command's criteria (``--resume`` runs
+    to the stop given now), which :func:`set_current_stop` registers.
+    """
+
+    def __init__(self, criteria: dict[str, float], max_iterations: Optional[int] = None):
         self.criteria = dict(criteria)
+        self.max_iterations = max_iterations
         self._checked = False
+        self._first: dict[str, int] = {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "criteria" in _CURRENT_STOP:
+            self.criteria = dict(_CURRENT_STOP["criteria"])
+            self.max_iterations = _CURRENT_STOP.get("max_iterations")
+            self._checked = False
+            self._first = {}
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         flat = flatten_dict(result, delimiter="/")
@@ -76,15 +108,28 @@ class CLIStopper(Stopper):
                         flush=True,
                     )
         if _INTERRUPTED.is_set():
+            STOP_REASONS[trial_id] = "stopped by Ctrl-C"
             return True
+        it = flat.get("training_iteration")
+        if self.max_iterations is not None and isinstance(it, numbers.Real):
+            first = self._first.setdefault(trial_id, int(it))  # this command's first iteration
+            if int(it) - first + 1 >= self.max_iterations:
+                STOP_REASONS[trial_id] = f"{budget.ENV_VAR}={self.max_iterations} iterations in this command"
+                return True
         for key, value in self.criteria.items():
             got = flat.get(key)
             if isinstance(got, numbers.Real) and not math.isnan(got) and got >= value:
+                STOP_REASONS[trial_id] = f"reached the stop {key} >= {value:g} ({_number(got)})"
                 return True
         return False
 
     def stop_all(self) -> bool:
-        return False
+        """Ends the whole run when its trials can't be placed, or on Ctrl-C before any started."""
+        from rllib_qmix.cli import pending
+
+        if pending.placement_failure() is not None:
+            return True
+        return _INTERRUPTED.is_set() and not pending.any_trial_started()
 
 
 def _get(flat: dict[str, Any], *keys: str) -> Optional[float]:
@@ -94,6 +139,10 @@ def _get(flat: dict[str, Any], *keys: str) -> Optional[float]:
             if not math.isnan(value):
                 return float(value)
     return None
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,d}" if float(value).is_integer() else f"{value:.4g}"
 
 
 def _hms(seconds: float) -> str:
@@ -125,7 +174,7 @@ def format_line(flat: dict[str, Any], steps_per_s: Optional[float]) -> str:
         parts.append(f"eval return {eval_ret:.2f}{win_txt}")
     if steps_per_s is not None:
         parts.append(f"{steps_per_s:7.0f} steps/s")
-    parts.append(_hms(_get(flat, "time_total_s") or 0.0))
+    parts.append(f"elapsed {_hms(_get(flat, 'time_total_s') or 0.0)}")
     return " | ".join(parts)
 
 
@@ -203,6 +252,19 @@ class _Bar:
         self.bar.close()
 
 
+def _eval_summary(flat: dict[str, Any]) -> str:
+    """The greedy evaluation in ``flat``: win rate (where there is one) and return, with when."""
+    parts = []
+    win = _get(flat, "evaluation/env_runners/battle_won_mean")
+    if win is not None:
+        parts.append(f"win rate {100 * win:.1f}%")
+    ret = _get(flat, "evaluation/env_runners/episode_return_mean")
+    if ret is not None:
+        parts.append(f"return {ret:.2f}")
+    it = _get(flat, "training_iteration")
+    return ", ".join(parts) + (f" (iteration {int(it)})" if it is not None else "")
+
+
 def _postfix(flat: dict[str, Any]) -> str:
     """The bar's short summary: iteration, return, training and greedy win rate."""
     parts = [f"iter {int(_get(flat, 'training_iteration') or 0)}"]
@@ -240,6 +302,8 @@ class ProgressCallback(Callback):
         self._last_line_at: dict[str, float] = {}
         self._last_eval: dict[str, str] = {}
         self._eval_seen: dict[str, Optional[float]] = {}
+        self._eval_summary: dict[str, str] = {}
+        self._final: dict[str, dict[str, Any]] = {}
         self._bars: dict[str, _Bar] = {}
 
     @property
@@ -272,10 +336,12 @@ class ProgressCallback(Callback):
         flat = flatten_dict(result, delimiter="/")
         key = trial.trial_id
         rate = self._rate(key, flat)
-        evaluated = self._new_evaluation(key, flat)
+        self._final[key] = flat
+        evaluated = self._new_evaluation(key, flat, getattr(trial, "config", None))
         if evaluated:
             win = _get(flat, "evaluation/env_runners/battle_won_mean")
             self._last_eval[key] = f"{100 * win:.0f}%" if win is not None else "done"
+            self._eval_summary[key] = _eval_summary(flat)
         mode = self._mode()
         if mode == "bar":
             bar = self._bars.get(key)
@@ -288,14 +354,21 @@ class ProgressCallback(Callback):
             self._last_line_at[key] = now
             self._print(f"[{self._name(trial)}] {format_line(flat, rate)}")
 
-    def _new_evaluation(self, key: str, flat: dict[str, Any]) -> bool:
+    def _new_evaluation(self, key: str, flat: dict[str, Any], config: Any = None) -> bool:
         """Whether this result carries an evaluation not seen before.
 
-        RLlib repeats the last evaluation's metrics in the next result; the lifetime count of
-        evaluation episodes (or env steps) tells a new evaluation from a repeated one.
+        RLlib evaluates in the iterations that are multiples of ``evaluation_interval`` and
+        repeats (and re-counts) the last evaluation's metrics in the next result, so with the
+        trial's ``evaluation_interval`` known only those iterations count. Without it, the
+        lifetime count of evaluation episodes (or env steps) tells a new evaluation from a
+        repeated one.
         """
         if _get(flat, "evaluation/env_runners/episode_return_mean") is None:
             return False
+        interval = config.get("evaluation_interval") if isinstance(config, dict) else None
+        it = _get(flat, "training_iteration")
+        if isinstance(interval, int) and not isinstance(interval, bool) and interval > 0 and it is not None:
+            return int(it) % interval == 0
         count = _get(
             flat,
             "evaluation/env_runners/num_episodes_lifetime",
@@ -307,15 +380,22 @@ class ProgressCallback(Callback):
         return True
 
     def _rate(self, key: str, flat: dict[str, Any]) -> Optional[float]:
-        """Env steps per second since the previous result of this trial."""
+        """Env steps per second since the previous result of this trial; for a trial's first
+        result in this run (a new trial, or a resumed one whose counters start where the
+        checkpoint left them), over that iteration alone."""
         steps = _get(flat, *_STEP_KEYS)
         total = _get(flat, "time_total_s")
         if steps is None or total is None:
             return None
         prev = self._last.get(key)
-        d_steps = steps - (prev[0] if prev else 0.0)
-        d_time = total - (prev[1] if prev else 0.0)
         self._last[key] = (steps, total)
+        if prev is None:
+            d_steps = _get(flat, "env_runners/num_env_steps_sampled", "num_env_steps_sampled")
+            d_time = _get(flat, "time_this_iter_s")
+            if d_steps is None or d_time is None:
+                return None
+        else:
+            d_steps, d_time = steps - prev[0], total - prev[1]
         return d_steps / d_time if d_time > 0 else None
 
     def _close_bar(self, trial: Any) -> None:
@@ -328,7 +408,21 @@ class ProgressCallback(Callback):
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._close_bar(trial)
-        self._print(f"[{self._name(trial)}] finished")
+        self._print(f"[{self._name(trial)}] finished{self._end_summary(trial.trial_id)}")
+
+    def _end_summary(self, key: str) -> str:
+        """Where the trial ended, why, and its last greedy evaluation."""
+        flat = self._final.get(key)
+        if flat is None:
+            return ""
+        where = f" at iteration {int(_get(flat, 'training_iteration') or 0)}"
+        steps = _get(flat, *_STEP_KEYS)
+        if steps is not None:
+            where += f", {int(steps):,d} env steps"
+        reason = STOP_REASONS.get(key)
+        text = where + (f": {reason}" if reason else "")
+        evaluation = self._eval_summary.get(key)
+        return text + (f"; last greedy evaluation: {evaluation}" if evaluation else "; no greedy evaluation ran")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._close_bar(trial)

@@ -7,6 +7,30 @@ from typing import Any
 
 from rllib_qmix.sampling.env_runner import QMIXEnvRunner
 
+#: The envs whose team view draws RGB frames (the embedded simulator's SMAC and SMACv2).
+RENDERABLE = ("smac", "smacv2")
+
+
+def check_renderable(config: Any) -> None:
+    """Raises ValueError (one line: what to do instead) unless ``config``'s env draws frames.
+
+    Builds one env of the config and asks it for a frame after a reset, so that an env that
+    can't draw is refused before any evaluation runs.
+    """
+    from rllib_qmix.envs.creator import make_team_env
+
+    env = make_team_env(config)
+    try:
+        env.reset(seed=0)
+        frame = env.render()
+    finally:
+        env.close()
+    if frame is None:
+        raise ValueError(
+            f"--render draws SMAC and SMACv2 battles ({', '.join(repr(e) for e in RENDERABLE)} envs); "
+            f"the env {config.env!r} of this checkpoint draws no frames: evaluate without --render"
+        )
+
 
 def render_episode(algo: Any, path: str, explore: bool = False, max_steps: int | None = None) -> dict:
     """Plays one episode with ``algo``'s current agent network and writes an animated GIF.

@@ -89,7 +89,10 @@ def _make(suite: str, env_config: Optional[dict]) -> TupleGymMultiAgentEnv:
     try:
         __import__(package)  # registers the gymnasium ids
     except ImportError as err:
-        raise ImportError(f"The env '{suite}' needs the {package} package: `pip install {package}`.") from err
+        raise ImportError(
+            f"The env '{suite}' needs the {package} package: `pip install {package}` "
+            f"(or install rllib_qmix with its '{suite}' extra, e.g. `pip install -e \".[{suite}]\"` in its folder)."
+        ) from err
     key = cfg["key"]
     # The env's own time limit is switched off: the adapter truncates at time_limit instead.
     kwargs = {"max_steps": None} if suite == "rware" else {}

@@ -21,7 +21,10 @@ def _mpe2(module: str, name: str) -> Any:
 
         return importlib.import_module(f"mpe2.{module}")
     except ImportError as err:
-        raise ImportError(f"The env '{name}' needs mpe2: `pip install mpe2`.") from err
+        raise ImportError(
+            f"The env '{name}' needs mpe2: `pip install mpe2` (or install rllib_qmix with its 'mpe' extra, "
+            'e.g. `pip install -e ".[mpe]"` in its folder).'
+        ) from err
 
 
 def make_simple_spread(env_config: Optional[dict] = None) -> Any:

@@ -379,3 +379,33 @@ def test_a_run_records_the_defaults_it_ran_and_an_old_save_gets_the_former_ones(
     assert ran["optimizer"] == "rmsprop" and ran["normalize_state"] is False
     new = {"seed": 0, "example_settings": settings, "overrides": {"gamma": 0.9}, "curve": []}
     assert learning.with_former_defaults(new)["example_settings"] == settings
+
+
+def test_the_iteration_cap_cuts_each_run_as_if_its_session_ended(ray_local, tmp_path, monkeypatch):
+    """RLLIB_QMIX_MAX_ITERATIONS=2 (how CI runs the docs' commands): a run stops after 2
+    iterations with an evaluation, keeps its partial curve and save, writes no final results,
+    and a --resume (capped again, then not) continues it to the end."""
+    import sys
+
+    monkeypatch.setattr(learning, "RESULTS", tmp_path)
+    monkeypatch.setattr(learning, "CHECKPOINTS", tmp_path / "checkpoints")
+    monkeypatch.setattr(learning, "_init_ray", lambda: None)  # the fixture's Ray
+    sets = [a for k, v in _SMALL.items() for a in ("--set", f"{k}={v}")]
+    common = ["learning.py", "smac", "--seeds", "5", "--eval-every", "192", "--eval-episodes", "2", *sets, "--tag", "c"]
+    common += ["--max-steps", "448", "--checkpoint"]
+    partial = tmp_path / "learning_smac_c.seed5.partial.json"
+    monkeypatch.setenv("RLLIB_QMIX_MAX_ITERATIONS", "2")
+    monkeypatch.setattr(sys, "argv", common)
+    learning.main()
+    (run,) = json.loads(partial.read_text())["runs"]
+    assert [p["env_steps"] for p in run["curve"]] == [64, 128] and run["finished"] is False
+    assert not (tmp_path / "learning_smac_c.json").exists()
+    monkeypatch.setattr(sys, "argv", [*common, "--resume"])
+    learning.main()
+    (run,) = json.loads(partial.read_text())["runs"]
+    assert [p["env_steps"] for p in run["curve"]] == [64, 128, 256]
+    monkeypatch.delenv("RLLIB_QMIX_MAX_ITERATIONS")
+    learning.main()
+    (run,) = json.loads((tmp_path / "learning_smac_c.json").read_text())["runs"]
+    assert [p["env_steps"] for p in run["curve"]] == [64, 128, 256, 448] and run["finished"] is True
+    assert not partial.exists() and not (learning.CHECKPOINTS / "learning_smac_c.seed5").exists()

@@ -98,6 +98,32 @@ def test_help_on_every_command(argv, capsys) -> None:
     assert "example" in out
 
 
+def test_train_usage_names_each_form_once(capsys) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    usage = capsys.readouterr().out.split("\n\n")[0]
+    assert usage.count("file") == 1 and usage.count("--algo ALGO") == 1
+    assert usage.startswith("usage: rllib train file PATH.yaml")
+
+
+def test_help_examples_use_folders_that_commands_create() -> None:
+    """Every ~/ray_results/NAME in the help texts and the README is an experiment a command there
+    creates: a tuned example's name, or the ALGO_ENV name of `train --algo ALGO --env ENV`."""
+    yamls = glob.glob(str(REPO / "tuned_examples" / "*.yaml"))
+    names = {spec.name for path in yamls for spec in load_experiments(path)}
+    texts = {
+        "help": cli.TRAIN_EPILOG + cli.FILE_EPILOG + cli.EVALUATE_EPILOG + cli.PLOT_EPILOG,
+        "README.md": (REPO / "README.md").read_text(),
+    }
+    for where, text in texts.items():
+        names_here = names | {f"{a}_{e}" for a, e in re.findall(r"--algo (\S+) --env (\S+)", text)}
+        used = re.findall(r"~/ray_results/([\w.-]+)(/[^\s)`'\"]*)?", text)
+        assert used, where
+        for name, below in used:
+            assert name in names_here, f"{where}: ~/ray_results/{name} is made by no command"
+            assert not below, f"{where}: ~/ray_results/{name}{below}: trial folders are named by Tune"
+
+
 # --------------------------------------------------------------------- bad input
 BAD_YAML = {
     "malformed": ("a:\n  run: PPO\n  config: [1, 2\n", "malformed YAML"),
@@ -168,6 +194,9 @@ def test_missing_file(tmp_path, capsys) -> None:
             ["train", "--algo", "DQN", "--env", "ray.rllib.examples.envs.classes.random_env.NoSuchEnv"],
             "cannot import environment",
         ),
+        (["train", "--algo", "QMXI", "--env", "smac"], "unknown algorithm 'QMXI' (did you mean 'QMIX'?)"),
+        (["train", "--algo", "qmix", "--env", "smac"], "unknown algorithm 'qmix' (did you mean 'QMIX'?)"),
+        (["train", "--algo", "QMIX", "--env", "smak"], "(did you mean 'smac'?)"),
     ],
 )
 def test_bad_flags(argv, expected, capsys) -> None:
@@ -321,6 +350,7 @@ def test_find_checkpoint_picks_latest(tmp_path) -> None:
         d.mkdir(parents=True)
         (d / "class_and_ctor_args.pkl").write_bytes(b"x")
         os.utime(d / "class_and_ctor_args.pkl", (1000 + i, 1000 + i))
+    (tmp_path / "exp" / "tuner.pkl").write_bytes(b"")  # a Tune experiment directory
     latest = str(trial / "checkpoint_000010")
     assert cli.find_checkpoint(str(trial)) == latest
     assert cli.find_checkpoint(str(tmp_path / "exp")) == latest
@@ -372,6 +402,32 @@ def test_plot_from_result_json_and_csv(tmp_path, capsys) -> None:
     assert (t2 / "learning_curves.png").is_file()
     (tmp_path / "empty").mkdir()
     assert cli.main(["plot", str(tmp_path / "empty")]) == 2
+
+
+def test_plot_shows_greedy_evaluations_beside_exploring(tmp_path) -> None:
+    """The greedy win rate, which tuned examples stop on, is plotted; RLlib's repeat of an
+    evaluation in the next iteration's result is not a second point."""
+    from rllib_qmix.cli.plot import curves_of, evaluation_interval, read_results
+
+    trial = tmp_path / "exp" / "QMIX_smac_0"
+    trial.mkdir(parents=True)
+    (trial / "params.json").write_text(json.dumps({"env": "smac", "evaluation_interval": 2}))
+    with open(trial / "result.json", "w") as f:
+        for i in range(1, 6):
+            row = {
+                "training_iteration": i,
+                "num_env_steps_sampled_lifetime": 100 * i,
+                "env_runners": {"episode_return_mean": float(i), "battle_won_mean": 0.0},
+            }
+            if i >= 2:  # evaluated at 2 and 4, repeated at 3 and 5
+                row["evaluation"] = {"env_runners": {"battle_won_mean": 0.4 * (i // 2), "episode_return_mean": 9.0}}
+            f.write(json.dumps(row) + "\n")
+    curves = curves_of(read_results(str(trial)), evaluation_interval(str(trial)))
+    win = {label: (name, xs, ys) for label, name, xs, ys in curves["win rate"]}
+    assert win["exploring"] == ("env_runners/battle_won_mean", [100.0, 200.0, 300.0, 400.0, 500.0], [0.0] * 5)
+    assert win["greedy evaluation"] == ("evaluation/env_runners/battle_won_mean", [200.0, 400.0], [0.4, 0.8])
+    assert [label for label, *_ in curves["episode return"]] == ["exploring", "greedy evaluation"]
+    assert cli.main(["plot", str(tmp_path / "exp")]) == 0
 
 
 # ----------------------------------------------------------------- tuned examples
@@ -449,6 +505,47 @@ def test_render_is_qmix_only(tmp_path, capsys) -> None:
     line = _one_error_line(capsys, cli.main(["evaluate", str(ckpt), "--render", str(tmp_path / "x.gif")]))
     assert "--render is supported for QMIX only (this checkpoint is PPO)" in line
     assert not (tmp_path / "x.gif").exists()
+
+
+def _fake_checkpoint(path: Path, algo_cls: type, config) -> Path:
+    """A directory with just the pickled class and config that `rllib evaluate` reads first."""
+    import pickle
+
+    path.mkdir(parents=True)
+    with open(path / "class_and_ctor_args.pkl", "wb") as f:
+        pickle.dump({"class": algo_cls, "ctor_args_and_kwargs": ((config.get_state(),), {})}, f)
+    return path
+
+
+@pytest.mark.parametrize("env", ["two_step_game", "mpe_simple_spread"])
+def test_render_on_an_env_that_draws_nothing_is_refused_before_evaluating(env, tmp_path, capsys) -> None:
+    from rllib_qmix import QMIX, QMIXConfig
+
+    ckpt = _fake_checkpoint(tmp_path / "checkpoint_000000", QMIX, QMIXConfig().environment(env))
+    line = _one_error_line(capsys, cli.main(["evaluate", str(ckpt), "--render", str(tmp_path / "x.gif")]))
+    assert line == (
+        "rllib evaluate: error: --render draws SMAC and SMACv2 battles ('smac', 'smacv2' envs); "
+        f"the env '{env}' of this checkpoint draws no frames: evaluate without --render"
+    )
+    assert not (tmp_path / "x.gif").exists()
+
+
+def test_evaluate_refuses_a_folder_of_several_runs_or_of_anything(tmp_path, capsys) -> None:
+    from ray.rllib.algorithms.ppo import PPO, PPOConfig
+
+    exp = tmp_path / "exp"
+    for trial in ("PPO_CartPole-v1_a_0", "PPO_CartPole-v1_b_1"):
+        _fake_checkpoint(exp / trial / "checkpoint_000000", PPO, PPOConfig())
+    (exp / "tuner.pkl").write_bytes(b"")
+    line = _one_error_line(capsys, cli.main(["evaluate", str(exp)]))
+    assert line == (
+        f"rllib evaluate: error: {exp} holds checkpoints of 2 runs: PPO_CartPole-v1_a_0, PPO_CartPole-v1_b_1; "
+        "give one of them (a trial directory) or a checkpoint directory"
+    )
+    # A folder that is no checkpoint, run or experiment (like /tmp): refused, even with a checkpoint below.
+    _fake_checkpoint(tmp_path / "other" / "somewhere" / "below" / "checkpoint_000000", PPO, PPOConfig())
+    line = _one_error_line(capsys, cli.main(["evaluate", str(tmp_path / "other")]))
+    assert line.startswith("rllib evaluate: error: not an RLlib checkpoint (no class_and_ctor_args.pkl), a run")
 
 
 def test_sigint_stops_cleanly_with_a_usable_checkpoint(tmp_path) -> None:
@@ -662,3 +759,51 @@ def test_resume_after_driver_crash(tmp_path) -> None:
     assert int(first.group(2)) == 8 * (resumed_from + 1), text  # env steps continue too
     nothing = run_cli("train", "file", str(yaml_path), "--storage-path", str(tmp_path / "empty"), "--resume")
     assert nothing.returncode == 2 and "nothing to resume" in nothing.stderr
+
+
+def test_nothing_outlives_a_killed_driver(tmp_path) -> None:
+    """`kill -9` of the `rllib` process alone (not its process group): every process it started
+    (Ray's, whose dashboard and runtime-env agents used to stay forever) is gone soon after."""
+    import psutil
+
+    cmd = [sys.executable, "-m", "rllib_qmix.cli.main", "train", "--algo", "QMIX", "--env", "two_step_game"]
+    cmd += ["--stop", '{"training_iteration": 100000}', "--storage-path", str(tmp_path), "-v"]
+    proc = subprocess.Popen(
+        cmd,
+        env=_env(),
+        cwd=str(REPO),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+    def group() -> list:
+        found = []
+        for p in psutil.process_iter():
+            try:
+                if os.getpgid(p.pid) == proc.pid and p.status() != psutil.STATUS_ZOMBIE:
+                    found.append(p)
+            except (psutil.Error, ProcessLookupError):
+                continue
+        return found
+
+    try:
+        deadline = time.time() + 180
+        for line in proc.stdout:
+            if "] iter    3 |" in line:
+                break
+            assert time.time() < deadline
+        assert len(group()) > 3  # the driver, Ray's GCS, raylet, agents, the trial's worker
+        proc.kill()  # SIGKILL to the driver only
+        proc.wait(timeout=30)
+        deadline = time.time() + 45
+        while group() and time.time() < deadline:
+            time.sleep(1.0)
+        left = [" ".join(p.cmdline())[:80] for p in group()]
+        assert not left, left
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
