@@ -155,6 +155,24 @@ class EpisodeReplayBuffer:
         idx = self.rng.choice(self.size, size=batch_size, replace=False)
         return self.gather(idx)
 
+    def sample_env_steps(self, min_steps: int, min_episodes: int = 1) -> dict[str, np.ndarray]:
+        """Samples whole episodes uniformly, without replacement, until they hold at least
+        ``min_steps`` transitions (and at least ``min_episodes`` episodes; all stored ones at most).
+
+        Returns:
+            What ``sample`` returns, for a batch of however many episodes that took.
+        """
+        if self.size < 1:
+            raise ValueError("Can't sample from an empty replay buffer.")
+        order = self.rng.permutation(self.size)
+        reached = np.cumsum(self.lengths[order]) >= min_steps
+        count = int(np.argmax(reached)) + 1 if reached.any() else self.size
+        return self.gather(order[: min(self.size, max(count, min_episodes))])
+
+    def num_steps(self) -> int:
+        """Transitions stored (the sum of the stored episodes' lengths)."""
+        return int(self.lengths[: self.size].sum())
+
     def gather(self, idx: np.ndarray) -> dict[str, np.ndarray]:
         """The padded batch of the stored episodes ``idx``."""
         lens = self.lengths[idx]
