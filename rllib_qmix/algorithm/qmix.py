@@ -60,14 +60,14 @@ from rllib_qmix.algorithm.checkpoints import (
     is_local_checkpoint,
     write_checkpoint,
 )
-from rllib_qmix.algorithm.legacy import OLD_TRAINING_KEYS, ROLLOUTS_KEYS, translate_old_keys
-from rllib_qmix.algorithm.legacy import warn as warn_old_key
 from rllib_qmix.algorithm.presets import PRESETS
 from rllib_qmix.envs.creator import make_team_env
 from rllib_qmix.envs.team import TeamSpec
 from rllib_qmix.learning.learner import LearnerDiedError, NonFiniteUpdateError, QMIXTorchLearner
 from rllib_qmix.learning.replay import EpisodeReplayBuffer, shard_episode_batch
 from rllib_qmix.learning.reward_stats import RunningMeanStd
+from rllib_qmix.migration.old_rllib import OLD_TRAINING_KEYS, ROLLOUTS_KEYS, translate_old_keys
+from rllib_qmix.migration.old_rllib import warn as warn_old_key
 from rllib_qmix.models.rl_module import DEFAULT_MODEL_CONFIG, QMIXTorchRLModule
 from rllib_qmix.sampling.acting import Normalizer
 from rllib_qmix.sampling.env_runner import OBS_NORM_STATE, QMIXEnvRunner
@@ -332,7 +332,7 @@ class QMIXConfig(AlgorithmConfig):
         Returns:
             This config object.
         """
-        # Old RLlib QMIX's keys (``legacy.py``): each becomes this package's setting, with a warning.
+        # Old RLlib QMIX keys (``migration.old_rllib``): each becomes our setting, with a warning.
         old = {k: kwargs.pop(k) for k in OLD_TRAINING_KEYS if k in kwargs}
         given = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "old") and v is not NotProvided}
         if old or (optim_alpha is not NotProvided and optimizer is NotProvided):
@@ -410,7 +410,7 @@ class QMIXConfig(AlgorithmConfig):
 
     @override(AlgorithmConfig)
     def update_from_dict(self, config_dict: dict) -> QMIXConfig:
-        """RLlib's ``update_from_dict``, taking old RLlib QMIX's keys too (``legacy.py``: each
+        """RLlib's ``update_from_dict``, taking old RLlib QMIX's keys too (``rllib_qmix.migration.old_rllib``: each
         becomes this package's setting, with one warning, or is refused with an error that
         names the setting to use)."""
         settings = dict(config_dict)

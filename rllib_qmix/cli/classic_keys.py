@@ -5,7 +5,7 @@ Experiment YAML written for older RLlib uses keys that RLlib 2.60 refuses (``num
 translated to its 2.60 name with one warning line on stderr; keys with no counterpart
 (``horizon``, ...) are refused naming what to do instead. For QMIX, old RLlib QMIX's own keys
 (``train_batch_size``, ``target_network_update_freq``, ``exploration_config``, ...) are translated
-too, by ``rllib_qmix.algorithm.legacy`` (the same translation as ``QMIXConfig.update_from_dict``).
+too, by ``rllib_qmix.migration.old_rllib`` (the same translation as ``QMIXConfig.update_from_dict``).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def translate_classic_keys(config: dict[str, Any], algo_cls: type, algo_name: st
 
 
 def _translate_old_qmix_keys(config: dict[str, Any], algo_cls: type, algo_name: str) -> dict[str, Any]:
-    from rllib_qmix.algorithm.legacy import OldQMIXKeyWarning, translate_old_keys
+    from rllib_qmix.migration.old_rllib import OldQMIXKeyWarning, translate_old_keys
 
     out = dict(config)
     optimizer = algo_cls.get_default_config().optimizer
