@@ -64,7 +64,9 @@ from rllib_qmix.algorithm.presets import PRESETS
 from rllib_qmix.envs.creator import make_team_env
 from rllib_qmix.envs.team import TeamSpec
 from rllib_qmix.learning.learner import LearnerDiedError, NonFiniteUpdateError, QMIXTorchLearner
+from rllib_qmix.learning.replay import DEFAULT_MAX_LEN as REPLAY_DEFAULT_LEN
 from rllib_qmix.learning.replay import EpisodeReplayBuffer, shard_episode_batch
+from rllib_qmix.learning.replay_budget import replay_memory_line
 from rllib_qmix.learning.reward_stats import RunningMeanStd
 from rllib_qmix.migration.old_rllib import OLD_TRAINING_KEYS, ROLLOUTS_KEYS, translate_old_keys
 from rllib_qmix.migration.old_rllib import warn as warn_old_key
@@ -624,6 +626,9 @@ class QMIX(Algorithm):
                 raise env_error from error
             raise
         spec = self._team_spec()
+        max_len = int(self.config.max_episode_len or spec.episode_limit or REPLAY_DEFAULT_LEN)
+        # One line with the replay's memory at capacity; an error now if it can't fit.
+        print(replay_memory_line(spec, self.config.replay_capacity, max_len), flush=True)
         self.replay_buffer = EpisodeReplayBuffer(
             spec, self.config.replay_capacity, self.config.max_episode_len, seed=self.config.seed
         )

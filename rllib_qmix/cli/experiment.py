@@ -405,11 +405,14 @@ def init_ray(address: Optional[str], verbose: int) -> None:
         ) from None
 
 
-def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = False) -> Any:
+def run_experiment(
+    spec: ExperimentSpec, *, verbose: int = 0, resume: bool = False, callbacks: Optional[list] = None
+) -> Any:
     """Runs one experiment with ``tune.Tuner`` and returns its ResultGrid.
 
     Prints one progress line per iteration; the first SIGINT ends every trial
-    after its current iteration and saves a final checkpoint.
+    after its current iteration and saves a final checkpoint. ``callbacks``: more Tune
+    callbacks (experiment tracking, ``cli/tracking.py``).
     """
     from ray import tune
 
@@ -431,7 +434,7 @@ def run_experiment(spec: ExperimentSpec, *, verbose: int = 0, resume: bool = Fal
         stop=CLIStopper(spec.stop),
         checkpoint_config=checkpoint_config,
         failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-        callbacks=[ProgressCallback(verbose=verbose, stop=spec.stop)],
+        callbacks=[ProgressCallback(verbose=verbose, stop=spec.stop), *(callbacks or [])],
         verbose=min(verbose, 3),
     )
     if resume:

@@ -100,6 +100,18 @@ def _add_train_options(p: argparse.ArgumentParser, suppress: bool) -> None:
         help="more output (-v: a line per iteration instead of the progress bar, with Tune's status and "
         "worker logs; -vv: more)",
     )
+    p.add_argument(
+        "--wandb-project",
+        default=d(None),
+        metavar="P",
+        help="also log to Weights & Biases project P (needs rllib_qmix[wandb]; WANDB_MODE=offline logs locally)",
+    )
+    p.add_argument(
+        "--mlflow-tracking-uri",
+        default=d(None),
+        metavar="URI",
+        help="also log to MLflow at URI, a server or file:///path (needs rllib_qmix[mlflow])",
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -217,6 +229,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         raise CLIError("nothing to train: use `rllib train file PATH.yaml` or `rllib train --algo ALGO --env ENV`")
 
+    from rllib_qmix.cli.tracking import check_tracking, tracking_callbacks
+
+    check_tracking(args.wandb_project, args.mlflow_tracking_uri)  # before Ray starts
     init_ray(args.ray_address, args.verbose)
     install_sigint_handler()
     status = 0
@@ -226,7 +241,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"stop {spec.stop or 'never (Ctrl-C to stop)'}",
             flush=True,
         )
-        grid = run_experiment(spec, verbose=args.verbose, resume=bool(getattr(args, "resume", False)))
+        callbacks = tracking_callbacks(args.wandb_project, args.mlflow_tracking_uri, spec.name)
+        grid = run_experiment(
+            spec, verbose=args.verbose, resume=bool(getattr(args, "resume", False)), callbacks=callbacks
+        )
         status = max(status, _summarize(grid))
         if interrupted():
             print("Stopped by Ctrl-C.", flush=True)

@@ -49,6 +49,8 @@ def shard_episode_batch(batch: dict[str, np.ndarray], num_shards: int) -> list[d
 
 
 _PAGE = mmap.PAGESIZE
+#: Initial time axis when neither ``max_episode_len`` nor the env's episode limit is known.
+DEFAULT_MAX_LEN = 64
 _FINAL_STEP_KEYS = (K.OBS, K.STATE, K.AVAIL_ACTIONS)  # arrays that also hold the step after the last
 
 
@@ -89,7 +91,7 @@ class EpisodeReplayBuffer:
             raise ValueError(f"Replay capacity must be >= 1 episode, got {capacity}.")
         self.spec = spec
         self.capacity = capacity
-        self.max_len = int(max_episode_len or spec.episode_limit or 64)
+        self.max_len = int(max_episode_len or spec.episode_limit or DEFAULT_MAX_LEN)
         self.size = 0
         self.next_idx = 0
         self.num_added = 0
