@@ -232,3 +232,16 @@ def test_old_two_step_example_learns_with_the_old_keys_alone(ray_local, seed):
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_old_rllib_preset_builds_old_qmixs_networks():
+    """preset("old_rllib"): old RLlib QMIX's agent (obs only into a 64-unit GRU) and mixer
+    (linear hypernetworks), RMSprop and its units."""
+    config = QMIXConfig().preset("old_rllib")
+    spec = TeamSpec(n_agents=2, obs_dim=3, state_dim=4, n_actions=3)
+    learner = config.build_learner(spaces={DEFAULT_MODULE_ID: (spec.observation_space(), spec.action_space())})
+    module = learner.module[DEFAULT_MODULE_ID]
+    assert module.agent.fc_in.in_features == 3 and module.agent.hidden_dim == 64  # no id, no last action
+    assert isinstance(module.mixer.hyper_w1, torch.nn.Linear)  # one layer
+    assert (config.optimizer, config.train_batch_env_steps, config.target_update_env_steps) == ("rmsprop", 32, 500)
+    assert (config.epsilon_finish, config.epsilon_anneal_steps, config.replay_capacity) == (0.01, 40_000, 1000)
