@@ -60,6 +60,8 @@ from rllib_qmix.algorithm.checkpoints import (
     is_local_checkpoint,
     write_checkpoint,
 )
+from rllib_qmix.algorithm.old_rllib_keys import OLD_TRAINING_KEYS, ROLLOUTS_KEYS, translate_old_keys
+from rllib_qmix.algorithm.old_rllib_keys import warn as warn_old_key
 from rllib_qmix.algorithm.presets import PRESETS
 from rllib_qmix.envs.creator import make_team_env
 from rllib_qmix.envs.team import TeamSpec
@@ -68,8 +70,6 @@ from rllib_qmix.learning.replay import DEFAULT_MAX_LEN as REPLAY_DEFAULT_LEN
 from rllib_qmix.learning.replay import EpisodeReplayBuffer, shard_episode_batch
 from rllib_qmix.learning.replay_budget import replay_memory_line
 from rllib_qmix.learning.reward_stats import RunningMeanStd
-from rllib_qmix.migration.old_rllib import OLD_TRAINING_KEYS, ROLLOUTS_KEYS, translate_old_keys
-from rllib_qmix.migration.old_rllib import warn as warn_old_key
 from rllib_qmix.models.rl_module import DEFAULT_MODEL_CONFIG, QMIXTorchRLModule
 from rllib_qmix.sampling.acting import Normalizer
 from rllib_qmix.sampling.env_runner import OBS_NORM_STATE, QMIXEnvRunner
@@ -334,7 +334,7 @@ class QMIXConfig(AlgorithmConfig):
         Returns:
             This config object.
         """
-        # Old RLlib QMIX keys (``migration.old_rllib``): each becomes our setting, with a warning.
+        # Old RLlib QMIX keys (``old_rllib_keys``): each becomes our setting, with a warning.
         old = {k: kwargs.pop(k) for k in OLD_TRAINING_KEYS if k in kwargs}
         given = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "old") and v is not NotProvided}
         if old or (optim_alpha is not NotProvided and optimizer is NotProvided):
@@ -412,7 +412,7 @@ class QMIXConfig(AlgorithmConfig):
 
     @override(AlgorithmConfig)
     def update_from_dict(self, config_dict: dict) -> QMIXConfig:
-        """RLlib's ``update_from_dict``, taking old RLlib QMIX's keys too (``rllib_qmix.migration.old_rllib``: each
+        """RLlib's ``update_from_dict``, taking old RLlib QMIX's keys too (``rllib_qmix.algorithm.old_rllib_keys``: each
         becomes this package's setting, with one warning, or is refused with an error that
         names the setting to use)."""
         settings = dict(config_dict)

@@ -5,7 +5,7 @@ Experiment YAML written for older RLlib uses keys that RLlib 2.60 refuses (``num
 translated to its 2.60 name with one warning line on stderr; keys with no counterpart
 (``horizon``, ...) are refused naming what to do instead. For QMIX, old RLlib QMIX's own keys
 (``train_batch_size``, ``target_network_update_freq``, ``exploration_config``, ...) are translated
-too, by ``rllib_qmix.migration.old_rllib`` (the same translation as ``QMIXConfig.update_from_dict``).
+too, by ``rllib_qmix.algorithm.old_rllib_keys`` (the same translation as ``QMIXConfig.update_from_dict``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ import sys
 import warnings
 from typing import Any
 
-from rllib_qmix.cli.experiment import CLIError
+
+class ClassicKeyError(ValueError):
+    """A config key that can't be translated (``rllib train`` shows it as one error line)."""
+
 
 #: Classic key -> its name in RLlib 2.60.
 RENAMED = {
@@ -61,24 +64,24 @@ def translate_classic_keys(config: dict[str, Any], algo_cls: type, algo_name: st
     keys translated), printing one warning line per translated key.
 
     Raises:
-        CLIError: A key with no counterpart, a value that can't carry over, or a classic key
+        ClassicKeyError: A key with no counterpart, a value that can't carry over, or a classic key
             given together with its new name.
     """
     out = dict(config)
     for old, reason in REMOVED.items():
         if old in out:
-            raise CLIError(f"config key '{old}' was removed from RLlib: {reason}, and remove '{old}'")
+            raise ClassicKeyError(f"config key '{old}' was removed from RLlib: {reason}, and remove '{old}'")
     for old, new in RENAMED.items():
         if old not in out:
             continue
         if new in out:
-            raise CLIError(f"config has both '{old}' and '{new}', its RLlib 2.60 name: remove '{old}'")
+            raise ClassicKeyError(f"config has both '{old}' and '{new}', its RLlib 2.60 name: remove '{old}'")
         out[new] = out.pop(old)
         _warn(f"'{old}' is '{new}' in RLlib 2.60; taken as {new}: {out[new]!r}")
     gpus = out.get("num_gpus")
     if gpus not in (None, 0):
         if "num_gpus_per_learner" in out or "num_learners" in out:
-            raise CLIError("config has 'num_gpus' and 'num_learners'/'num_gpus_per_learner': remove 'num_gpus'")
+            raise ClassicKeyError("config has 'num_gpus' and 'num_learners'/'num_gpus_per_learner': remove 'num_gpus'")
         del out["num_gpus"]
         if gpus > 1:
             out.update(num_learners=int(gpus), num_gpus_per_learner=1)
@@ -94,7 +97,7 @@ def translate_classic_keys(config: dict[str, Any], algo_cls: type, algo_name: st
 
 
 def _translate_old_qmix_keys(config: dict[str, Any], algo_cls: type, algo_name: str) -> dict[str, Any]:
-    from rllib_qmix.migration.old_rllib import OldQMIXKeyWarning, translate_old_keys
+    from rllib_qmix.algorithm.old_rllib_keys import OldQMIXKeyWarning, translate_old_keys
 
     out = dict(config)
     optimizer = algo_cls.get_default_config().optimizer
@@ -105,7 +108,7 @@ def _translate_old_qmix_keys(config: dict[str, Any], algo_cls: type, algo_name: 
         try:
             new = translate_old_keys(out, optimizer)
         except ValueError as e:
-            raise CLIError(f"invalid config for {algo_name}: {e}") from None
+            raise ClassicKeyError(f"invalid config for {algo_name}: {e}") from None
     for warning in caught:
         if issubclass(warning.category, OldQMIXKeyWarning):
             _warn(f"old RLlib QMIX key: {warning.message}")
@@ -114,4 +117,4 @@ def _translate_old_qmix_keys(config: dict[str, Any], algo_cls: type, algo_name: 
     return {**out, **new}
 
 
-__all__ = ["REMOVED", "RENAMED", "translate_classic_keys"]
+__all__ = ["REMOVED", "RENAMED", "ClassicKeyError", "translate_classic_keys"]

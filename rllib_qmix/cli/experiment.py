@@ -329,9 +329,12 @@ def experiment_from_dict(
         raise CLIError(f"experiment '{name}': 'config.env_config' must be a mapping")
     if entry.get("env_config") is not None:
         config["env_config"] = {**config.get("env_config", {}), **entry["env_config"]}
-    from rllib_qmix.cli.classic_keys import translate_classic_keys  # imports CLIError from here
+    from rllib_qmix.cli.classic_keys import ClassicKeyError, translate_classic_keys
 
-    config = translate_classic_keys(config, algo_cls, str(algo))  # classic and old RLlib QMIX keys
+    try:
+        config = translate_classic_keys(config, algo_cls, str(algo))  # classic and old RLlib QMIX keys
+    except ClassicKeyError as e:
+        raise CLIError(str(e)) from None
     check_env(config.get("env"))
     # Tune rebuilds the config from this dict: the preset goes in as its settings.
     config = expand_preset(algo_cls.get_default_config(), config, str(algo))

@@ -4,8 +4,9 @@ QMIX needs, at every step, all agents' observations, the global state, the joint
 and one team reward. ``as_team_env`` adapts
 - an env with SMAC's API (``get_obs``, ``get_state``, ``get_avail_actions``, ``step(list)``),
 - an RLlib ``MultiAgentEnv`` (global state from ``state()``/``state_space`` or ``get_state()``,
-  action masks from Dict observations ``{"observations", "action_mask"}``), or one grouped with
-  ``with_agent_groups`` as old RLlib QMIX required (``rllib_qmix.envs.grouped``),
+  action masks from Dict observations ``{"observations", "action_mask"}``); one grouped with
+  ``with_agent_groups`` as old RLlib QMIX required has its own view (``rllib_qmix.envs.grouped``,
+  chosen by ``rllib_qmix.envs.creator.team_view``),
 - a PettingZoo ``ParallelEnv`` with ``state()``,
 to the small ``TeamEnv`` interface used by the QMIX env runner. Team reward is the sum of the
 agents' rewards; an agent that finished early gets zero observations and may only take action
@@ -531,10 +532,6 @@ def as_team_env(env: Any, state_from_obs: bool = False) -> TeamEnv:
     if all(callable(getattr(env, m, None)) for m in ("get_obs", "get_state", "get_avail_actions", "get_env_info")):
         return SMACTeamEnv(env)
     if isinstance(env, MultiAgentEnv):
-        from rllib_qmix.envs.grouped import GroupedTeamEnv, grouped_agents
-
-        if grouped_agents(env) is not None:  # grouped with `with_agent_groups`, as old RLlib QMIX needed
-            return GroupedTeamEnv(env, state_from_obs)
         return MultiAgentTeamEnv(env, state_from_obs)
     if hasattr(env, "possible_agents") and callable(getattr(env, "observation_space", None)):
         return ParallelTeamEnv(env, state_from_obs)

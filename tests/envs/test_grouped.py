@@ -10,8 +10,9 @@ import pytest
 from gymnasium.spaces import Box, Dict, Discrete, MultiDiscrete, Tuple
 from ray.rllib.env.multi_agent_env import ENV_STATE, MultiAgentEnv
 
+from rllib_qmix.envs.creator import team_view as as_team_env
 from rllib_qmix.envs.grouped import GroupedTeamEnv, flatten
-from rllib_qmix.envs.team import TeamEnvError, as_team_env
+from rllib_qmix.envs.team import TeamEnvError
 
 
 class Members(MultiAgentEnv):

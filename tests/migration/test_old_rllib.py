@@ -14,9 +14,9 @@ from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
 from rllib_qmix import QMIXConfig
+from rllib_qmix.algorithm.old_rllib_keys import OldQMIXKeyWarning
 from rllib_qmix.envs.team import TeamSpec
 from rllib_qmix.learning.replay import EpisodeReplayBuffer
-from rllib_qmix.migration.old_rllib import OldQMIXKeyWarning
 from rllib_qmix.sampling.episode import TeamEpisode
 from tests.benchmarks._load import load_benchmark
 from tests.learning.test_learner import make_learner, random_batch, target_pairs
