@@ -30,11 +30,12 @@ def test_missing_package_names_the_extra(monkeypatch, capsys, module, flag, extr
     assert not ray.is_initialized()  # refused before Ray starts
 
 
-def test_offline_wandb_and_mlflow_file_store(tmp_path):
+def test_offline_wandb_and_mlflow_file_store(tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     mlflow = pytest.importorskip("mlflow")
     store = f"file://{tmp_path / 'mlruns'}"
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"}
+    env["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow 3 keeps its file store behind this switch
     config = (
         '{"num_envs_per_env_runner": 4, "rollout_fragment_length": 2, "learning_starts": 8, "episode_batch_size": 8}'
     )
@@ -47,6 +48,7 @@ def test_offline_wandb_and_mlflow_file_store(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("*.wandb")), list(tmp_path.rglob("*"))[:20]
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     client = mlflow.tracking.MlflowClient(tracking_uri=store)
     experiment = client.get_experiment_by_name("tracked")
     (run,) = client.search_runs([experiment.experiment_id])

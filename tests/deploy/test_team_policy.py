@@ -23,9 +23,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, ray_local):
+def trained(tmp_path_factory):
     """A QMIX run on SMAC 3m (embedded simulator) with a few updates and normalised
     observations: its checkpoint, its local env runner's module and the run's normaliser."""
+    import ray
+
+    if not ray.is_initialized():  # as the shared fixture does (ray_local is function-scoped)
+        ray.init(
+            address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1"
+        )
     config = (
         QMIXConfig()
         .environment("smac", env_config={"map_name": "3m", "seed": 0})
@@ -130,37 +136,50 @@ def test_batched_teams_shapes_and_masks(trained):
         policy.act(obs[0], avail[0])
 
 
-def test_exports_equal_the_module(trained, tmp_path):
-    """The TorchScript and ONNX exports give the TeamPolicy's Q-values and GRU states (1e-5) on
-    raw observations over three steps of two teams."""
-    policy = TeamPolicy.from_checkpoint(trained["path"])
+def _three_steps(policy, run_step, teams=2):
+    """Q-values and GRU states of ``run_step(obs, prev, hidden)`` and of the policy's own module
+    over three steps of ``teams`` teams (raw observations, previous actions including -1), to 1e-5."""
     rng = np.random.default_rng(0)
-    obs = torch.as_tensor(rng.normal(size=(3, 2, 3, policy.obs_dim)).astype(np.float32) * 2)
-    prev = torch.as_tensor(rng.integers(-1, policy.n_actions, size=(3, 2, 3)))
-    scripted = torch.jit.load(str(policy.export_torchscript(tmp_path / "agent.pt")))
-    onnx_session = None
-    try:
-        import onnxruntime
-
-        onnx_session = onnxruntime.InferenceSession(str(policy.export_onnx(tmp_path / "agent.onnx")))
-    except ImportError:
-        pass
-    h_ref = h_ts = torch.zeros(2, 3, policy.step_module.hidden_dim)
-    h_onnx = h_ref.numpy()
+    obs = torch.as_tensor(rng.normal(size=(3, teams, 3, policy.obs_dim)).astype(np.float32) * 2)
+    prev = torch.as_tensor(rng.integers(-1, policy.n_actions, size=(3, teams, 3)))
+    h_ref = h_out = torch.zeros(teams, 3, policy.step_module.hidden_dim)
     for t in range(3):
         with torch.no_grad():
             q_ref, h_ref = policy.step_module(obs[t], prev[t], h_ref)
-            q_ts, h_ts = scripted(obs[t], prev[t], h_ts)
-        np.testing.assert_allclose(q_ts.numpy(), q_ref.numpy(), atol=1e-5)
-        np.testing.assert_allclose(h_ts.numpy(), h_ref.numpy(), atol=1e-5)
-        if onnx_session is not None:
-            q_onnx, h_onnx = onnx_session.run(
-                None, {"obs": obs[t].numpy(), "prev_actions": prev[t].numpy(), "hidden": h_onnx}
-            )
-            np.testing.assert_allclose(q_onnx, q_ref.numpy(), atol=1e-5)
-            np.testing.assert_allclose(h_onnx, h_ref.numpy(), atol=1e-5)
-    if onnx_session is None:
-        pytest.skip("onnxruntime is not installed (pip install 'rllib_qmix[onnx]'): TorchScript checked only")
+        q_out, h_out = run_step(obs[t], prev[t], h_out)
+        np.testing.assert_allclose(np.asarray(q_out), q_ref.numpy(), atol=1e-5)
+        np.testing.assert_allclose(np.asarray(h_out), h_ref.numpy(), atol=1e-5)
+
+
+def test_torchscript_export_equals_the_module(trained, tmp_path):
+    policy = TeamPolicy.from_checkpoint(trained["path"])
+    scripted = torch.jit.load(str(policy.export_torchscript(tmp_path / "agent.pt")))
+
+    def run(obs, prev, hidden):
+        with torch.no_grad():
+            return scripted(obs, prev, torch.as_tensor(hidden))
+
+    for teams in (1, 5):
+        _three_steps(policy, run, teams)
+
+
+def test_onnx_export_equals_the_module(trained, tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime", reason="pip install 'rllib_qmix[onnx]'")
+    pytest.importorskip("onnx", reason="pip install 'rllib_qmix[onnx]'")
+    policy = TeamPolicy.from_checkpoint(trained["path"])
+    session = onnxruntime.InferenceSession(str(policy.export_onnx(tmp_path / "agent.onnx")))
+
+    def run(obs, prev, hidden):
+        return session.run(None, {"obs": obs.numpy(), "prev_actions": prev.numpy(), "hidden": np.asarray(hidden)})
+
+    for teams in (1, 2, 5):  # the number of teams is a dynamic axis
+        _three_steps(policy, run, teams)
+
+
+def test_onnx_export_without_onnx_names_the_extra(trained, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ImportError, match=r"pip install 'rllib_qmix\[onnx\]'"):
+        TeamPolicy.from_checkpoint(trained["path"]).export_onnx(tmp_path / "agent.onnx")
 
 
 def test_other_algorithms_and_damaged_checkpoints_are_refused(trained, tmp_path):
