@@ -3,7 +3,8 @@
 ``--wandb-project P`` adds Tune's ``WandbLoggerCallback`` (W&B's own settings apply:
 ``WANDB_API_KEY``, or ``WANDB_MODE=offline`` to write runs locally for a later ``wandb sync``);
 ``--mlflow-tracking-uri U`` adds Tune's ``MLflowLoggerCallback`` (an MLflow server, or a local
-file store ``file:///path``), one MLflow run per trial in the experiment named after the
+file store ``file:///path``, which MLflow 3 opens only with ``MLFLOW_ALLOW_FILE_STORE=true``),
+one MLflow run per trial in the experiment named after the
 ``rllib train`` experiment. TensorBoard files are written either way. Each needs its optional
 extra, checked before Ray starts.
 """
