@@ -44,7 +44,9 @@ def available_memory() -> Optional[int]:
 
 
 def _size(n: float) -> str:
-    return f"{n / 2**30:,.2f} GB" if n >= 2**30 else f"{n / 2**20:,.1f} MB"
+    if n >= 2**30:
+        return f"{n / 2**30:,.2f} GB"
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{n / 2**10:,.1f} KB"
 
 
 def replay_memory_line(spec: TeamSpec, capacity: int, max_len: int, available: Optional[int] = None) -> str:
