@@ -26,6 +26,8 @@ Old QMIX's meanings (its ``QMixConfig``, ``QMixTorchPolicy`` and ``QMix.training
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from typing import Any
 
@@ -73,8 +75,12 @@ class OldQMIXKeyWarning(UserWarning):
 
 
 def warn(message: str) -> None:
-    """Emits one ``OldQMIXKeyWarning``."""
-    warnings.warn(message, OldQMIXKeyWarning, stacklevel=4)
+    """Emits one ``OldQMIXKeyWarning``, attributed to the first caller outside this package."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    level, frame = 2, sys._getframe(1)  # stacklevel 2 is warn()'s caller
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, OldQMIXKeyWarning, stacklevel=level)
 
 
 def is_old_config(settings: dict[str, Any]) -> bool:
@@ -125,9 +131,10 @@ def translate_old_keys(settings: dict[str, Any], optimizer: str) -> dict[str, An
     switch = [k for k in ("optim_alpha", "optim_eps") if k in settings]
     if old and switch and "optimizer" not in settings and optimizer != "rmsprop":
         out["optimizer"] = "rmsprop"
+        keys = " and ".join(f"`{k}`" for k in switch)
+        what = "these are RMSprop's settings" if len(switch) > 1 else "it is an RMSprop setting"
         warn(
-            f"{' and '.join(f'`{k}`' for k in switch)}: old RLlib QMIX always trained with RMSprop, whose "
-            f"{' and '.join(switch)} these are; they become the same settings with `optimizer='rmsprop'` "
+            f"{keys}: old RLlib QMIX always trained with RMSprop and {what}; kept, with `optimizer='rmsprop'` "
             "(this package's default optimizer is Adam)."
         )
     return out
@@ -215,8 +222,8 @@ def _exploration(value: Any) -> dict[str, Any]:
         )
     out = {new: value[old] for old, new in _EPSILON_KEYS.items() if old in value}
     if out:
-        pairs = ", ".join(f"{old}={value[old]} -> {new}" for old, new in _EPSILON_KEYS.items() if old in value)
-        warn(f"`exploration_config` (EpsilonGreedy over env steps) becomes {pairs}.")
+        pairs = ", ".join(f"`{new}={value[old]}`" for old, new in _EPSILON_KEYS.items() if old in value)
+        warn(f"`exploration_config` (EpsilonGreedy, over env steps) becomes {pairs}.")
     return out
 
 
