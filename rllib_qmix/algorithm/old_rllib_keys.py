@@ -1,6 +1,6 @@
 """Old RLlib QMIX's config keys, translated to QMIXConfig's settings with their old meaning.
 
-RLlib's own QMIX (``ray.rllib.algorithms.qmix.QMixConfig``, removed in Ray 2.38) was configured
+RLlib's own QMIX (``ray.rllib.algorithms.qmix.QMixConfig``, gone from Ray since late 2024) was configured
 with keys this package names differently or counts in other units. ``translate_old_keys``
 turns them into QMIXConfig settings, one warning (``OldQMIXKeyWarning``) per key naming the
 setting it becomes, or raises a ``ValueError`` naming the setting to use where the old meaning

@@ -45,7 +45,7 @@ PYMARL: dict[str, Any] = {
     "obs_last_action": True,
 }
 
-#: Old RLlib QMIX's defaults (ray.rllib.algorithms.qmix, removed in Ray 2.38) where this package can
+#: Old RLlib QMIX's defaults (ray.rllib.algorithms.qmix, gone from Ray since late 2024) where this package can
 #: express them: RMSprop (lr 5e-4, alpha 0.99, eps 1e-5), clipping at 10, batches of whole
 #: episodes holding at least 32 env steps, 1,000 episodes kept, targets copied every 500 env
 #: steps, one-step targets, epsilon 1 -> 0.01 over 40k env steps, rewards and inputs as they are,
