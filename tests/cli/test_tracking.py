@@ -19,15 +19,17 @@ ROOT = Path(__file__).resolve().parents[2]
     "module,flag,extra", [("wandb", "--wandb-project", "wandb"), ("mlflow", "--mlflow-tracking-uri", "mlflow")]
 )
 def test_missing_package_names_the_extra(monkeypatch, capsys, module, flag, extra):
-    import ray
+    import rllib_qmix.cli.main as cli_main
 
+    started = []
+    monkeypatch.setattr(cli_main, "init_ray", lambda *a, **k: started.append(a))
     monkeypatch.setitem(sys.modules, module, None)  # as if not installed
     with pytest.raises(CLIError, match=rf"{flag} needs the {module} package: pip install 'rllib_qmix\[{extra}\]'"):
         check_tracking("p" if module == "wandb" else None, "file:///tmp/x" if module == "mlflow" else None)
     code = main(["train", "--algo", "QMIX", "--env", "two_step_game", flag, "x"])
     err = capsys.readouterr().err
     assert code == 2 and f"rllib_qmix[{extra}]" in err and len(err.strip().splitlines()) == 1
-    assert not ray.is_initialized()  # refused before Ray starts
+    assert started == []  # refused before Ray starts
 
 
 def test_offline_wandb_and_mlflow_file_store(tmp_path, monkeypatch):
