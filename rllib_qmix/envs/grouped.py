@@ -12,24 +12,21 @@ is a Tuple of ``Discrete(n)``. A member's observation is a plain space, or a Dic
 - ``"state"`` (``ray.rllib.env.multi_agent_env.ENV_STATE``, optional): the global state,
   flattened the same way and read from the group's first member.
 
-The team reward is what old QMIX read: the sum of the members' rewards that the grouping
+A group's team reward is what old QMIX read: the sum of the members' rewards that the grouping
 wrapper puts in the group's info under ``"_group_rewards"`` (else the group's reward, which
-the wrapper sets to that sum). Several groups form one team (their agents in group order, the
-state from the first group, the sum of the groups' rewards); ``GroupedTeamEnv`` warns about it,
-because old QMIX trained each group as a separate team.
+the wrapper sets to that sum). Several groups are several teams in one env, as old QMIX trained
+them: each group has its own episode (it ends when the group is done or the env is), reward
+and state, and all share the one agent network and mixer, so groups must be of one size.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Optional
 
 import gymnasium as gym
 import numpy as np
 
 from rllib_qmix.envs.team import TeamEnv, TeamEnvError, TeamObs, TeamSpec, TeamStep, check_avail, check_finite
-
-logger = logging.getLogger(__name__)
 
 #: Keys of a member's Dict observation (``ENV_STATE`` is "state").
 OBS_KEY, MASK_KEY, STATE_KEY = "obs", "action_mask", "state"
@@ -119,12 +116,13 @@ def grouped_agents(env: Any) -> Optional[list[tuple[Any, gym.spaces.Tuple, gym.s
 
 
 class GroupedTeamEnv(TeamEnv):
-    """Team view of an env grouped with ``with_agent_groups`` (see the module docstring).
+    """Team view of an env grouped with ``with_agent_groups`` (see the module docstring): one
+    team per group, as old RLlib QMIX trained them (``n_teams`` > 1 with several groups).
 
     Args:
         env: The grouped ``MultiAgentEnv``.
-        state_from_obs: Use the members' concatenated observations as the global state when
-            the observations have no ``"state"`` entry.
+        state_from_obs: Use a group's concatenated observations as its global state when the
+            observations have no ``"state"`` entry.
     """
 
     def __init__(self, env: Any, state_from_obs: bool = False) -> None:
@@ -133,19 +131,15 @@ class GroupedTeamEnv(TeamEnv):
             raise TeamEnvError(f"{type(env).__name__} is not a grouped env (agents with Tuple spaces).")
         self.env, self.name = env, type(env).__name__
         self.groups = [g for g, _, _ in groups]
+        self.n_teams = len(self.groups)
+        sizes = {len(obs.spaces) for _, obs, _ in groups}
+        if len(sizes) != 1:
+            raise TeamEnvError(
+                f"{self.name}'s groups have {sorted(sizes)} agents: every group is a team of QMIX's one shared "
+                "network and mixer, so every group needs the same number of agents."
+            )
         member_obs = [s for _, obs, _ in groups for s in obs.spaces]
         member_act = [s for _, _, act in groups for s in act.spaces]
-        self.group_sizes = [len(obs.spaces) for _, obs, _ in groups]
-        if len(self.groups) > 1:
-            logger.warning(
-                "%s has %d agent groups %s: QMIX trains them as one team of %d agents (one mixer over all, the "
-                "sum of the groups' rewards). Old RLlib QMIX trained each group as its own team; group all "
-                "cooperating agents into one group to make this explicit.",
-                self.name,
-                len(self.groups),
-                self.groups,
-                sum(self.group_sizes),
-            )
         if any(not isinstance(s, gym.spaces.Discrete) for s in member_act) or len({s.n for s in member_act}) != 1:
             raise TeamEnvError(
                 f"{self.name}'s grouped agents have action spaces {member_act}; QMIX needs the same Discrete(n) "
@@ -179,7 +173,7 @@ class GroupedTeamEnv(TeamEnv):
             raise TeamEnvError(
                 f"{self.name}'s '{MASK_KEY}' space {self.mask_space} must have one entry per action ({n_actions})."
             )
-        n, obs_dim = len(member_obs), flat_size(self.obs_space)
+        n, obs_dim = sizes.pop(), flat_size(self.obs_space)
         if self.state_space is None and not state_from_obs:
             raise TeamEnvError(
                 f"{self.name} has no global state: QMIX's mixer needs one. Add a '{STATE_KEY}' entry "
@@ -190,95 +184,113 @@ class GroupedTeamEnv(TeamEnv):
         state_dim = n * obs_dim if self.state_space is None else flat_size(self.state_space)
         self.spec = TeamSpec(n, obs_dim, state_dim, n_actions)
         self._t = 0
-        self._done = np.zeros(len(self.groups), dtype=bool)
-        self._present = np.ones(len(self.groups), dtype=bool)
+        self._done = np.zeros(self.n_teams, dtype=bool)  # groups whose episode ended
+        self._present = np.ones(self.n_teams, dtype=bool)  # groups that act this step
 
     # --------------------------------------------------------------- reading
     def _fail(self, what: str) -> TeamEnvError:
         return TeamEnvError(f"{self.name} {what} at episode step {self._t}.")
 
-    def _team_obs(self, obs: dict) -> TeamObs:
-        spec = self.spec
+    def _group_obs(self, g: int, obs: dict) -> TeamObs:
+        """Group ``g``'s observations, masks and state (a group that doesn't act this step:
+        zeros, action 0 only)."""
+        spec, group = self.spec, self.groups[g]
         o = np.zeros((spec.n_agents, spec.obs_dim), np.float32)
         avail = np.zeros((spec.n_agents, spec.n_actions), bool)
-        state = None
-        live = np.zeros(spec.n_agents, bool)
-        start = 0
-        for g, (group, size) in enumerate(zip(self.groups, self.group_sizes)):
-            rows = slice(start, start + size)
-            start += size
-            self._present[g] = group in obs and not self._done[g]
-            if not self._present[g]:
-                avail[rows, 0] = True  # finished (or not acting): masked, action 0 only
-                continue
-            members = obs[group]
-            if not isinstance(members, (list, tuple)) or len(members) != size:
-                raise self._fail(f"returned an observation for group {group!r} that is not a list of {size} members")
-            live[rows] = True
-            for i, member in enumerate(members, start=rows.start):
-                try:
-                    if isinstance(member, dict):
-                        o[i] = flatten(self.obs_space, member[OBS_KEY])
-                        mask = member.get(MASK_KEY)
-                        avail[i] = True if mask is None else np.asarray(mask).reshape(-1) > 0
-                        if state is None and self.state_space is not None:
-                            state = flatten(self.state_space, member[STATE_KEY])
-                    else:
-                        o[i] = flatten(self.obs_space, member)
-                        avail[i] = True
-                except (KeyError, IndexError, TypeError, ValueError) as e:
-                    raise self._fail(
-                        f"returned an observation for group {group!r} that doesn't fit its space "
-                        f"{self.member_space} ({type(e).__name__}: {e})"
-                    ) from None
-        check_avail(self._t, avail, live, self.name)
-        if state is None:
-            state = o.reshape(-1).copy() if self.state_space is None else np.zeros(self.spec.state_dim, np.float32)
-        return TeamObs(o, state, avail)
-
-    def _team_reward(self, rewards: dict, infos: dict) -> float:
-        total = 0.0
-        for group in self.groups:
-            info = infos.get(group) if isinstance(infos, dict) else None
-            parts = info.get(GROUP_REWARDS) if isinstance(info, dict) else None
-            value = parts if parts is not None else rewards.get(group, 0.0)
+        self._present[g] = group in obs and not self._done[g]
+        if not self._present[g]:
+            avail[:, 0] = True
+            return TeamObs(o, np.zeros(spec.state_dim, np.float32), avail)
+        members, state = obs[group], None
+        if not isinstance(members, (list, tuple)) or len(members) != spec.n_agents:
+            raise self._fail(f"returned an observation for group {group!r} that is not a list of {spec.n_agents}")
+        for i, member in enumerate(members):
             try:
-                total += float(np.sum(np.asarray(value, dtype=np.float64)))
-            except (TypeError, ValueError):
-                raise self._fail(f"returned a reward for group {group!r} that is not a number ({value!r})") from None
-        return total
+                if isinstance(member, dict):
+                    o[i] = flatten(self.obs_space, member[OBS_KEY])
+                    mask = member.get(MASK_KEY)
+                    avail[i] = True if mask is None else np.asarray(mask).reshape(-1) > 0
+                    if state is None and self.state_space is not None:
+                        state = flatten(self.state_space, member[STATE_KEY])
+                else:
+                    o[i] = flatten(self.obs_space, member)
+                    avail[i] = True
+            except (KeyError, IndexError, TypeError, ValueError) as e:
+                raise self._fail(
+                    f"returned an observation for group {group!r} that doesn't fit its space "
+                    f"{self.member_space} ({type(e).__name__}: {e})"
+                ) from None
+        check_avail(self._t, avail, None, f"{self.name} group {group!r}")
+        if state is None:
+            state = o.reshape(-1).copy()
+        team = TeamObs(o, state, avail)
+        check_finite(self._t, 0.0, team, f"{self.name} group {group!r}")
+        return team
+
+    def _group_reward(self, g: int, rewards: dict, infos: dict) -> float:
+        group = self.groups[g]
+        info = infos.get(group) if isinstance(infos, dict) else None
+        parts = info.get(GROUP_REWARDS) if isinstance(info, dict) else None
+        value = parts if parts is not None else rewards.get(group, 0.0)
+        try:
+            reward = float(np.sum(np.asarray(value, dtype=np.float64)))
+        except (TypeError, ValueError):
+            raise self._fail(f"returned a reward for group {group!r} that is not a number ({value!r})") from None
+        if not np.isfinite(reward):
+            raise self._fail(f"returned a non-finite reward ({reward}) for group {group!r}")
+        return reward
 
     # ------------------------------------------------------------------- API
-    def reset(self, seed: Optional[int] = None) -> TeamObs:
+    def reset_teams(self, seed: Optional[int] = None) -> list[TeamObs]:
+        """Starts an episode; every group's first observation."""
         self._t = 0
         self._done[:] = False
         out = self.env.reset(seed=seed)
         if not isinstance(out, tuple) or len(out) != 2:
             raise self._fail("reset() must return (observations, infos) (gymnasium's API)")
-        team = self._team_obs(out[0])
-        check_finite(0, 0.0, team, self.name)
-        return team
+        return [self._group_obs(g, out[0]) for g in range(self.n_teams)]
 
-    def step(self, actions: np.ndarray) -> TeamStep:
-        action_dict, start = {}, 0
-        for g, (group, size) in enumerate(zip(self.groups, self.group_sizes)):
-            if self._present[g]:
-                action_dict[group] = tuple(int(a) for a in actions[start : start + size])
-            start += size
+    def step_teams(self, actions: list[Optional[np.ndarray]]) -> list[Optional[TeamStep]]:
+        """Steps with each playing group's actions (None for a group whose episode ended);
+        one ``TeamStep`` per group still playing before this step, None for the others."""
+        action_dict = {}
+        for g, group in enumerate(self.groups):
+            if self._present[g] and actions[g] is not None:
+                action_dict[group] = tuple(int(a) for a in actions[g])
+        playing = ~self._done
         self._t += 1
         out = self.env.step(action_dict)
         if not isinstance(out, tuple) or len(out) != 5:
             raise self._fail("step() must return (observations, rewards, terminateds, truncateds, infos)")
         obs, rewards, terms, truncs, infos = out
-        reward = self._team_reward(rewards, infos or {})
+        infos = infos or {}
+        all_term, all_trunc = bool(terms.get("__all__")), bool(truncs.get("__all__"))
+        steps: list[Optional[TeamStep]] = []
         for g, group in enumerate(self.groups):
-            if terms.get(group) or truncs.get(group):
-                self._done[g] = True
-        team = self._team_obs(obs)
-        check_finite(self._t, reward, team, self.name)
-        all_term = bool(terms.get("__all__")) or all(bool(terms.get(g)) for g in self.groups)
-        all_trunc = bool(truncs.get("__all__")) or (self._done.all() and not all_term)
-        return TeamStep(team, reward, all_term, bool(all_trunc and not all_term), _merge(infos))
+            if not playing[g]:
+                steps.append(None)
+                continue
+            reward = self._group_reward(g, rewards, infos)
+            terminated = all_term or bool(terms.get(group))
+            truncated = not terminated and (all_trunc or bool(truncs.get(group)))
+            team = self._group_obs(g, obs)  # the last observation too (a truncation bootstraps from it)
+            self._done[g] = terminated or truncated
+            info = _merge({group: infos.get(group)}) if isinstance(infos.get(group), dict) else {}
+            steps.append(TeamStep(team, reward, terminated, truncated, info))
+        return steps
+
+    def reset(self, seed: Optional[int] = None) -> TeamObs:
+        if self.n_teams != 1:
+            raise TeamEnvError(f"{self.name} has {self.n_teams} teams (groups): use reset_teams().")
+        return self.reset_teams(seed)[0]
+
+    def step(self, actions: np.ndarray) -> TeamStep:
+        if self.n_teams != 1:
+            raise TeamEnvError(f"{self.name} has {self.n_teams} teams (groups): use step_teams().")
+        step = self.step_teams([actions])[0]
+        if step is None:
+            raise self._fail("was stepped after its episode ended")
+        return step
 
     def close(self) -> None:
         close = getattr(self.env, "close", None)

@@ -75,9 +75,25 @@ class TeamStep:
 
 
 class TeamEnv(abc.ABC):
-    """A cooperative team environment with global state and per-agent action masks."""
+    """A cooperative team environment with global state and per-agent action masks.
+
+    An env may hold several teams that play at once (``n_teams``; the groups of a grouped env),
+    each of ``spec``'s sizes with its own episodes: ``reset_teams`` and ``step_teams`` play them
+    all. For one team they are ``reset`` and ``step``.
+    """
 
     spec: TeamSpec
+    #: Teams that play in this env at once.
+    n_teams: int = 1
+
+    def reset_teams(self, seed: Optional[int] = None) -> list[TeamObs]:
+        """Starts an episode of every team."""
+        return [self.reset(seed=seed)]
+
+    def step_teams(self, actions: list[Optional[np.ndarray]]) -> list[Optional[TeamStep]]:
+        """Steps every team still playing (``actions[k]`` None for a team whose episode ended);
+        one ``TeamStep`` per team that played this step, None for the others."""
+        return [self.step(actions[0])]
 
     @abc.abstractmethod
     def reset(self, seed: Optional[int] = None) -> TeamObs:

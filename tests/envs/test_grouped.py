@@ -2,7 +2,6 @@
 observations, one-hot Discrete/MultiDiscrete "obs", the "state" entry, action masks, the
 members' rewards, one or several groups."""
 
-import logging
 
 import gymnasium as gym
 import numpy as np
@@ -127,14 +126,61 @@ def test_no_state_names_the_opt_in():
     assert team.spec.state_dim == 4 * 4
 
 
-def test_several_groups_form_one_team_with_a_warning(caplog):
-    _, env = grouped(Discrete(4), groups={"a": [0, 1], "b": [2, 3]})
-    with caplog.at_level(logging.WARNING, logger="rllib_qmix.envs.grouped"):
-        team = as_team_env(env)
-    assert "2 agent groups" in caplog.text and "one team of 4 agents" in caplog.text
-    team.reset()
-    step = team.step(np.array([0, 0, 1, 1]))
-    assert step.reward == 10.0 and team.spec.n_agents == 4
+class TwoGroups(Members):
+    """Members with an end per group: group "a" (agents 0, 1) is done after 1 step, "b" after 2."""
+
+    def __init__(self):
+        super().__init__(Discrete(4))
+
+    def step(self, actions):
+        obs, rewards, _, _, infos = super().step(actions)
+        obs = {a: o for a, o in obs.items() if self.t < 1 or a >= 2}  # a's agents stop observing
+        rewards = {a: r for a, r in rewards.items() if self.t <= 1 or a >= 2}
+        terms = {a: (self.t >= 1 if a < 2 else self.t >= 2) for a in rewards}
+        terms["__all__"] = self.t >= 2
+        return obs, rewards, terms, {"__all__": False}, infos
+
+
+def test_several_groups_are_several_teams_as_old_qmix_trained_them():
+    """Two groups: two teams of one env, each with its own reward, state and episode end."""
+    team = as_team_env(TwoGroups().with_agent_groups({"a": [0, 1], "b": [2, 3]}))
+    assert team.n_teams == 2 and team.spec.n_agents == 2
+    first = team.reset_teams(seed=0)
+    assert len(first) == 2 and first[0].obs.shape == (2, 4)
+    a, b = team.step_teams([np.array([0, 2]), np.array([1, 1])])
+    assert (a.reward, b.reward) == (1 + 2, 3 + 4)  # each group's members' rewards
+    assert a.terminated and not b.terminated  # group a's episode ended, b's goes on
+    np.testing.assert_array_equal(b.obs.state, [1.0, -1.0])
+    none, b2 = team.step_teams([None, np.array([0, 0])])
+    assert none is None and b2.terminated and b2.reward == 7
+    with pytest.raises(TeamEnvError, match="use reset_teams"):
+        team.reset()
+
+
+def test_groups_of_different_sizes_are_refused():
+    _, env = grouped(Discrete(4), groups={"a": [0], "b": [1, 2, 3]})
+    with pytest.raises(TeamEnvError, match=r"groups have \[1, 3\] agents"):
+        as_team_env(env)
+
+
+def test_env_runner_plays_every_group_as_a_team():
+    """The env runner samples both groups' episodes from each env: episode lengths 1 (group a)
+    and 2 (group b), rewards 3 and 7 + 7, in every env."""
+    from ray.tune.registry import register_env
+
+    from rllib_qmix import QMIXConfig
+    from rllib_qmix.sampling.env_runner import QMIXEnvRunner
+
+    register_env("two_groups", lambda cfg: TwoGroups().with_agent_groups({"a": [0, 1], "b": [2, 3]}))
+    config = QMIXConfig().environment("two_groups").env_runners(num_envs_per_env_runner=3).debugging(seed=0)
+    runner = QMIXEnvRunner(config=config)
+    try:
+        episodes = runner.sample(num_episodes=6, explore=True)
+        assert sorted((len(e), e.get_return()) for e in episodes) == [(1, 3.0)] * 3 + [(2, 14.0)] * 3
+        episodes = runner.sample(num_timesteps=12, explore=True)  # 4 env episodes of 2 steps in 3 envs
+        assert sorted(len(e) for e in episodes) == [1] * 6 + [2] * 6
+    finally:
+        runner.stop()
 
 
 def test_members_with_different_spaces_are_refused():
