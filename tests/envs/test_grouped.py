@@ -2,7 +2,6 @@
 observations, one-hot Discrete/MultiDiscrete "obs", the "state" entry, action masks, the
 members' rewards, one or several groups."""
 
-
 import gymnasium as gym
 import numpy as np
 import pytest
