@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import pathlib
 import pickle
+import warnings
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -170,7 +171,9 @@ class TeamPolicy:
         """Writes the agent network's acting step as TorchScript (``torch.jit.load`` runs it
         without this package; inputs and outputs as in ``rllib_qmix.deploy.agent_step``)."""
         module = _cpu_copy(self.step_module)
-        scripted = torch.jit.script(module)
+        with warnings.catch_warnings():  # torch's notice that TorchScript is in maintenance
+            warnings.simplefilter("ignore", DeprecationWarning)
+            scripted = torch.jit.script(module)
         path = pathlib.Path(path)
         scripted.save(str(path))
         return path
@@ -187,6 +190,12 @@ class TeamPolicy:
         except ImportError as e:
             raise ImportError("export_onnx needs the onnx package: pip install 'rllib_qmix[onnx]'.") from e
         path = pathlib.Path(path)
+        with warnings.catch_warnings():  # the exporter's notices (legacy exporter, traced GRU sizes)
+            warnings.simplefilter("ignore")
+            self._onnx_export(path, opset)
+        return path
+
+    def _onnx_export(self, path: pathlib.Path, opset: int) -> None:
         dims = {0: "teams"}
         torch.onnx.export(
             _cpu_copy(self.step_module),
@@ -198,7 +207,6 @@ class TeamPolicy:
             opset_version=opset,
             dynamo=False,
         )
-        return path
 
 
 def _cpu_copy(module: AgentStep) -> AgentStep:
