@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 import warnings
-from typing import Any
+from typing import Any, Optional
 
 from _common import add_out_argument, out_dir
 
@@ -49,6 +50,8 @@ VARIANTS = {"old": {}, "recommended": RECOMMENDED}
 #: The old example's budget (its ``--stop-timesteps``) and its stop reward.
 MAX_STEPS = 70_000
 OPTIMUM = 8.0
+#: Cuts every run to this many training iterations when set (a quick try; the docs' test sets it).
+MAX_ITERATIONS_VAR = "RLLIB_QMIX_MAX_ITERATIONS"
 
 
 def register_grouped_two_step() -> None:
@@ -78,15 +81,30 @@ def build_config(variant: str, seed: int):
     return config.evaluation(evaluation_duration=1, evaluation_duration_unit="episodes")
 
 
+def max_iterations() -> Optional[int]:
+    """The cap on training iterations of ``RLLIB_QMIX_MAX_ITERATIONS`` (for a quick try), or None."""
+    value = os.environ.get(MAX_ITERATIONS_VAR, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{MAX_ITERATIONS_VAR} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def run_one(variant: str, seed: int, max_steps: int, eval_every: int) -> dict:
-    """Trains one seed to ``max_steps`` env steps; the greedy return every ``eval_every`` steps."""
+    """Trains one seed to ``max_steps`` env steps; the greedy return every ``eval_every`` steps
+    and at the end (``RLLIB_QMIX_MAX_ITERATIONS`` cuts the run to that many iterations)."""
     register_grouped_two_step()
     algo = build_config(variant, seed).build_algo()
     start, curve, next_eval, steps = time.perf_counter(), [], eval_every, 0
+    cap = max_iterations()
     try:
-        while steps < max_steps:
+        iterations = 0
+        while steps < max_steps and (cap is None or iterations < cap):
             steps = int(algo.train()["num_env_steps_sampled_lifetime"])
-            if steps >= next_eval or steps >= max_steps:
+            iterations += 1
+            last = steps >= max_steps or (cap is not None and iterations >= cap)
+            if steps >= next_eval or last:
                 ret = float(algo.evaluate()["env_runners"]["episode_return_mean"])
                 curve.append({"env_steps": steps, "greedy_return": ret})
                 next_eval += eval_every
@@ -116,7 +134,7 @@ def main() -> None:
     ray.shutdown()
     print(f"\nold RLlib two-step example, variant '{args.variant}', {args.max_steps} env steps")
     steps = [pt["env_steps"] for pt in runs[0]["curve"]]
-    print("| seed | " + " | ".join(f"{s // 1000}k" for s in steps) + " | minutes |")
+    print("| seed | " + " | ".join(f"{s / 1000:g}k" for s in steps) + " | minutes |")
     print("|---|" + "---|" * (len(steps) + 1))
     for run in runs:
         cells = " | ".join(f"{pt['greedy_return']:.1f}" for pt in run["curve"])
