@@ -11,12 +11,14 @@ from ray.tune.registry import register_env, register_trainable
 
 from rllib_qmix.algorithm.placement import PlacementError
 from rllib_qmix.algorithm.qmix import QMIX, QMIXConfig
+from rllib_qmix.deploy.team_policy import TeamPolicy
 from rllib_qmix.envs.gym_tuple import make_lbf, make_rware
 from rllib_qmix.envs.matrix import TwoStepGame
 from rllib_qmix.envs.mpe import make_simple_speaker_listener, make_simple_spread
 from rllib_qmix.envs.smac_rllib import SMACMultiAgentEnv
 from rllib_qmix.envs.smacv2_rllib import SMACv2MultiAgentEnv
 from rllib_qmix.learning.learner import LearnerDiedError, NonFiniteUpdateError
+from rllib_qmix.migration.pymarl import from_pymarl
 
 __all__ = [
     "QMIX",
@@ -26,8 +28,14 @@ __all__ = [
     "QMIXConfig",
     "SMACMultiAgentEnv",
     "SMACv2MultiAgentEnv",
+    "QMixConfig",
+    "TeamPolicy",
     "TwoStepGame",
+    "from_pymarl",
 ]
+#: Old RLlib's spelling, so that ``from rllib_qmix import QMixConfig`` replaces
+#: ``from ray.rllib.algorithms.qmix import QMixConfig`` unchanged.
+QMixConfig = QMIXConfig
 __version__ = "0.1.0"
 
 

@@ -30,6 +30,22 @@ ALLOWED = {
         "rllib_qmix.sampling",
         "rllib_qmix.learning",
     },
+    "rllib_qmix.migration": {
+        "rllib_qmix.keys",
+        "rllib_qmix.envs",
+        "rllib_qmix.models",
+        "rllib_qmix.sampling",
+        "rllib_qmix.learning",
+        "rllib_qmix.algorithm",
+    },
+    "rllib_qmix.deploy": {
+        "rllib_qmix.keys",
+        "rllib_qmix.envs",
+        "rllib_qmix.models",
+        "rllib_qmix.sampling",
+        "rllib_qmix.learning",
+        "rllib_qmix.algorithm",
+    },
     "rllib_qmix.cli": {
         "rllib_qmix",
         "rllib_qmix.budget",

@@ -1,4 +1,4 @@
-"""Named sets of QMIX training settings: ``QMIXConfig().preset("pymarl")``.
+"""Named sets of QMIX training settings: ``QMIXConfig().preset("pymarl")``, ``preset("old_rllib")``.
 
 A preset sets every option it names and nothing else; a later ``training(...)`` overrides it.
 In an experiment YAML, ``preset: pymarl`` in ``config`` applies it before the other keys.
@@ -45,4 +45,39 @@ PYMARL: dict[str, Any] = {
     "obs_last_action": True,
 }
 
-PRESETS: dict[str, dict[str, Any]] = {"pymarl": PYMARL}
+#: Old RLlib QMIX's defaults (ray.rllib.algorithms.qmix, gone from Ray since late 2024) where this package can
+#: express them: RMSprop (lr 5e-4, alpha 0.99, eps 1e-5), clipping at 10, batches of whole
+#: episodes holding at least 32 env steps, 1,000 episodes kept, targets copied every 500 env
+#: steps, one-step targets, epsilon 1 -> 0.01 over 40k env steps, rewards and inputs as they are,
+#: and its networks: a 64-unit GRU agent fed the observation only, a 32-wide mixer with linear
+#: hypernetworks. Not expressed: its start after 1,000 env steps and its one update per sampled
+#: fragment (``learning_starts`` and ``updates_per_episode`` keep their values).
+OLD_RLLIB: dict[str, Any] = {
+    "optimizer": "rmsprop",
+    "lr": 5e-4,
+    "optim_alpha": 0.99,
+    "optim_eps": 1e-5,
+    "grad_clip": 10.0,
+    "grad_clip_by": "global_norm",
+    "gamma": 0.99,
+    "train_batch_env_steps": 32,
+    "replay_capacity": 1000,
+    "target_update_env_steps": 500,
+    "target_update_tau": None,
+    "td_lambda": 0.0,
+    "double_q": True,
+    "epsilon_start": 1.0,
+    "epsilon_finish": 0.01,
+    "epsilon_anneal_steps": 40_000,
+    "standardize_rewards": False,
+    "normalize_obs": False,
+    "normalize_state": False,
+    "mixer": "qmix",
+    "mixing_embed_dim": 32,
+    "hypernet_layers": 1,
+    "agent_hidden_dim": 64,
+    "obs_agent_id": False,
+    "obs_last_action": False,
+}
+
+PRESETS: dict[str, dict[str, Any]] = {"pymarl": PYMARL, "old_rllib": OLD_RLLIB}

@@ -60,12 +60,16 @@ from rllib_qmix.algorithm.checkpoints import (
     is_local_checkpoint,
     write_checkpoint,
 )
+from rllib_qmix.algorithm.old_rllib_keys import OLD_TRAINING_KEYS, ROLLOUTS_KEYS, translate_old_keys
+from rllib_qmix.algorithm.old_rllib_keys import warn as warn_old_key
 from rllib_qmix.algorithm.placement import check_placement
 from rllib_qmix.algorithm.presets import PRESETS
 from rllib_qmix.envs.creator import make_team_env
 from rllib_qmix.envs.team import TeamSpec
 from rllib_qmix.learning.learner import LearnerDiedError, NonFiniteUpdateError, QMIXTorchLearner
+from rllib_qmix.learning.replay import DEFAULT_MAX_LEN as REPLAY_DEFAULT_LEN
 from rllib_qmix.learning.replay import EpisodeReplayBuffer, shard_episode_batch
+from rllib_qmix.learning.replay_budget import replay_memory_line
 from rllib_qmix.learning.reward_stats import RunningMeanStd
 from rllib_qmix.models.rl_module import DEFAULT_MODEL_CONFIG, QMIXTorchRLModule
 from rllib_qmix.sampling.acting import Normalizer
@@ -147,6 +151,10 @@ _TYPED_OPTIONS = (
         )
     ),
     *(
+        (name, (*_INT, type(None)), "an integer or None")
+        for name in ("target_update_env_steps", "train_batch_env_steps")
+    ),
+    *(
         (name, _REAL, "a number")
         for name in (
             "gamma",
@@ -196,6 +204,8 @@ class QMIXConfig(AlgorithmConfig):
         self.updates_per_episode = 0.25  # chosen (pymarl: 1 per episode)
         self.target_update_interval = 200
         self.target_update_tau: Optional[float] = None
+        self.target_update_env_steps: Optional[int] = None  # old RLlib QMIX's target_network_update_freq
+        self.train_batch_env_steps: Optional[int] = None  # old RLlib QMIX's train_batch_size
         self.td_lambda = 0.6  # chosen (pymarl: one-step targets)
         # The networks: one source of their defaults (the RLModule's).
         model = DEFAULT_MODEL_CONFIG
@@ -241,6 +251,8 @@ class QMIXConfig(AlgorithmConfig):
         updates_per_episode: Optional[float] = NotProvided,
         target_update_interval: Optional[int] = NotProvided,
         target_update_tau: Optional[float] = NotProvided,
+        target_update_env_steps: Optional[int] = NotProvided,
+        train_batch_env_steps: Optional[int] = NotProvided,
         td_lambda: Optional[float] = NotProvided,
         double_q: Optional[bool] = NotProvided,
         mixer: Optional[str] = NotProvided,
@@ -276,6 +288,12 @@ class QMIXConfig(AlgorithmConfig):
             updates_per_episode: Learner updates per newly sampled episode.
             target_update_interval: Learner updates between hard target copies.
             target_update_tau: If set, soft target updates with this tau after every update.
+            target_update_env_steps: If set, hard target copies once this many env steps were
+                sampled since the last copy (old RLlib QMIX's ``target_network_update_freq``)
+                instead of every ``target_update_interval`` updates.
+            train_batch_env_steps: If set, each learner batch holds whole episodes drawn
+                uniformly until it has at least this many env steps (old RLlib QMIX's
+                ``train_batch_size``) instead of ``episode_batch_size`` episodes.
             td_lambda: TD(lambda) for targets; 0 gives one-step targets.
             double_q: Choose the next action with the online network (double Q-learning).
             mixer: "qmix", "vdn" or None (independent Q-learning).
@@ -317,6 +335,15 @@ class QMIXConfig(AlgorithmConfig):
         Returns:
             This config object.
         """
+        # Old RLlib QMIX keys (``old_rllib_keys``): each becomes our setting, with a warning.
+        old = {k: kwargs.pop(k) for k in OLD_TRAINING_KEYS if k in kwargs}
+        given = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "old") and v is not NotProvided}
+        if old or (optim_alpha is not NotProvided and optimizer is NotProvided):
+            given.update(old)
+            new = translate_old_keys(given, self.optimizer)
+            optimizer = new.pop("optimizer", optimizer)
+            if new:
+                self.training(**new)
         super().training(**kwargs)
         if optimizer is not NotProvided:
             self.optimizer = optimizer
@@ -336,6 +363,10 @@ class QMIXConfig(AlgorithmConfig):
             self.target_update_interval = target_update_interval
         if target_update_tau is not NotProvided:
             self.target_update_tau = target_update_tau
+        if target_update_env_steps is not NotProvided:
+            self.target_update_env_steps = target_update_env_steps
+        if train_batch_env_steps is not NotProvided:
+            self.train_batch_env_steps = train_batch_env_steps
         if td_lambda is not NotProvided:
             self.td_lambda = td_lambda
         if double_q is not NotProvided:
@@ -380,6 +411,47 @@ class QMIXConfig(AlgorithmConfig):
             self.reuse_freed_memory = reuse_freed_memory
         return self
 
+    @override(AlgorithmConfig)
+    def update_from_dict(self, config_dict: dict) -> QMIXConfig:
+        """RLlib's ``update_from_dict``, taking old RLlib QMIX's keys too (``rllib_qmix.algorithm.old_rllib_keys``: each
+        becomes this package's setting, with one warning, or is refused with an error that
+        names the setting to use)."""
+        settings = dict(config_dict)
+        new = translate_old_keys(settings, self.optimizer)
+        return super().update_from_dict({**settings, **new})
+
+    @override(AlgorithmConfig)
+    def to_dict(self) -> dict:
+        """RLlib's ``to_dict`` without the old-stack keys QMIX never reads (``train_batch_size``,
+        ``model``, ``exploration_config``, ``simple_optimizer``), so that the dict goes back
+        through ``update_from_dict`` (Tune does that) without being taken for old RLlib QMIX's."""
+        out = super().to_dict()
+        for key in ("train_batch_size", "model", "exploration_config", "simple_optimizer"):
+            out.pop(key, None)
+        return out
+
+    def exploration(self, *, explore: Optional[bool] = NotProvided, exploration_config: Optional[dict] = NotProvided):
+        """Old RLlib's exploration setter: ``exploration_config`` (EpsilonGreedy) becomes
+        ``epsilon_start``/``epsilon_finish``/``epsilon_anneal_steps`` with a warning,
+        ``explore`` goes to ``env_runners(explore=...)``."""
+        if exploration_config is not NotProvided:
+            self.training(**translate_old_keys({"exploration_config": exploration_config}, self.optimizer))
+        if explore is not NotProvided:
+            self.env_runners(explore=explore)
+        return self
+
+    def rollouts(self, **kwargs: Any) -> QMIXConfig:
+        """Old RLlib's rollouts setter: its arguments go to ``env_runners(...)`` under their new
+        names (``num_rollout_workers`` -> ``num_env_runners``, ``num_envs_per_worker`` ->
+        ``num_envs_per_env_runner``), with a warning."""
+        unknown = sorted(set(kwargs) - set(ROLLOUTS_KEYS))
+        if unknown:
+            raise ValueError(f"rollouts() got {unknown}; use env_runners(...) (rollouts takes {sorted(ROLLOUTS_KEYS)})")
+        new = {ROLLOUTS_KEYS[k]: v for k, v in kwargs.items()}
+        old_args, new_args = ", ".join(f"{k}=..." for k in kwargs), ", ".join(f"{k}=..." for k in new)
+        warn_old_key(f"`rollouts({old_args})` becomes `env_runners({new_args})`.")
+        return self.env_runners(**new)
+
     def preset(self, name: str) -> QMIXConfig:
         """Applies a named set of training settings (``presets.PRESETS``): ``"pymarl"`` is
         pymarl's QMIX configuration, for parity with published curves. Later ``training(...)``
@@ -397,6 +469,7 @@ class QMIXConfig(AlgorithmConfig):
             value = getattr(self, name)
             if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
                 self._value_error(f"`{name}` must be {what}, got {value!r}.")
+        by_steps = self.train_batch_env_steps is not None  # batches counted in env steps, not episodes
         checks = [
             (self.mixer in _MIXERS, f"`mixer` must be 'qmix', 'vdn' or None, got {self.mixer!r}."),
             (self.optimizer in _OPTIMIZERS, f"`optimizer` must be 'rmsprop' or 'adam', got {self.optimizer!r}."),
@@ -405,7 +478,7 @@ class QMIXConfig(AlgorithmConfig):
             (0.0 <= self.td_lambda <= 1.0, f"`td_lambda` must be in [0, 1], got {self.td_lambda}."),
             (self.episode_batch_size >= 1, f"`episode_batch_size` must be >= 1, got {self.episode_batch_size}."),
             (
-                self.replay_capacity >= self.episode_batch_size,
+                by_steps or self.replay_capacity >= self.episode_batch_size,
                 f"`episode_batch_size` ({self.episode_batch_size}) can't exceed `replay_capacity` "
                 f"({self.replay_capacity}): lower the batch or raise the capacity.",
             ),
@@ -415,7 +488,7 @@ class QMIXConfig(AlgorithmConfig):
                 f"({self.num_learners}): each data-parallel learner needs at least one episode.",
             ),
             (
-                self.learning_starts >= self.episode_batch_size,
+                by_steps or self.learning_starts >= self.episode_batch_size,
                 f"`learning_starts` ({self.learning_starts}) must be >= `episode_batch_size` "
                 f"({self.episode_batch_size}) episodes.",
             ),
@@ -427,6 +500,19 @@ class QMIXConfig(AlgorithmConfig):
             (
                 self.target_update_tau is None or 0.0 < self.target_update_tau <= 1.0,
                 f"`target_update_tau` must be None or in (0, 1], got {self.target_update_tau}.",
+            ),
+            (
+                self.target_update_env_steps is None or self.target_update_env_steps >= 1,
+                f"`target_update_env_steps` must be None or >= 1, got {self.target_update_env_steps}.",
+            ),
+            (
+                self.target_update_env_steps is None or self.target_update_tau is None,
+                "`target_update_env_steps` (hard copies every N env steps) and `target_update_tau` (soft updates) "
+                "exclude each other: set one of them to None.",
+            ),
+            (
+                self.train_batch_env_steps is None or self.train_batch_env_steps >= 1,
+                f"`train_batch_env_steps` must be None or >= 1, got {self.train_batch_env_steps}.",
             ),
             (self.hypernet_layers in (1, 2), f"`hypernet_layers` must be 1 or 2, got {self.hypernet_layers}."),
             (
@@ -543,6 +629,9 @@ class QMIX(Algorithm):
                 raise env_error from error
             raise
         spec = self._team_spec()
+        max_len = int(self.config.max_episode_len or spec.episode_limit or REPLAY_DEFAULT_LEN)
+        # One line with the replay's memory at capacity; an error now if it can't fit.
+        print(replay_memory_line(spec, self.config.replay_capacity, max_len), flush=True)
         self.replay_buffer = EpisodeReplayBuffer(
             spec, self.config.replay_capacity, self.config.max_episode_len, seed=self.config.seed
         )
@@ -678,8 +767,18 @@ class QMIX(Algorithm):
         if self.reward_stats is not None:
             self.metrics.log_value(REWARD_MEAN, self.reward_stats.mean, window=1)
             self.metrics.log_value(REWARD_STD, self.reward_stats.std, window=1)
-        if len(self.replay_buffer) >= max(cfg.learning_starts, cfg.episode_batch_size):
+        if self._replay_ready():
             self._update_credit += len(episodes) * cfg.updates_per_episode
+
+    def _replay_ready(self) -> bool:
+        """Whether the replay holds enough to learn from (``learning_starts`` episodes and one
+        batch: ``episode_batch_size`` episodes, or ``train_batch_env_steps`` transitions)."""
+        cfg, replay = self.config, self.replay_buffer
+        if cfg.train_batch_env_steps is not None:
+            return len(replay) >= max(cfg.learning_starts, cfg.num_learners, 1) and (
+                replay.num_steps() >= cfg.train_batch_env_steps
+            )
+        return len(replay) >= max(cfg.learning_starts, cfg.episode_batch_size)
 
     def _run_updates(self) -> int:
         """Runs the learner updates earned so far; returns how many."""
@@ -714,7 +813,10 @@ class QMIX(Algorithm):
         """A replay sample as one MultiAgentBatch, or one shard per learner (rewards standardised,
         observations and states normalised, if so configured)."""
         cfg = self.config
-        data = self.replay_buffer.sample(cfg.episode_batch_size)
+        if cfg.train_batch_env_steps is not None:
+            data = self.replay_buffer.sample_env_steps(cfg.train_batch_env_steps, min_episodes=max(1, cfg.num_learners))
+        else:
+            data = self.replay_buffer.sample(cfg.episode_batch_size)
         if self.reward_stats is not None:
             data = {**data, K.REWARDS: self.reward_stats.standardize(data[K.REWARDS], data[K.MASK])}
         data = self._normalize_inputs(data)

@@ -334,6 +334,12 @@ def experiment_from_dict(
         raise CLIError(f"experiment '{name}': 'config.env_config' must be a mapping")
     if entry.get("env_config") is not None:
         config["env_config"] = {**config.get("env_config", {}), **entry["env_config"]}
+    from rllib_qmix.cli.classic_keys import ClassicKeyError, translate_classic_keys
+
+    try:
+        config = translate_classic_keys(config, algo_cls, str(algo))  # classic and old RLlib QMIX keys
+    except ClassicKeyError as e:
+        raise CLIError(str(e)) from None
     check_env(config.get("env"))
     # Tune rebuilds the config from this dict: the preset goes in as its settings.
     config = expand_preset(algo_cls.get_default_config(), config, str(algo))
@@ -412,12 +418,18 @@ def init_ray(address: Optional[str], verbose: int) -> None:
 
 
 def run_experiment(
-    spec: ExperimentSpec, *, verbose: int = 0, resume: bool = False, max_iterations: Optional[int] = None
+    spec: ExperimentSpec,
+    *,
+    verbose: int = 0,
+    resume: bool = False,
+    max_iterations: Optional[int] = None,
+    callbacks: Optional[list] = None,
 ) -> Any:
     """Runs one experiment with ``tune.Tuner`` and returns its ResultGrid.
 
     Prints one progress line per iteration; the first SIGINT ends every trial
-    after its current iteration and saves a final checkpoint.
+    after its current iteration and saves a final checkpoint. ``callbacks``: more Tune
+    callbacks (experiment tracking, ``cli/tracking.py``).
     """
     from ray import tune
 
@@ -450,7 +462,11 @@ def run_experiment(
         stop=CLIStopper(spec.stop, max_iterations),
         checkpoint_config=checkpoint_config,
         failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-        callbacks=[ProgressCallback(verbose=verbose, stop=spec.stop), pending.PendingWatchdog(asks, spec.name)],
+        callbacks=[
+            ProgressCallback(verbose=verbose, stop=spec.stop),
+            pending.PendingWatchdog(asks, spec.name),
+            *(callbacks or []),
+        ],
         verbose=min(verbose, 3),
     )
     if resume:

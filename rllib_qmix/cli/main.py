@@ -113,6 +113,18 @@ def _add_train_options(p: argparse.ArgumentParser, suppress: bool) -> None:
         help="more output (-v: a line per iteration instead of the progress bar, with Tune's status and "
         "worker logs; -vv: more)",
     )
+    p.add_argument(
+        "--wandb-project",
+        default=d(None),
+        metavar="P",
+        help="also log to Weights & Biases project P (needs rllib_qmix[wandb]; WANDB_MODE=offline logs locally)",
+    )
+    p.add_argument(
+        "--mlflow-tracking-uri",
+        default=d(None),
+        metavar="URI",
+        help="also log to MLflow at URI, a server or file:///path (needs rllib_qmix[mlflow])",
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -245,6 +257,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         cap = budget.max_iterations()
     except ValueError as e:
         raise CLIError(str(e)) from None
+    from rllib_qmix.cli.tracking import check_tracking, tracking_callbacks
+
+    check_tracking(args.wandb_project, args.mlflow_tracking_uri)  # before Ray starts
     resume = bool(getattr(args, "resume", False))
     if resume and not any([resume_plan(spec) for spec in specs]):  # each checked before Ray starts
         for spec in specs:
@@ -261,7 +276,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         if cap is not None:
             print(f"note: {budget.ENV_VAR}={cap}: each trial trains at most {cap} iterations here", flush=True)
-        grid = run_experiment(spec, verbose=args.verbose, resume=resume, max_iterations=cap)
+        callbacks = tracking_callbacks(args.wandb_project, args.mlflow_tracking_uri, spec.name)
+        grid = run_experiment(spec, verbose=args.verbose, resume=resume, max_iterations=cap, callbacks=callbacks)
         status = max(status, _summarize(grid))
         if interrupted():
             print("Stopped by Ctrl-C.", flush=True)

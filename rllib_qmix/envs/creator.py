@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Optional
 
+from rllib_qmix.envs.grouped import GroupedTeamEnv, grouped_agents
 from rllib_qmix.envs.team import TeamEnv, TeamEnvError, as_team_env
 
 
@@ -59,7 +60,17 @@ def make_team_env(
 
     make = creator or env_creator(config)
     ctx = EnvContext(config.env_config, worker_index=worker_index, vector_index=vector_index, num_workers=num_workers)
-    return as_team_env(make(ctx), state_from_obs=config.state_from_obs)
+    return team_view(make(ctx), state_from_obs=config.state_from_obs)
 
 
-__all__ = ["env_creator", "env_options", "make_team_env"]
+def team_view(env: Any, state_from_obs: bool = False) -> TeamEnv:
+    """``env`` as a ``TeamEnv``: an env grouped with ``with_agent_groups`` (old RLlib QMIX's
+    envs) gets ``GroupedTeamEnv``, any other ``as_team_env``'s adapter."""
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    if isinstance(env, MultiAgentEnv) and grouped_agents(env) is not None:
+        return GroupedTeamEnv(env, state_from_obs)
+    return as_team_env(env, state_from_obs)
+
+
+__all__ = ["env_creator", "env_options", "make_team_env", "team_view"]

@@ -4,7 +4,9 @@ QMIX needs, at every step, all agents' observations, the global state, the joint
 and one team reward. ``as_team_env`` adapts
 - an env with SMAC's API (``get_obs``, ``get_state``, ``get_avail_actions``, ``step(list)``),
 - an RLlib ``MultiAgentEnv`` (global state from ``state()``/``state_space`` or ``get_state()``,
-  action masks from Dict observations ``{"observations", "action_mask"}``),
+  action masks from Dict observations ``{"observations", "action_mask"}``); one grouped with
+  ``with_agent_groups`` as old RLlib QMIX required has its own view (``rllib_qmix.envs.grouped``,
+  chosen by ``rllib_qmix.envs.creator.team_view``),
 - a PettingZoo ``ParallelEnv`` with ``state()``,
 to the small ``TeamEnv`` interface used by the QMIX env runner. Team reward is the sum of the
 agents' rewards; an agent that finished early gets zero observations and may only take action
@@ -73,9 +75,25 @@ class TeamStep:
 
 
 class TeamEnv(abc.ABC):
-    """A cooperative team environment with global state and per-agent action masks."""
+    """A cooperative team environment with global state and per-agent action masks.
+
+    An env may hold several teams that play at once (``n_teams``; the groups of a grouped env),
+    each of ``spec``'s sizes with its own episodes: ``reset_teams`` and ``step_teams`` play them
+    all. For one team they are ``reset`` and ``step``.
+    """
 
     spec: TeamSpec
+    #: Teams that play in this env at once.
+    n_teams: int = 1
+
+    def reset_teams(self, seed: Optional[int] = None) -> list[TeamObs]:
+        """Starts an episode of every team."""
+        return [self.reset(seed=seed)]
+
+    def step_teams(self, actions: list[Optional[np.ndarray]]) -> list[Optional[TeamStep]]:
+        """Steps every team still playing (``actions[k]`` None for a team whose episode ended);
+        one ``TeamStep`` per team that played this step, None for the others."""
+        return [self.step(actions[0])]
 
     @abc.abstractmethod
     def reset(self, seed: Optional[int] = None) -> TeamObs:

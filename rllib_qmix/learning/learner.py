@@ -9,6 +9,7 @@ import torch
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.learner.torch.torch_learner import TorchLearner
 from ray.rllib.utils.annotations import override
+from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 from ray.rllib.utils.typing import ModuleID, ParamDict, TensorType
 
 from rllib_qmix import keys as K
@@ -71,6 +72,7 @@ class QMIXTorchLearner(TorchLearner):
             keep_freed_memory()
         self._num_updates = 0
         self._num_target_updates = 0
+        self._last_target_env_steps = 0  # env steps sampled at the last copy (target_update_env_steps)
         self._num_skipped = 0  # updates skipped for non-finite values (all modules together)
         self._nonfinite_total: dict[ModuleID, int] = {}
         self._nonfinite_in_a_row: dict[ModuleID, int] = {}
@@ -214,13 +216,20 @@ class QMIXTorchLearner(TorchLearner):
             self._skip_update = False
             return
         self._num_updates += 1
-        tau = self.config.target_update_tau
+        tau, every_env_steps = self.config.target_update_tau, self.config.target_update_env_steps
+        if every_env_steps is not None:  # old RLlib QMIX's rule: a copy once N env steps were sampled since the last
+            env_steps = int((timesteps or {}).get(NUM_ENV_STEPS_SAMPLED_LIFETIME, 0))
+            copy_now = env_steps - self._last_target_env_steps >= every_env_steps
+            if copy_now:
+                self._last_target_env_steps = env_steps
+        else:
+            copy_now = self._num_updates % self.config.target_update_interval == 0
         for _module_id, module in self.module._rl_modules.items():
             module = module.unwrapped() if hasattr(module, "unwrapped") else module
             if tau is not None:
                 module.update_targets(tau)
                 self._num_target_updates += 1
-            elif self._num_updates % self.config.target_update_interval == 0:
+            elif copy_now:
                 module.update_targets(1.0)
                 self._num_target_updates += 1
 
@@ -230,6 +239,7 @@ class QMIXTorchLearner(TorchLearner):
         state["qmix_counters"] = {
             "num_updates": self._num_updates,
             "num_target_updates": self._num_target_updates,
+            "last_target_env_steps": self._last_target_env_steps,
             "num_skipped": self._num_skipped,
             NUM_NONFINITE_UPDATES: dict(self._nonfinite_total),
             NONFINITE_UPDATES_IN_A_ROW: dict(self._nonfinite_in_a_row),
@@ -243,6 +253,7 @@ class QMIXTorchLearner(TorchLearner):
         if counters:
             self._num_updates = int(counters["num_updates"])
             self._num_target_updates = int(counters["num_target_updates"])
+            self._last_target_env_steps = int(counters.get("last_target_env_steps", 0))
             self._num_skipped = int(counters.get("num_skipped", 0))
             self._nonfinite_total = dict(counters.get(NUM_NONFINITE_UPDATES, {}))
             self._nonfinite_in_a_row = dict(counters.get(NONFINITE_UPDATES_IN_A_ROW, {}))

@@ -49,6 +49,8 @@ def shard_episode_batch(batch: dict[str, np.ndarray], num_shards: int) -> list[d
 
 
 _PAGE = mmap.PAGESIZE
+#: Initial time axis when neither ``max_episode_len`` nor the env's episode limit is known.
+DEFAULT_MAX_LEN = 64
 _FINAL_STEP_KEYS = (K.OBS, K.STATE, K.AVAIL_ACTIONS)  # arrays that also hold the step after the last
 
 
@@ -89,7 +91,7 @@ class EpisodeReplayBuffer:
             raise ValueError(f"Replay capacity must be >= 1 episode, got {capacity}.")
         self.spec = spec
         self.capacity = capacity
-        self.max_len = int(max_episode_len or spec.episode_limit or 64)
+        self.max_len = int(max_episode_len or spec.episode_limit or DEFAULT_MAX_LEN)
         self.size = 0
         self.next_idx = 0
         self.num_added = 0
@@ -154,6 +156,24 @@ class EpisodeReplayBuffer:
             raise ValueError(f"Can't sample {batch_size} episodes from a buffer holding {self.size}.")
         idx = self.rng.choice(self.size, size=batch_size, replace=False)
         return self.gather(idx)
+
+    def sample_env_steps(self, min_steps: int, min_episodes: int = 1) -> dict[str, np.ndarray]:
+        """Samples whole episodes uniformly, without replacement, until they hold at least
+        ``min_steps`` transitions (and at least ``min_episodes`` episodes; all stored ones at most).
+
+        Returns:
+            What ``sample`` returns, for a batch of however many episodes that took.
+        """
+        if self.size < 1:
+            raise ValueError("Can't sample from an empty replay buffer.")
+        order = self.rng.permutation(self.size)
+        reached = np.cumsum(self.lengths[order]) >= min_steps
+        count = int(np.argmax(reached)) + 1 if reached.any() else self.size
+        return self.gather(order[: min(self.size, max(count, min_episodes))])
+
+    def num_steps(self) -> int:
+        """Transitions stored (the sum of the stored episodes' lengths)."""
+        return int(self.lengths[: self.size].sum())
 
     def gather(self, idx: np.ndarray) -> dict[str, np.ndarray]:
         """The padded batch of the stored episodes ``idx``."""

@@ -97,6 +97,10 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
             for i in range(self.num_envs)
         ]
         self.spec: TeamSpec = self.envs[0].spec
+        #: Teams per env (the groups of a grouped env; 1 for most envs); team slot ``i * n_teams + g``.
+        self.n_teams = int(getattr(self.envs[0], "n_teams", 1))
+        self.num_teams = self.num_envs * self.n_teams
+        self._live = np.ones(self.num_teams, dtype=bool)  # slots whose episode is in progress
         self._needs_reset = True
 
     @override(EnvRunner)
@@ -107,7 +111,7 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         self.module.eval()
         previous = getattr(self, "_actor", None)  # a rebuilt module keeps the statistics it was sent
         self._actor = TeamActor(
-            self.module, self.num_envs, self._rng, obs_normalizer=previous.obs_normalizer if previous else None
+            self.module, self.num_teams, self._rng, obs_normalizer=previous.obs_normalizer if previous else None
         )
 
     @override(EnvRunner)
@@ -122,18 +126,20 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
 
     # --------------------------------------------------------------- sampling
     def _reset_all(self) -> None:
-        self._obs: list[TeamObs] = [self._start_episode(i) for i in range(self.num_envs)]
+        self._obs: list[TeamObs] = [o for i in range(self.num_envs) for o in self._start_episode(i)]
         self._builders = [EpisodeBuilder(o) for o in self._obs]
+        self._live[:] = True
         self._actor.reset()
         self._needs_reset = False
 
-    def _start_episode(self, i: int) -> TeamObs:
-        """Resets env ``i`` with the next seed of its deterministic seed sequence."""
+    def _start_episode(self, i: int) -> list[TeamObs]:
+        """Resets env ``i`` with the next seed of its deterministic seed sequence; the first
+        observation of each of its teams."""
         key = [self._seed_base, int(self.worker_index or 0), i, int(self._episodes_started[i])]
         seed = int(np.random.SeedSequence(key).generate_state(1)[0] & 0x7FFFFFFF)
         self._episode_seeds[i] = seed
         self._episodes_started[i] += 1
-        return self.envs[i].reset(seed=seed)
+        return self.envs[i].reset_teams(seed=seed)
 
     @property
     def epsilon(self) -> float:
@@ -180,8 +186,9 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         else:
             # Start exactly num_episodes episodes and wait for all of them, so that short
             # episodes (e.g. quick wins or losses) don't crowd out long ones (time-outs).
-            active = np.arange(self.num_envs) < num_episodes
-            self._to_start = max(0, num_episodes - self.num_envs)
+            env_episodes = -(-num_episodes // self.n_teams)  # each gives one episode per team
+            active = np.arange(self.num_envs) < env_episodes
+            self._to_start = max(0, env_episodes - self.num_envs)
             while len(done) < num_episodes:
                 steps += self._step_all(explore, random_actions, done, active)
             self._needs_reset = True
@@ -197,24 +204,32 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         """
         eps = 1.0 if random_actions else (self.epsilon if explore else 0.0)
         actions = self._actor.act(np.stack([o.obs for o in self._obs]), np.stack([o.avail for o in self._obs]), eps)
-        stepped = 0
+        stepped, g = 0, self.n_teams
         for i, env in enumerate(self.envs):
             if active is not None and not active[i]:
                 continue
             stepped += 1
-            step = env.step(actions[i])
-            self._builders[i].add(actions[i], step.reward, step.obs)
-            self._obs[i] = step.obs
-            if step.terminated or step.truncated:
-                done.append(self._builders[i].finish(step.terminated, step.truncated, step.info))
-                if active is not None:
-                    if self._to_start <= 0:
-                        active[i] = False
-                        continue
-                    self._to_start -= 1
-                nxt = self._start_episode(i)
-                self._obs[i], self._builders[i] = nxt, EpisodeBuilder(nxt)
-                self._actor.reset(i)
+            slots = range(i * g, (i + 1) * g)
+            steps = env.step_teams([actions[k] if self._live[k] else None for k in slots])
+            for k, step in zip(slots, steps):
+                if step is None:
+                    continue
+                self._builders[k].add(actions[k], step.reward, step.obs)
+                self._obs[k] = step.obs
+                if step.terminated or step.truncated:
+                    done.append(self._builders[k].finish(step.terminated, step.truncated, step.info))
+                    self._live[k] = False
+            if self._live[slots.start : slots.stop].any():  # a team of this env still plays
+                continue
+            if active is not None:
+                if self._to_start <= 0:
+                    active[i] = False
+                    continue
+                self._to_start -= 1
+            for k, nxt in zip(slots, self._start_episode(i)):
+                self._obs[k], self._builders[k] = nxt, EpisodeBuilder(nxt)
+                self._live[k] = True
+                self._actor.reset(k)
         if explore:
             self._steps_since_sync += stepped
         return stepped
@@ -224,6 +239,7 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         self.num_env_steps_sampled_lifetime += steps
         m.log_value(NUM_ENV_STEPS_SAMPLED, steps, reduce="sum")
         m.log_value(NUM_ENV_STEPS_SAMPLED_LIFETIME, steps, reduce="lifetime_sum", with_throughput=True)
+        n_agents *= self.n_teams
         m.log_value((NUM_AGENT_STEPS_SAMPLED, TEAM_AGENT_ID), steps * n_agents, reduce="sum")
         m.log_value((NUM_AGENT_STEPS_SAMPLED_LIFETIME, TEAM_AGENT_ID), steps * n_agents, reduce="lifetime_sum")
         m.log_value((NUM_MODULE_STEPS_SAMPLED, DEFAULT_MODULE_ID), steps, reduce="sum")
@@ -251,22 +267,29 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
     def render_frames(
         self, explore: bool = False, max_steps: Optional[int] = None
     ) -> tuple[list[np.ndarray], TeamEpisode]:
-        """Plays one episode in env 0 and returns its RGB frames and the episode."""
+        """Plays one episode in env 0 and returns its RGB frames and the episode (of its first
+        team; every team of the env plays)."""
         env = self.envs[0]
-        obs = env.reset()
-        builder, frames = EpisodeBuilder(obs), [env.render()]
-        actor = TeamActor(self.module, 1, self._rng, obs_normalizer=self._actor.obs_normalizer)
+        obs = env.reset_teams()
+        builder, frames = EpisodeBuilder(obs[0]), [env.render()]
+        actor = TeamActor(self.module, self.n_teams, self._rng, obs_normalizer=self._actor.obs_normalizer)
         limit = max_steps or self.spec.episode_limit or 10_000
+        live = [True] * self.n_teams
         for _ in range(limit):
-            actions = actor.act(obs.obs[None], obs.avail[None], self.epsilon if explore else 0.0)[0]
-            step = env.step(actions)
-            builder.add(actions, step.reward, step.obs)
+            eps = self.epsilon if explore else 0.0
+            actions = actor.act(np.stack([o.obs for o in obs]), np.stack([o.avail for o in obs]), eps)
+            steps = env.step_teams([a if on else None for a, on in zip(actions, live)])
+            for k, step in enumerate(steps):
+                if step is not None:
+                    obs[k] = step.obs
+                    live[k] = not (step.terminated or step.truncated)
+            first = steps[0]
+            builder.add(actions[0], first.reward, first.obs)
             frames.append(env.render())
-            obs = step.obs
-            if step.terminated or step.truncated:
+            if not live[0]:
                 break
         self._needs_reset = True
-        return frames, builder.finish(step.terminated, step.truncated, step.info)
+        return frames, builder.finish(first.terminated, first.truncated, first.info)
 
     # ------------------------------------------------------------------ state
     @override(Checkpointable)
@@ -354,6 +377,9 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         self._needs_reset = True
         if len(state["episodes_started"]) != self.num_envs:
             return  # a different num_envs_per_env_runner: start fresh episodes
+        if self.n_teams > 1:  # teams of one env end at different steps: not replayed, fresh episodes
+            self._episodes_started = np.array(state["episodes_started"], np.int64)
+            return
         self._episodes_started = np.array(state["episodes_started"], np.int64)
         self._episode_seeds = np.array(state["episode_seeds"], np.int64)
         progress = state["in_progress"]
@@ -384,6 +410,7 @@ class QMIXEnvRunner(EnvRunner, Checkpointable):
         self._obs, self._builders = obs_now, builders
         self._actor.hidden = torch.from_numpy(np.array(progress["hidden"]))
         self._actor.prev = torch.from_numpy(np.array(progress["prev"]))
+        self._live[:] = True
         self._needs_reset = False
 
     @override(Checkpointable)

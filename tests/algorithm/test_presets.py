@@ -72,7 +72,7 @@ def test_training_after_a_preset_overrides_it():
 
 
 def test_unknown_preset_is_refused():
-    with pytest.raises(ValueError, match="unknown QMIX preset 'pymarl3'; presets: \\['pymarl'\\]"):
+    with pytest.raises(ValueError, match="unknown QMIX preset 'pymarl3'; presets: \\['old_rllib', 'pymarl'\\]"):
         QMIXConfig().preset("pymarl3")
     with pytest.raises(CLIError, match="unknown preset"):
         build_config(QMIX, {"env": "two_step_game", "preset": "pymarl3"})
