@@ -1,8 +1,10 @@
 """Builds the simulator's map data file from SMAC's decoded map files.
 
-Reads ``../shared/data/smac_maps/maps.json`` (SMAC's 23 ``.SC2Map`` files, decoded: terrain,
-spawns, orders, the "_RL" unit data; see that folder's README) and writes the parts the
-simulator uses to ``rllib_qmix/envs/smac/data/smac_maps.json``, which ships with the package:
+Reads a ``maps.json`` of SMAC's 23 ``.SC2Map`` files decoded (oxwhirl/smac's
+``SMAC_Maps/*.SC2Map``, MPQ archives read with ``mpyq``: cell flags, cliff levels, map script
+and unit data; one entry per map with ``pathable``, ``cliff_level``, ``cell_flags``, the spawn
+calls, the enemy's order and the ``unit_overrides``) and writes the parts the simulator uses to
+``rllib_qmix/envs/smac/data/smac_maps.json``, which ships with the package:
 
 - ``pathable``: ground cells units can reach from the spawns (rows y = 0..31, x left to right);
 - ``cliff_level``: t3SyncCliffLevel / 64, times 8 (so ramps' 1.125 steps stay integers);
@@ -12,17 +14,17 @@ simulator uses to ``rllib_qmix/envs/smac/data/smac_maps.json``, which ships with
   ally unit group, or none);
 - ``units``: the gameplay fields of the map's own unit data (the passive "_RL" copies).
 
-Run from the repository root:  python scripts/build_smac_map_data.py
+Run from the repository root:  python scripts/build_smac_map_data.py PATH/maps.json
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT.parent / "shared" / "data" / "smac_maps" / "maps.json"
 TARGET = ROOT / "rllib_qmix" / "envs" / "smac" / "data" / "smac_maps.json"
 
 #: Gameplay fields of a unit's data entry that the simulator reads.
@@ -73,7 +75,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def build(source: Path = SOURCE) -> dict:
+def build(source: Path) -> dict:
     data = json.loads(source.read_text())
     maps = {}
     for name, m in sorted(data.items()):
@@ -90,7 +92,7 @@ def build(source: Path = SOURCE) -> dict:
             "units": {u: _unit(e) for u, e in sorted(m["unit_overrides"].items()) if u.endswith("_RL")},
         }
     return {
-        "source": "oxwhirl/smac SMAC_Maps/*.SC2Map, decoded in shared/data/smac_maps (see its README)",
+        "source": "oxwhirl/smac SMAC_Maps/*.SC2Map, decoded (MPQ archives read with mpyq)",
         "grids": "rows y = 0..31 (bottom first), one char of DIGITS per cell x = 0..31; cliff_level is x8",
         "digits": DIGITS,
         "maps": maps,
@@ -98,11 +100,14 @@ def build(source: Path = SOURCE) -> dict:
 
 
 def main() -> int:
-    if not SOURCE.is_file():
-        print(f"no decoded map data at {SOURCE}", file=sys.stderr)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("source", type=Path, help="the decoded maps.json")
+    args = ap.parse_args()
+    if not args.source.is_file():
+        print(f"no decoded map data at {args.source}", file=sys.stderr)
         return 2
     TARGET.parent.mkdir(parents=True, exist_ok=True)
-    TARGET.write_text(json.dumps(build(), indent=1, sort_keys=True) + "\n")
+    TARGET.write_text(json.dumps(build(args.source), indent=1, sort_keys=True) + "\n")
     print(f"wrote {TARGET} ({TARGET.stat().st_size:,} bytes)")
     return 0
 

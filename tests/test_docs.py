@@ -287,11 +287,8 @@ def test_every_table_has_its_header() -> None:
 USER_FILES = [
     "README.md",
     "Makefile",
-    "docs/benchmarks.md",
-    "docs/experiments.md",
-    "docs/faults.md",
-    "docs/qmix.md",
-    "scripts/gpu_checks.sh",
+    *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md")),
+    *sorted(str(p.relative_to(REPO)) for p in (REPO / "scripts").glob("*")),
     *sorted(str(p.relative_to(REPO)) for p in (REPO / "tuned_examples").glob("*.yaml")),
     *sorted(str(p.relative_to(REPO)) for p in (REPO / "benchmarks").glob("*.py")),
     *sorted(str(p.relative_to(REPO)) for p in (REPO / "rllib_qmix").rglob("*.py")),

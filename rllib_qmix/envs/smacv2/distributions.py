@@ -1,7 +1,7 @@
 """SMACv2's per-episode draws: the teams and the start positions, from one seeded generator.
 
 What is drawn follows SMACv2's ``distributions.py`` (``WeightedTeamsDistribution``,
-``SurroundedAndReflectPositionDistribution``; see ``shared/docs/smacv2-reference.md``);
+``SurroundedAndReflectPositionDistribution``);
 unlike upstream (unseeded generators and Python's global ``random``), every draw comes from the
 battle's own ``numpy.random.Generator``, so a seed fixes the whole episode.
 """

@@ -1,6 +1,6 @@
 """SMACv2's races, unit figures, interface ranges and the 15 scenarios, with their sources.
 
-Sources (read from oxwhirl/smacv2; facts only, see ``shared/docs/smacv2-reference.md``):
+Sources (read from oxwhirl/smacv2; facts only):
 
 - [C] ``smacv2/examples/configs/sc2_gen_{protoss,terran,zerg}.yaml``: unit types and weights,
   exception types, ``n_units``/``n_enemies``, ``surrounded_and_reflect`` with p = 0.5 on a

@@ -1,6 +1,6 @@
 """SMACv2 on the embedded simulator: sizes, draws, geometry, reproducibility, rules and bad input.
 
-Expected values are computed here by hand from SMACv2's figures (shared/docs/smacv2-reference.md),
+Expected values are computed here by hand from SMACv2's figures (oxwhirl/smacv2's code),
 not read back from the implementation.
 """
 
