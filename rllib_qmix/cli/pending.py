@@ -54,6 +54,20 @@ def check_trial_placement(asks: list[Ask], name: str) -> Optional[str]:
     return f"a trial of {name} can't be placed: {problem}"
 
 
+def own_placement_ready() -> bool:
+    """Whether a placement group of this driver's job has its resources (Tune has placed a
+    trial and Ray is starting it): then the resources are held by this run, not by another.
+    A placement group's id ends with the id of the job that created it."""
+    import ray
+
+    job = ray.get_runtime_context().get_job_id()
+    try:
+        table = ray.util.placement_group_table()
+    except Exception:  # no table: assume not (the watchdog then goes by free resources only)
+        return False
+    return any(pg_id.endswith(job) and pg.get("state") == "CREATED" for pg_id, pg in table.items())
+
+
 class PendingWatchdog(Callback):
     """Ends a Tune run whose trials have all stayed pending for ``timeout_s`` seconds.
 
@@ -87,8 +101,8 @@ class PendingWatchdog(Callback):
         if waited < min(5.0, timeout_s) or (self._told and waited < timeout_s):
             return
         problem = unavailable(self.asks, ClusterView.now())
-        if problem is None:  # free now: Ray is starting the trial (a restore can take a while)
-            self._since = now
+        if problem is None or own_placement_ready():  # free, or held for a trial of ours: Ray is
+            self._since = now  # starting it (a restore, or a loaded machine, can take a while)
             return
         if cluster_can_autoscale():
             if not self._told:

@@ -204,3 +204,28 @@ def test_ctrl_c_before_any_trial_started_ends_the_run_at_once(monkeypatch, capsy
     finally:
         progress._INTERRUPTED.clear()
         pending.reset()
+
+
+def test_watchdog_waits_while_its_own_trial_holds_the_resources(monkeypatch):
+    """All trials pending and no CPU free: if the resources are held by a placement group of this
+    run (Ray is starting its trial, slow on a loaded machine or after a restart), the watchdog
+    waits on; held by something else for the whole timeout, it ends the run."""
+    from rllib_qmix.cli import pending
+
+    clock = {"t": 0.0}
+    monkeypatch.setattr(pending.time, "monotonic", lambda: clock["t"])
+    monkeypatch.setattr(pending, "unavailable", lambda asks, view: "1 CPU asked, 0 free")
+    monkeypatch.setattr(pending.ClusterView, "now", staticmethod(lambda: None))
+    monkeypatch.setattr(pending, "cluster_can_autoscale", lambda: False)
+    trials = [type("T", (), {"status": "PENDING"})()]
+    for own, fails in ((True, False), (False, True)):
+        pending.reset()
+        monkeypatch.setattr(pending, "own_placement_ready", lambda own=own: own)
+        dog = pending.PendingWatchdog([], "exp", timeout_s=30.0)
+        try:
+            for t in range(0, 70, 5):
+                clock["t"] = float(t)
+                dog.on_step_end(0, trials)
+            assert (pending.placement_failure() is not None) == fails
+        finally:
+            pending.reset()
