@@ -135,7 +135,12 @@ def _workspace(root: Path, name: str) -> Path:
 
 
 def _env(home: Path, mpl: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "RAY_ADDRESS"))}
+    # A block runs as a user would type it: without pytest's or Ray's variables, and without an
+    # outer `make`'s (`make test VENV=.venv-ci` puts VENV in the environment and in MAKEFLAGS, and
+    # a `make train` in a block would then install into .venv-ci instead of using .venv).
+    dropped = ("PYTEST", "RAY_ADDRESS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+    makefile_vars = {"PYTHON", "VENV", "PIP_CONSTRAINTS", "PYTEST_ARGS"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k not in makefile_vars}
     env.update(BUDGET)
     env.update(
         HOME=str(home),
