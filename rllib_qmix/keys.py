@@ -19,6 +19,10 @@ LOSS_SCALE = "loss_scale"
 Q_TAKEN_TOT = "q_taken_tot"  # [B, T] (mixed) or [B, T, N] (no mixer)
 TARGET_NEXT_TOT = "target_next_tot"  # [B, T] or [B, T, N], target value of the next step
 Q_TAKEN = "q_taken"  # [B, T, N] chosen per-agent Q-values
+# [B, T] (mixed: every agent's) or [B, T, N] (no mixer: each agent's) float 1/0, whether the action
+# taken at step t+1 is the greedy one that picked the bootstrap value of step t+1 (a
+# ``td_lambda_trace="watkins"`` trace keeps going there); 0 at the last step.
+NEXT_GREEDY = "next_greedy"
 
 # Acting step of the QMIX RLModule (``_forward``), one step of E teams.
 Q_VALUES = "q_values"  # [E, N, n_actions] out

@@ -100,6 +100,7 @@ class QMIXTorchLearner(TorchLearner):
             fwd_out[K.TARGET_NEXT_TOT],
             gamma=config.gamma,
             td_lambda=config.td_lambda,
+            next_greedy=fwd_out[K.NEXT_GREEDY] if config.td_lambda_trace == "watkins" else None,
         ).detach()
         q_tot = fwd_out[K.Q_TAKEN_TOT]
         loss = masked_mse(q_tot, targets, mask)
