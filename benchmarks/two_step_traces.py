@@ -12,7 +12,7 @@ for every combination asked and reports the greedy return at the end of each run
   ``--schedule-steps`` env steps (default 50,000).
 
 The optimum is 8; VDN cannot represent it and settles for 7. Prints a table (greedy return
-per seed, median, minutes) and writes two_step_traces.json.
+per seed, median) and writes two_step_traces.json (after every run, the runs so far).
 
     python benchmarks/two_step_traces.py --seeds 0 1 2
     python benchmarks/two_step_traces.py --mixers qmix --traces watkins --exploration full --seeds 0
@@ -92,11 +92,12 @@ def main() -> None:
 
     ray.init(address="local", include_dashboard=False, log_to_driver=False)
     budget = {"full": args.full_steps, "schedule": args.schedule_steps}
-    runs = []
+    runs, path = [], out_dir(args.out) / "two_step_traces.json"
     for mixer, exploration, trace, seed in itertools.product(args.mixers, args.exploration, args.traces, args.seeds):
         run = run_one(mixer, trace, exploration, seed, budget[exploration])
         print(f"{mixer} {exploration} {trace} seed {seed}: {run['greedy_return']:.1f} ({run['minutes']:.1f} min)")
         runs.append(run)
+        path.write_text(json.dumps({"budget": budget, "runs": runs}, indent=1))  # so far, should the run end early
     ray.shutdown()
 
     print("\ntwo-step game, QMIXConfig() defaults (TD(lambda) 0.6): greedy return at the end")
@@ -110,7 +111,6 @@ def main() -> None:
         rows.append({"mixer": mixer, "exploration": exploration, "trace": trace, "returns": returns, "median": median})
         cells = " | ".join(f"{x:.1f}" for x in returns)
         print(f"| {mixer} | {exploration} ({budget[exploration]:,}) | {trace} | {cells} | {median:.1f} |")
-    path = out_dir(args.out) / "two_step_traces.json"
     path.write_text(json.dumps({"budget": budget, "summary": rows, "runs": runs}, indent=1))
     print(f"wrote {path}")
 
