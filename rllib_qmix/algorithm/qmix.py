@@ -60,6 +60,14 @@ from rllib_qmix.algorithm.checkpoints import (
     is_local_checkpoint,
     write_checkpoint,
 )
+from rllib_qmix.algorithm.confirm import (
+    CONFIRMED,
+    DEFAULT_CONFIRM_EPISODES,
+    check_confirm_settings,
+    episode_metrics,
+    sample_quietly,
+    targets_met,
+)
 from rllib_qmix.algorithm.old_rllib_keys import OLD_TRAINING_KEYS, ROLLOUTS_KEYS, translate_old_keys
 from rllib_qmix.algorithm.old_rllib_keys import warn as warn_old_key
 from rllib_qmix.algorithm.placement import check_placement
@@ -236,6 +244,8 @@ class QMIXConfig(AlgorithmConfig):
         self.rollout_fragment_length = 64
         self.num_envs_per_env_runner = 1
         self.evaluation_config = {"explore": False}
+        self.confirm_targets: dict[str, float] = {}
+        self.confirm_episodes = DEFAULT_CONFIRM_EPISODES
         self.merge_env_runner_states = False  # no connector states: skip RLlib's merge round trip
         self.metrics_num_episodes_for_smoothing = 32
         self.min_sample_timesteps_per_iteration = 0
@@ -446,6 +456,37 @@ class QMIXConfig(AlgorithmConfig):
             out.pop(key, None)
         return out
 
+    @override(AlgorithmConfig)
+    def evaluation(
+        self,
+        *,
+        confirm_targets: Optional[dict[str, float]] = NotProvided,
+        confirm_episodes: Optional[int] = NotProvided,
+        **kwargs: Any,
+    ) -> QMIXConfig:
+        """RLlib's evaluation settings, and QMIX's confirmation of evaluation targets.
+
+        Args:
+            confirm_targets: ``{metric: threshold}`` with metrics inside the evaluation results
+                (``"env_runners/battle_won_mean"``; ``confirm.CONFIRMABLE`` lists them). An
+                evaluation that meets one is followed at once by a confirmation of
+                ``confirm_episodes`` episodes with the same weights, reported under
+                ``evaluation/confirmed/...``; stop on ``evaluation/confirmed/<metric>`` to stop
+                only at a target that held twice. ``rllib train file`` sets this from a YAML
+                stop on an evaluation metric (docs/qmix.md, "Confirmed target stops").
+            confirm_episodes: Episodes of a confirmation (default 128).
+            **kwargs: RLlib's ``AlgorithmConfig.evaluation`` settings.
+
+        Returns:
+            This config object.
+        """
+        super().evaluation(**kwargs)
+        if confirm_targets is not NotProvided:
+            self.confirm_targets = confirm_targets if confirm_targets is not None else {}
+        if confirm_episodes is not NotProvided:
+            self.confirm_episodes = confirm_episodes
+        return self
+
     def exploration(self, *, explore: Optional[bool] = NotProvided, exploration_config: Optional[dict] = NotProvided):
         """Old RLlib's exploration setter: ``exploration_config`` (EpsilonGreedy) becomes
         ``epsilon_start``/``epsilon_finish``/``epsilon_anneal_steps`` with a warning,
@@ -550,6 +591,9 @@ class QMIXConfig(AlgorithmConfig):
         for ok, message in checks:
             if not ok:
                 self._value_error(message)
+        problem = check_confirm_settings(self.confirm_targets, self.confirm_episodes)
+        if problem is not None:
+            self._value_error(problem)
 
     @override(AlgorithmConfig)
     def get_default_rl_module_spec(self) -> RLModuleSpec:
@@ -937,6 +981,30 @@ class QMIX(Algorithm):
             self._send_state_to_runners(env_runner_group, remote_worker_ids=restored)
         self.metrics.log_value(NUM_ENV_RUNNER_RESTARTS, self._num_restarts, window=1)
         return restored
+
+    @override(Algorithm)
+    def evaluate(self, parallel_train_future: Any = None) -> dict:
+        """RLlib's evaluation; where it meets one of ``confirm_targets``, a confirmation of
+        ``confirm_episodes`` more episodes with the same weights follows, under ``confirmed``
+        (``rllib_qmix.algorithm.confirm``)."""
+        results = super().evaluate(parallel_train_future=parallel_train_future)
+        if self.config.confirm_targets and targets_met(results, self.config.confirm_targets):
+            results[CONFIRMED] = episode_metrics(self._confirmation_episodes(self.config.confirm_episodes))
+        return results
+
+    def _confirmation_episodes(self, n: int) -> list:
+        """``n`` evaluation episodes (at least; split over remote evaluation env runners) with
+        the weights of the evaluation just run, on the env runners it ran on."""
+        explore = bool(self.evaluation_config.explore)
+        group = self.eval_env_runner_group
+        if group is None or group.num_remote_env_runners() == 0:
+            runner = self.env_runner if group is None else self.eval_env_runner
+            return sample_quietly(runner, n, explore)
+        per_runner = -(-n // max(1, group.num_healthy_remote_workers()))
+        parts = group.foreach_env_runner(
+            lambda runner: sample_quietly(runner, per_runner, explore), local_env_runner=False
+        )
+        return [episode for part in parts for episode in part]
 
     @override(Algorithm)
     def _evaluate_on_local_env_runner(self, env_runner: Any) -> tuple:
