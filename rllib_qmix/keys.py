@@ -14,6 +14,8 @@ MASK = "mask"  # [B, T] float32, 1 for the real transitions (a prefix of each ro
 # [B] float32, only in a data-parallel learner's shard: the factor that makes the average of
 # the shards' masked-mean losses equal the masked mean over the whole batch.
 LOSS_SCALE = "loss_scale"
+# [B] float32, only with prioritised replay: each episode's importance weight in the loss.
+PER_WEIGHTS = "per_weights"
 
 # Forward-pass outputs of the QMIX RLModule.
 Q_TAKEN_TOT = "q_taken_tot"  # [B, T] (mixed) or [B, T, N] (no mixer)

@@ -157,6 +157,7 @@ _TYPED_OPTIONS = (
             "target_update_interval",
             "hypernet_layers",
             "epsilon_anneal_steps",
+            "prioritized_replay_beta_anneal_steps",
         )
     ),
     *(
@@ -171,6 +172,9 @@ _TYPED_OPTIONS = (
             "updates_per_episode",
             "epsilon_start",
             "epsilon_finish",
+            "prioritized_replay_alpha",
+            "prioritized_replay_beta",
+            "prioritized_replay_eps",
         )
     ),
     ("lr", (*_REAL, list), "a number (or an RLlib schedule list)"),
@@ -178,7 +182,13 @@ _TYPED_OPTIONS = (
     ("grad_clip", (*_REAL, type(None)), "a number or None"),
     *(
         (name, (bool,), "True or False")
-        for name in ("standardize_rewards", "normalize_obs", "normalize_state", "reuse_freed_memory")
+        for name in (
+            "standardize_rewards",
+            "normalize_obs",
+            "normalize_state",
+            "reuse_freed_memory",
+            "prioritized_replay",
+        )
     ),
 )
 
@@ -209,6 +219,11 @@ class QMIXConfig(AlgorithmConfig):
         self.optim_eps = 1e-5
         self.episode_batch_size = 32
         self.replay_capacity = 5000
+        self.prioritized_replay = False
+        self.prioritized_replay_alpha = 0.6  # pymarl2's per_alpha
+        self.prioritized_replay_beta = 0.4  # pymarl2's per_beta
+        self.prioritized_replay_beta_anneal_steps = 1_000_000
+        self.prioritized_replay_eps = 1e-6
         self.learning_starts = 32
         self.updates_per_episode = 0.25  # chosen (pymarl: 1 per episode)
         self.target_update_interval = 200
@@ -259,6 +274,11 @@ class QMIXConfig(AlgorithmConfig):
         optim_eps: Optional[float] = NotProvided,
         episode_batch_size: Optional[int] = NotProvided,
         replay_capacity: Optional[int] = NotProvided,
+        prioritized_replay: Optional[bool] = NotProvided,
+        prioritized_replay_alpha: Optional[float] = NotProvided,
+        prioritized_replay_beta: Optional[float] = NotProvided,
+        prioritized_replay_beta_anneal_steps: Optional[int] = NotProvided,
+        prioritized_replay_eps: Optional[float] = NotProvided,
         learning_starts: Optional[int] = NotProvided,
         updates_per_episode: Optional[float] = NotProvided,
         target_update_interval: Optional[int] = NotProvided,
@@ -297,6 +317,21 @@ class QMIXConfig(AlgorithmConfig):
             optim_eps: Optimizer epsilon.
             episode_batch_size: Episodes per learner update.
             replay_capacity: Episodes kept in the replay buffer.
+            prioritized_replay: Sample episodes by priority (proportional prioritised replay,
+                Schaul et al. 2016, over whole episodes) instead of uniformly. An episode's
+                priority is ``(s + prioritized_replay_eps) ** prioritized_replay_alpha`` with
+                ``s = sum_t |delta_t| / sqrt(T)`` over its ``T`` transitions in the update that
+                last sampled it (pymarl2's statistic: hijkzzz/pymarl2,
+                ``src/learners/nq_learner.py``); new episodes get the largest priority so far.
+                Each sampled episode's squared TD errors are weighted by its importance weight
+                ``(N * P(i)) ** -beta``, scaled so the largest possible weight is 1. Priorities
+                are updated after every learner update and kept in checkpoints with the replay.
+                Off by default (uniform replay).
+            prioritized_replay_alpha: Priority exponent, >= 0 (0: uniform draws).
+            prioritized_replay_beta: Importance-weight exponent at the start, in [0, 1]; it is
+                annealed linearly to 1 over ``prioritized_replay_beta_anneal_steps`` env steps.
+            prioritized_replay_beta_anneal_steps: Env steps over which beta reaches 1.
+            prioritized_replay_eps: Added to each statistic so no priority is 0; > 0.
             learning_starts: Episodes stored before the first update.
             updates_per_episode: Learner updates per newly sampled episode.
             target_update_interval: Learner updates between hard target copies.
@@ -379,6 +414,16 @@ class QMIXConfig(AlgorithmConfig):
             self.episode_batch_size = episode_batch_size
         if replay_capacity is not NotProvided:
             self.replay_capacity = replay_capacity
+        if prioritized_replay is not NotProvided:
+            self.prioritized_replay = prioritized_replay
+        if prioritized_replay_alpha is not NotProvided:
+            self.prioritized_replay_alpha = prioritized_replay_alpha
+        if prioritized_replay_beta is not NotProvided:
+            self.prioritized_replay_beta = prioritized_replay_beta
+        if prioritized_replay_beta_anneal_steps is not NotProvided:
+            self.prioritized_replay_beta_anneal_steps = prioritized_replay_beta_anneal_steps
+        if prioritized_replay_eps is not NotProvided:
+            self.prioritized_replay_eps = prioritized_replay_eps
         if learning_starts is not NotProvided:
             self.learning_starts = learning_starts
         if updates_per_episode is not NotProvided:
@@ -533,6 +578,28 @@ class QMIXConfig(AlgorithmConfig):
             (not isinstance(self.lr, (int, float)) or self.lr > 0, f"`lr` must be > 0, got {self.lr}."),
             (0.0 <= self.gamma <= 1.0, f"`gamma` must be in [0, 1], got {self.gamma}."),
             (0.0 <= self.td_lambda <= 1.0, f"`td_lambda` must be in [0, 1], got {self.td_lambda}."),
+            (
+                self.prioritized_replay_alpha >= 0,
+                f"`prioritized_replay_alpha` must be >= 0, got {self.prioritized_replay_alpha}.",
+            ),
+            (
+                0.0 <= self.prioritized_replay_beta <= 1.0,
+                f"`prioritized_replay_beta` must be in [0, 1], got {self.prioritized_replay_beta}.",
+            ),
+            (
+                self.prioritized_replay_eps > 0,
+                f"`prioritized_replay_eps` must be > 0, got {self.prioritized_replay_eps}.",
+            ),
+            (
+                self.prioritized_replay_beta_anneal_steps >= 0,
+                "`prioritized_replay_beta_anneal_steps` must be >= 0, got "
+                f"{self.prioritized_replay_beta_anneal_steps}.",
+            ),
+            (
+                not (self.prioritized_replay and by_steps),
+                "`prioritized_replay` draws `episode_batch_size` episodes per batch: set `train_batch_env_steps` "
+                "to None to use it.",
+            ),
             (
                 self.td_lambda_trace in TRACES,
                 f"`td_lambda_trace` must be one of {', '.join(map(repr, TRACES))}, got {self.td_lambda_trace!r}.",
@@ -697,7 +764,13 @@ class QMIX(Algorithm):
         # One line with the replay's memory at capacity; an error now if it can't fit.
         print(replay_memory_line(spec, self.config.replay_capacity, max_len), flush=True)
         self.replay_buffer = EpisodeReplayBuffer(
-            spec, self.config.replay_capacity, self.config.max_episode_len, seed=self.config.seed
+            spec,
+            self.config.replay_capacity,
+            self.config.max_episode_len,
+            seed=self.config.seed,
+            prioritized=self.config.prioritized_replay,
+            alpha=self.config.prioritized_replay_alpha,
+            eps=self.config.prioritized_replay_eps,
         )
         self._update_credit = 0.0
         self._num_updates = 0
@@ -711,6 +784,7 @@ class QMIX(Algorithm):
             RunningMeanStd(shape=(spec.state_dim,)) if self.config.normalize_state else None
         )
         self._episodes_checked = 0  # stored episodes checked for large inputs
+        self._sampled_slots: Optional[np.ndarray] = None  # replay slots of the batch in flight (prioritised)
 
     @override(Algorithm)
     def step(self) -> dict:
@@ -869,6 +943,11 @@ class QMIX(Algorithm):
                         f"QMIX training iteration {self.iteration + 1}, {nonfinite.args[0]}"
                     ) from None
             self.metrics.aggregate(results, key=LEARNER_RESULTS)
+            if self._sampled_slots is not None:
+                statistics = self._learner_td_statistics()
+                if statistics is not None:
+                    self.replay_buffer.update_priorities(self._sampled_slots, statistics)
+                self._sampled_slots = None
             self._num_updates += 1
         self.metrics.log_value(NUM_LEARNER_UPDATES, self._num_updates, window=1)
         return num_updates
@@ -879,6 +958,10 @@ class QMIX(Algorithm):
         cfg = self.config
         if cfg.train_batch_env_steps is not None:
             data = self.replay_buffer.sample_env_steps(cfg.train_batch_env_steps, min_episodes=max(1, cfg.num_learners))
+        elif cfg.prioritized_replay:
+            data, self._sampled_slots = self.replay_buffer.sample_prioritized(
+                cfg.episode_batch_size, self.prioritized_replay_beta()
+            )
         else:
             data = self.replay_buffer.sample(cfg.episode_batch_size)
         if self.reward_stats is not None:
@@ -892,6 +975,26 @@ class QMIX(Algorithm):
         if num_learners == 1:
             return as_batch(data)
         return [as_batch(shard) for shard in shard_episode_batch(data, num_learners)]
+
+    def prioritized_replay_beta(self) -> float:
+        """Prioritised replay's importance-weight exponent now: ``prioritized_replay_beta``
+        annealed linearly to 1 over ``prioritized_replay_beta_anneal_steps`` env steps."""
+        cfg = self.config
+        steps = float(self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0))
+        frac = (
+            1.0 if cfg.prioritized_replay_beta_anneal_steps == 0 else steps / cfg.prioritized_replay_beta_anneal_steps
+        )
+        return min(1.0, cfg.prioritized_replay_beta + (1.0 - cfg.prioritized_replay_beta) * frac)
+
+    def _learner_td_statistics(self) -> Optional[np.ndarray]:
+        """The priority statistics of the last update's episodes, in batch order (data-parallel
+        learners' shards are contiguous runs of the batch, in rank order); None if a learner
+        has none."""
+        group = self.learner_group
+        if group.is_local:
+            return group._learner.td_statistics()
+        parts = [r.get() for r in group.foreach_learner(lambda learner: learner.td_statistics())]
+        return None if any(part is None for part in parts) else np.concatenate(parts)
 
     def _normalize_inputs(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """``data`` with normalised copies of its observations and states (``normalize_obs`` /

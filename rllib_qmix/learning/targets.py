@@ -63,9 +63,33 @@ def td_lambda_targets(
     return out
 
 
-def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean squared TD error over real transitions only (pymarl's masked loss)."""
+def masked_mse(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, weights: Optional[torch.Tensor] = None
+) -> torch.Tensor:
+    """Mean squared TD error over real transitions only (pymarl's masked loss).
+
+    ``weights`` (``[B]``, prioritised replay's importance weights) scale each episode's squared
+    errors; the mean still divides by the number of real transitions (pymarl2's weighted loss).
+    """
     if pred.dim() == mask.dim() + 1:
         mask = mask.unsqueeze(-1).expand_as(pred)
-    err = (pred - target) * mask
-    return (err**2).sum() / mask.sum().clamp(min=1.0)
+    sq = ((pred - target) * mask) ** 2
+    if weights is not None:
+        sq = sq * weights.reshape(-1, *([1] * (sq.dim() - 1)))
+    return sq.sum() / mask.sum().clamp(min=1.0)
+
+
+def episode_td_statistic(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Each episode's priority statistic for prioritised replay: ``sum_t |delta_t| / sqrt(T)``
+    over its ``T`` real transitions, pymarl2's ``td_errors_abs`` (hijkzzz/pymarl2,
+    ``src/learners/nq_learner.py``). It lies between the mean, which ignores how long an
+    episode's errors last, and the sum, which favours long episodes for their length alone.
+    Without a mixer ``|delta_t|`` is the mean over agents.
+
+    Returns:
+        ``[B]`` statistics (0 for an episode without real transitions).
+    """
+    err = (pred - target).abs()
+    if err.dim() == mask.dim() + 1:
+        err = err.mean(dim=-1)
+    return (err * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0).sqrt()
