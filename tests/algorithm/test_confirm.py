@@ -218,6 +218,10 @@ def test_rllib_train_file_stops_only_on_a_confirmed_target(lucky, stops_at, tmp_
     assert first["confirmed"]["env_runners"]["episode_return_mean"] == (0.0 if lucky == 1 else 1.0)
     if lucky != 1:
         assert "reached the stop evaluation/confirmed/env_runners/episode_return_mean >= 1" in proc.stdout
+        # What a user runs on the checkpoint left behind measures the target again.
+        evaluated = run_cli("evaluate", str(trial), "--episodes", "8")
+        assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
+        assert "return:     1.00" in evaluated.stdout, evaluated.stdout
     checkpoint = sorted(trial.glob("checkpoint_*"))[-1]
     algo = QMIX.from_checkpoint(str(checkpoint))
     try:
