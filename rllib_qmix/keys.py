@@ -14,11 +14,17 @@ MASK = "mask"  # [B, T] float32, 1 for the real transitions (a prefix of each ro
 # [B] float32, only in a data-parallel learner's shard: the factor that makes the average of
 # the shards' masked-mean losses equal the masked mean over the whole batch.
 LOSS_SCALE = "loss_scale"
+# [B] float32, only with prioritised replay: each episode's importance weight in the loss.
+PER_WEIGHTS = "per_weights"
 
 # Forward-pass outputs of the QMIX RLModule.
 Q_TAKEN_TOT = "q_taken_tot"  # [B, T] (mixed) or [B, T, N] (no mixer)
 TARGET_NEXT_TOT = "target_next_tot"  # [B, T] or [B, T, N], target value of the next step
 Q_TAKEN = "q_taken"  # [B, T, N] chosen per-agent Q-values
+# [B, T] (mixed: every agent's) or [B, T, N] (no mixer: each agent's) float 1/0, whether the action
+# taken at step t+1 is the greedy one that picked the bootstrap value of step t+1 (a
+# ``td_lambda_trace="watkins"`` trace keeps going there); 0 at the last step.
+NEXT_GREEDY = "next_greedy"
 
 # Acting step of the QMIX RLModule (``_forward``), one step of E teams.
 Q_VALUES = "q_values"  # [E, N, n_actions] out

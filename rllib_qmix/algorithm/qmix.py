@@ -60,6 +60,14 @@ from rllib_qmix.algorithm.checkpoints import (
     is_local_checkpoint,
     write_checkpoint,
 )
+from rllib_qmix.algorithm.confirm import (
+    CONFIRMED,
+    DEFAULT_CONFIRM_EPISODES,
+    check_confirm_settings,
+    episode_metrics,
+    sample_quietly,
+    targets_met,
+)
 from rllib_qmix.algorithm.old_rllib_keys import OLD_TRAINING_KEYS, ROLLOUTS_KEYS, translate_old_keys
 from rllib_qmix.algorithm.old_rllib_keys import warn as warn_old_key
 from rllib_qmix.algorithm.placement import check_placement
@@ -71,6 +79,7 @@ from rllib_qmix.learning.replay import DEFAULT_MAX_LEN as REPLAY_DEFAULT_LEN
 from rllib_qmix.learning.replay import EpisodeReplayBuffer, shard_episode_batch
 from rllib_qmix.learning.replay_budget import replay_memory_line
 from rllib_qmix.learning.reward_stats import RunningMeanStd
+from rllib_qmix.learning.targets import TRACES
 from rllib_qmix.models.rl_module import DEFAULT_MODEL_CONFIG, QMIXTorchRLModule
 from rllib_qmix.sampling.acting import Normalizer
 from rllib_qmix.sampling.env_runner import OBS_NORM_STATE, QMIXEnvRunner
@@ -148,6 +157,7 @@ _TYPED_OPTIONS = (
             "target_update_interval",
             "hypernet_layers",
             "epsilon_anneal_steps",
+            "prioritized_replay_beta_anneal_steps",
         )
     ),
     *(
@@ -162,6 +172,9 @@ _TYPED_OPTIONS = (
             "updates_per_episode",
             "epsilon_start",
             "epsilon_finish",
+            "prioritized_replay_alpha",
+            "prioritized_replay_beta",
+            "prioritized_replay_eps",
         )
     ),
     ("lr", (*_REAL, list), "a number (or an RLlib schedule list)"),
@@ -169,7 +182,13 @@ _TYPED_OPTIONS = (
     ("grad_clip", (*_REAL, type(None)), "a number or None"),
     *(
         (name, (bool,), "True or False")
-        for name in ("standardize_rewards", "normalize_obs", "normalize_state", "reuse_freed_memory")
+        for name in (
+            "standardize_rewards",
+            "normalize_obs",
+            "normalize_state",
+            "reuse_freed_memory",
+            "prioritized_replay",
+        )
     ),
 )
 
@@ -200,6 +219,11 @@ class QMIXConfig(AlgorithmConfig):
         self.optim_eps = 1e-5
         self.episode_batch_size = 32
         self.replay_capacity = 5000
+        self.prioritized_replay = False
+        self.prioritized_replay_alpha = 0.6  # pymarl2's per_alpha
+        self.prioritized_replay_beta = 0.4  # pymarl2's per_beta
+        self.prioritized_replay_beta_anneal_steps = 1_000_000
+        self.prioritized_replay_eps = 1e-6
         self.learning_starts = 32
         self.updates_per_episode = 0.25  # chosen (pymarl: 1 per episode)
         self.target_update_interval = 200
@@ -207,6 +231,7 @@ class QMIXConfig(AlgorithmConfig):
         self.target_update_env_steps: Optional[int] = None  # old RLlib QMIX's target_network_update_freq
         self.train_batch_env_steps: Optional[int] = None  # old RLlib QMIX's train_batch_size
         self.td_lambda = 0.6  # chosen (pymarl: one-step targets)
+        self.td_lambda_trace = "naive"
         # The networks: one source of their defaults (the RLModule's).
         model = DEFAULT_MODEL_CONFIG
         self.double_q: bool = model["double_q"]
@@ -234,6 +259,8 @@ class QMIXConfig(AlgorithmConfig):
         self.rollout_fragment_length = 64
         self.num_envs_per_env_runner = 1
         self.evaluation_config = {"explore": False}
+        self.confirm_targets: dict[str, float] = {}
+        self.confirm_episodes = DEFAULT_CONFIRM_EPISODES
         self.merge_env_runner_states = False  # no connector states: skip RLlib's merge round trip
         self.metrics_num_episodes_for_smoothing = 32
         self.min_sample_timesteps_per_iteration = 0
@@ -247,6 +274,11 @@ class QMIXConfig(AlgorithmConfig):
         optim_eps: Optional[float] = NotProvided,
         episode_batch_size: Optional[int] = NotProvided,
         replay_capacity: Optional[int] = NotProvided,
+        prioritized_replay: Optional[bool] = NotProvided,
+        prioritized_replay_alpha: Optional[float] = NotProvided,
+        prioritized_replay_beta: Optional[float] = NotProvided,
+        prioritized_replay_beta_anneal_steps: Optional[int] = NotProvided,
+        prioritized_replay_eps: Optional[float] = NotProvided,
         learning_starts: Optional[int] = NotProvided,
         updates_per_episode: Optional[float] = NotProvided,
         target_update_interval: Optional[int] = NotProvided,
@@ -254,6 +286,7 @@ class QMIXConfig(AlgorithmConfig):
         target_update_env_steps: Optional[int] = NotProvided,
         train_batch_env_steps: Optional[int] = NotProvided,
         td_lambda: Optional[float] = NotProvided,
+        td_lambda_trace: Optional[str] = NotProvided,
         double_q: Optional[bool] = NotProvided,
         mixer: Optional[str] = NotProvided,
         mixing_embed_dim: Optional[int] = NotProvided,
@@ -284,6 +317,21 @@ class QMIXConfig(AlgorithmConfig):
             optim_eps: Optimizer epsilon.
             episode_batch_size: Episodes per learner update.
             replay_capacity: Episodes kept in the replay buffer.
+            prioritized_replay: Sample episodes by priority (proportional prioritised replay,
+                Schaul et al. 2016, over whole episodes) instead of uniformly. An episode's
+                priority is ``(s + prioritized_replay_eps) ** prioritized_replay_alpha`` with
+                ``s = sum_t |delta_t| / sqrt(T)`` over its ``T`` transitions in the update that
+                last sampled it (pymarl2's statistic: hijkzzz/pymarl2,
+                ``src/learners/nq_learner.py``); new episodes get the largest priority so far.
+                Each sampled episode's squared TD errors are weighted by its importance weight
+                ``(N * P(i)) ** -beta``, scaled so the largest possible weight is 1. Priorities
+                are updated after every learner update and kept in checkpoints with the replay.
+                Off by default (uniform replay).
+            prioritized_replay_alpha: Priority exponent, >= 0 (0: uniform draws).
+            prioritized_replay_beta: Importance-weight exponent at the start, in [0, 1]; it is
+                annealed linearly to 1 over ``prioritized_replay_beta_anneal_steps`` env steps.
+            prioritized_replay_beta_anneal_steps: Env steps over which beta reaches 1.
+            prioritized_replay_eps: Added to each statistic so no priority is 0; > 0.
             learning_starts: Episodes stored before the first update.
             updates_per_episode: Learner updates per newly sampled episode.
             target_update_interval: Learner updates between hard target copies.
@@ -295,6 +343,17 @@ class QMIXConfig(AlgorithmConfig):
                 uniformly until it has at least this many env steps (old RLlib QMIX's
                 ``train_batch_size``) instead of ``episode_batch_size`` episodes.
             td_lambda: TD(lambda) for targets; 0 gives one-step targets.
+            td_lambda_trace: How far the lambda-return follows an episode (no effect with
+                ``td_lambda=0``). "naive" (default): through every step, whatever was taken
+                there, so with exploring actions the return partly values the exploring policy's
+                continuation rather than the greedy one. "watkins" (Watkins's Q(lambda)): the
+                trace is cut where the joint action taken at the next step is not the greedy one
+                (each agent's argmax over its available actions, under the network that picks the
+                bootstrap action: the online network with ``double_q``, else the target network),
+                so an exploring step falls back to the one-step target ``r + gamma * V`` and greedy
+                stretches keep the long return. Without a mixer each agent's own trace is cut.
+                On the two-step game under full exploration "naive" TD(lambda) 0.6 learns 7,
+                "watkins" the optimum 8 (docs/qmix.md, "TD(lambda) traces").
             double_q: Choose the next action with the online network (double Q-learning).
             mixer: "qmix", "vdn" or None (independent Q-learning).
             mixing_embed_dim: Width of the QMIX mixing layer.
@@ -355,6 +414,16 @@ class QMIXConfig(AlgorithmConfig):
             self.episode_batch_size = episode_batch_size
         if replay_capacity is not NotProvided:
             self.replay_capacity = replay_capacity
+        if prioritized_replay is not NotProvided:
+            self.prioritized_replay = prioritized_replay
+        if prioritized_replay_alpha is not NotProvided:
+            self.prioritized_replay_alpha = prioritized_replay_alpha
+        if prioritized_replay_beta is not NotProvided:
+            self.prioritized_replay_beta = prioritized_replay_beta
+        if prioritized_replay_beta_anneal_steps is not NotProvided:
+            self.prioritized_replay_beta_anneal_steps = prioritized_replay_beta_anneal_steps
+        if prioritized_replay_eps is not NotProvided:
+            self.prioritized_replay_eps = prioritized_replay_eps
         if learning_starts is not NotProvided:
             self.learning_starts = learning_starts
         if updates_per_episode is not NotProvided:
@@ -369,6 +438,8 @@ class QMIXConfig(AlgorithmConfig):
             self.train_batch_env_steps = train_batch_env_steps
         if td_lambda is not NotProvided:
             self.td_lambda = td_lambda
+        if td_lambda_trace is not NotProvided:
+            self.td_lambda_trace = td_lambda_trace
         if double_q is not NotProvided:
             self.double_q = double_q
         if mixer is not NotProvided:
@@ -430,6 +501,37 @@ class QMIXConfig(AlgorithmConfig):
             out.pop(key, None)
         return out
 
+    @override(AlgorithmConfig)
+    def evaluation(
+        self,
+        *,
+        confirm_targets: Optional[dict[str, float]] = NotProvided,
+        confirm_episodes: Optional[int] = NotProvided,
+        **kwargs: Any,
+    ) -> QMIXConfig:
+        """RLlib's evaluation settings, and QMIX's confirmation of evaluation targets.
+
+        Args:
+            confirm_targets: ``{metric: threshold}`` with metrics inside the evaluation results
+                (``"env_runners/battle_won_mean"``; ``confirm.CONFIRMABLE`` lists them). An
+                evaluation that meets one is followed at once by a confirmation of
+                ``confirm_episodes`` episodes with the same weights, reported under
+                ``evaluation/confirmed/...``; stop on ``evaluation/confirmed/<metric>`` to stop
+                only at a target that held twice. ``rllib train file`` sets this from a YAML
+                stop on an evaluation metric (docs/qmix.md, "Confirmed target stops").
+            confirm_episodes: Episodes of a confirmation (default 128).
+            **kwargs: RLlib's ``AlgorithmConfig.evaluation`` settings.
+
+        Returns:
+            This config object.
+        """
+        super().evaluation(**kwargs)
+        if confirm_targets is not NotProvided:
+            self.confirm_targets = confirm_targets if confirm_targets is not None else {}
+        if confirm_episodes is not NotProvided:
+            self.confirm_episodes = confirm_episodes
+        return self
+
     def exploration(self, *, explore: Optional[bool] = NotProvided, exploration_config: Optional[dict] = NotProvided):
         """Old RLlib's exploration setter: ``exploration_config`` (EpsilonGreedy) becomes
         ``epsilon_start``/``epsilon_finish``/``epsilon_anneal_steps`` with a warning,
@@ -476,6 +578,32 @@ class QMIXConfig(AlgorithmConfig):
             (not isinstance(self.lr, (int, float)) or self.lr > 0, f"`lr` must be > 0, got {self.lr}."),
             (0.0 <= self.gamma <= 1.0, f"`gamma` must be in [0, 1], got {self.gamma}."),
             (0.0 <= self.td_lambda <= 1.0, f"`td_lambda` must be in [0, 1], got {self.td_lambda}."),
+            (
+                self.prioritized_replay_alpha >= 0,
+                f"`prioritized_replay_alpha` must be >= 0, got {self.prioritized_replay_alpha}.",
+            ),
+            (
+                0.0 <= self.prioritized_replay_beta <= 1.0,
+                f"`prioritized_replay_beta` must be in [0, 1], got {self.prioritized_replay_beta}.",
+            ),
+            (
+                self.prioritized_replay_eps > 0,
+                f"`prioritized_replay_eps` must be > 0, got {self.prioritized_replay_eps}.",
+            ),
+            (
+                self.prioritized_replay_beta_anneal_steps >= 0,
+                "`prioritized_replay_beta_anneal_steps` must be >= 0, got "
+                f"{self.prioritized_replay_beta_anneal_steps}.",
+            ),
+            (
+                not (self.prioritized_replay and by_steps),
+                "`prioritized_replay` draws `episode_batch_size` episodes per batch: set `train_batch_env_steps` "
+                "to None to use it.",
+            ),
+            (
+                self.td_lambda_trace in TRACES,
+                f"`td_lambda_trace` must be one of {', '.join(map(repr, TRACES))}, got {self.td_lambda_trace!r}.",
+            ),
             (self.episode_batch_size >= 1, f"`episode_batch_size` must be >= 1, got {self.episode_batch_size}."),
             (
                 by_steps or self.replay_capacity >= self.episode_batch_size,
@@ -530,6 +658,9 @@ class QMIXConfig(AlgorithmConfig):
         for ok, message in checks:
             if not ok:
                 self._value_error(message)
+        problem = check_confirm_settings(self.confirm_targets, self.confirm_episodes)
+        if problem is not None:
+            self._value_error(problem)
 
     @override(AlgorithmConfig)
     def get_default_rl_module_spec(self) -> RLModuleSpec:
@@ -633,7 +764,13 @@ class QMIX(Algorithm):
         # One line with the replay's memory at capacity; an error now if it can't fit.
         print(replay_memory_line(spec, self.config.replay_capacity, max_len), flush=True)
         self.replay_buffer = EpisodeReplayBuffer(
-            spec, self.config.replay_capacity, self.config.max_episode_len, seed=self.config.seed
+            spec,
+            self.config.replay_capacity,
+            self.config.max_episode_len,
+            seed=self.config.seed,
+            prioritized=self.config.prioritized_replay,
+            alpha=self.config.prioritized_replay_alpha,
+            eps=self.config.prioritized_replay_eps,
         )
         self._update_credit = 0.0
         self._num_updates = 0
@@ -647,6 +784,7 @@ class QMIX(Algorithm):
             RunningMeanStd(shape=(spec.state_dim,)) if self.config.normalize_state else None
         )
         self._episodes_checked = 0  # stored episodes checked for large inputs
+        self._sampled_slots: Optional[np.ndarray] = None  # replay slots of the batch in flight (prioritised)
 
     @override(Algorithm)
     def step(self) -> dict:
@@ -805,6 +943,11 @@ class QMIX(Algorithm):
                         f"QMIX training iteration {self.iteration + 1}, {nonfinite.args[0]}"
                     ) from None
             self.metrics.aggregate(results, key=LEARNER_RESULTS)
+            if self._sampled_slots is not None:
+                statistics = self._learner_td_statistics()
+                if statistics is not None:
+                    self.replay_buffer.update_priorities(self._sampled_slots, statistics)
+                self._sampled_slots = None
             self._num_updates += 1
         self.metrics.log_value(NUM_LEARNER_UPDATES, self._num_updates, window=1)
         return num_updates
@@ -815,6 +958,10 @@ class QMIX(Algorithm):
         cfg = self.config
         if cfg.train_batch_env_steps is not None:
             data = self.replay_buffer.sample_env_steps(cfg.train_batch_env_steps, min_episodes=max(1, cfg.num_learners))
+        elif cfg.prioritized_replay:
+            data, self._sampled_slots = self.replay_buffer.sample_prioritized(
+                cfg.episode_batch_size, self.prioritized_replay_beta()
+            )
         else:
             data = self.replay_buffer.sample(cfg.episode_batch_size)
         if self.reward_stats is not None:
@@ -828,6 +975,26 @@ class QMIX(Algorithm):
         if num_learners == 1:
             return as_batch(data)
         return [as_batch(shard) for shard in shard_episode_batch(data, num_learners)]
+
+    def prioritized_replay_beta(self) -> float:
+        """Prioritised replay's importance-weight exponent now: ``prioritized_replay_beta``
+        annealed linearly to 1 over ``prioritized_replay_beta_anneal_steps`` env steps."""
+        cfg = self.config
+        steps = float(self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0))
+        frac = (
+            1.0 if cfg.prioritized_replay_beta_anneal_steps == 0 else steps / cfg.prioritized_replay_beta_anneal_steps
+        )
+        return min(1.0, cfg.prioritized_replay_beta + (1.0 - cfg.prioritized_replay_beta) * frac)
+
+    def _learner_td_statistics(self) -> Optional[np.ndarray]:
+        """The priority statistics of the last update's episodes, in batch order (data-parallel
+        learners' shards are contiguous runs of the batch, in rank order); None if a learner
+        has none."""
+        group = self.learner_group
+        if group.is_local:
+            return group._learner.td_statistics()
+        parts = [r.get() for r in group.foreach_learner(lambda learner: learner.td_statistics())]
+        return None if any(part is None for part in parts) else np.concatenate(parts)
 
     def _normalize_inputs(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """``data`` with normalised copies of its observations and states (``normalize_obs`` /
@@ -917,6 +1084,30 @@ class QMIX(Algorithm):
             self._send_state_to_runners(env_runner_group, remote_worker_ids=restored)
         self.metrics.log_value(NUM_ENV_RUNNER_RESTARTS, self._num_restarts, window=1)
         return restored
+
+    @override(Algorithm)
+    def evaluate(self, parallel_train_future: Any = None) -> dict:
+        """RLlib's evaluation; where it meets one of ``confirm_targets``, a confirmation of
+        ``confirm_episodes`` more episodes with the same weights follows, under ``confirmed``
+        (``rllib_qmix.algorithm.confirm``)."""
+        results = super().evaluate(parallel_train_future=parallel_train_future)
+        if self.config.confirm_targets and targets_met(results, self.config.confirm_targets):
+            results[CONFIRMED] = episode_metrics(self._confirmation_episodes(self.config.confirm_episodes))
+        return results
+
+    def _confirmation_episodes(self, n: int) -> list:
+        """``n`` evaluation episodes (at least; split over remote evaluation env runners) with
+        the weights of the evaluation just run, on the env runners it ran on."""
+        explore = bool(self.evaluation_config.explore)
+        group = self.eval_env_runner_group
+        if group is None or group.num_remote_env_runners() == 0:
+            runner = self.env_runner if group is None else self.eval_env_runner
+            return sample_quietly(runner, n, explore)
+        per_runner = -(-n // max(1, group.num_healthy_remote_workers()))
+        parts = group.foreach_env_runner(
+            lambda runner: sample_quietly(runner, per_runner, explore), local_env_runner=False
+        )
+        return [episode for part in parts for episode in part]
 
     @override(Algorithm)
     def _evaluate_on_local_env_runner(self, env_runner: Any) -> tuple:

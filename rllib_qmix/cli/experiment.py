@@ -304,6 +304,41 @@ def normalize_stop(stop: Any) -> dict[str, float]:
     return flat
 
 
+#: Where the results of a target's confirmation go (``QMIX``: ``rllib_qmix.algorithm.confirm``).
+CONFIRMED_PREFIX = "evaluation/confirmed/"
+
+
+def confirm_stops(algo_cls: type, config: dict[str, Any], stop: dict[str, float]) -> tuple[dict, dict]:
+    """Makes a stop on a greedy evaluation metric a confirmed one, for algorithms that confirm
+    targets (QMIX: ``confirm_targets``).
+
+    Each stop ``evaluation/<metric>: v`` on a metric a confirmation measures becomes the
+    target ``<metric>: v`` in the config's ``confirm_targets`` and the stop
+    ``evaluation/confirmed/<metric>: v``: the run stops only where an evaluation that reached
+    ``v`` is confirmed by ``confirm_episodes`` more episodes (default 128), so the checkpoint
+    written at the stop meets the target when evaluated again. A config that sets
+    ``confirm_targets`` itself (``{}`` turns confirmation off) keeps its stops as they are.
+
+    Returns:
+        The config and the stop, changed where a stop was confirmed.
+    """
+    from rllib_qmix.algorithm.confirm import CONFIRMABLE
+
+    if "confirm_targets" in config or not hasattr(algo_cls.get_default_config(), "confirm_targets"):
+        return config, stop
+    targets, new_stop = {}, {}
+    for key, value in stop.items():
+        metric = key[len("evaluation/") :] if key.startswith("evaluation/") else None
+        if metric in CONFIRMABLE:
+            targets[metric] = value
+            new_stop[CONFIRMED_PREFIX + metric] = value
+        else:
+            new_stop[key] = value
+    if not targets:
+        return config, stop
+    return {**config, "confirm_targets": targets}, new_stop
+
+
 def experiment_from_dict(
     name: str,
     entry: dict[str, Any],
@@ -343,10 +378,11 @@ def experiment_from_dict(
     check_env(config.get("env"))
     # Tune rebuilds the config from this dict: the preset goes in as its settings.
     config = expand_preset(algo_cls.get_default_config(), config, str(algo))
-    build_config(algo_cls, config, str(algo))
-
     stop = normalize_stop(entry.get("stop"))
     stop.update(normalize_stop(stop_override))
+    config, stop = confirm_stops(algo_cls, config, stop)
+    build_config(algo_cls, config, str(algo))
+
     path = storage_path or entry.get("storage_path") or entry.get("local_dir")
     ints = {}
     for key in ("checkpoint_freq", "num_samples", "keep_checkpoints_num", "max_failures"):

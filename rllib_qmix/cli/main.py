@@ -435,6 +435,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
     config.env_runners(num_env_runners=0, num_envs_per_env_runner=num_envs)
     config.learners(num_learners=0, num_gpus_per_learner=0)
+    if hasattr(config, "confirm_targets"):  # a QMIX run's confirmed stop: this evaluation is the measurement
+        config.confirm_targets = {}
     config.evaluation(
         evaluation_interval=1,
         evaluation_duration=args.episodes,

@@ -172,6 +172,12 @@ def format_line(flat: dict[str, Any], steps_per_s: Optional[float]) -> str:
         eval_win = _get(flat, "evaluation/env_runners/battle_won_mean")
         win_txt = f" win {100 * eval_win:5.1f}%" if eval_win is not None else ""
         parts.append(f"eval return {eval_ret:.2f}{win_txt}")
+    confirmed_ret = _get(flat, "evaluation/confirmed/env_runners/episode_return_mean")
+    if confirmed_ret is not None:
+        n = _get(flat, "evaluation/confirmed/env_runners/num_episodes")
+        confirmed_win = _get(flat, "evaluation/confirmed/env_runners/battle_won_mean")
+        win_txt = f" win {100 * confirmed_win:5.1f}%" if confirmed_win is not None else ""
+        parts.append(f"confirmed over {int(n or 0)}: return {confirmed_ret:.2f}{win_txt}")
     if steps_per_s is not None:
         parts.append(f"{steps_per_s:7.0f} steps/s")
     parts.append(f"elapsed {_hms(_get(flat, 'time_total_s') or 0.0)}")

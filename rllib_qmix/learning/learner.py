@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import numpy as np
 import torch
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.learner.torch.torch_learner import TorchLearner
@@ -14,7 +15,7 @@ from ray.rllib.utils.typing import ModuleID, ParamDict, TensorType
 
 from rllib_qmix import keys as K
 from rllib_qmix.learning.memory import keep_freed_memory
-from rllib_qmix.learning.targets import masked_mse, td_lambda_targets
+from rllib_qmix.learning.targets import episode_td_statistic, masked_mse, td_lambda_targets
 
 TD_LOSS = "td_loss"
 TD_ERROR_ABS = "td_error_abs"
@@ -78,6 +79,7 @@ class QMIXTorchLearner(TorchLearner):
         self._nonfinite_in_a_row: dict[ModuleID, int] = {}
         self._forward_flags: dict[ModuleID, torch.Tensor] = {}
         self._skip_update = False
+        self._td_statistics: Optional[torch.Tensor] = None  # of the last update (prioritised replay)
         super().build()
 
     @override(TorchLearner)
@@ -100,9 +102,13 @@ class QMIXTorchLearner(TorchLearner):
             fwd_out[K.TARGET_NEXT_TOT],
             gamma=config.gamma,
             td_lambda=config.td_lambda,
+            next_greedy=fwd_out[K.NEXT_GREEDY] if config.td_lambda_trace == "watkins" else None,
         ).detach()
         q_tot = fwd_out[K.Q_TAKEN_TOT]
-        loss = masked_mse(q_tot, targets, mask)
+        weights = batch[K.PER_WEIGHTS] if K.PER_WEIGHTS in batch else None
+        loss = masked_mse(q_tot, targets, mask, weights)
+        if weights is not None:  # prioritised replay: the sampled episodes' new priorities
+            self._td_statistics = episode_td_statistic(q_tot.detach(), targets, mask)
         if K.LOSS_SCALE in batch:  # a data-parallel shard: weight by its share of transitions
             loss = loss * batch[K.LOSS_SCALE][0]
 
@@ -151,6 +157,12 @@ class QMIXTorchLearner(TorchLearner):
                 param.grad = None
             return
         super().apply_gradients(gradients_dict)
+
+    def td_statistics(self) -> Optional[np.ndarray]:
+        """The priority statistic of each episode of this learner's last batch (prioritised
+        replay; ``rllib_qmix.learning.targets.episode_td_statistic``), or None."""
+        stats = self._td_statistics
+        return None if stats is None else stats.float().cpu().numpy()
 
     def _module_gradient_norm(self, module_id: ModuleID, gradients: ParamDict) -> torch.Tensor:
         """The global norm of ``module_id``'s gradients before clipping (0 without any)."""

@@ -1,8 +1,9 @@
 """Episode replay for QMIX: whole episodes in preallocated, padded numpy arrays.
 
 Capacity and batch size are counted in episodes (pymarl: 5000 and 32). Sampling is uniform
-over stored episodes and returns episode-major arrays trimmed to the longest sampled episode,
-with a mask of real transitions. Each array lives in its own anonymous memory mapping of
+over stored episodes, or prioritised (``prioritized=True``: proportional prioritised replay,
+Schaul et al. 2016, over whole episodes), and returns episode-major arrays trimmed to the
+longest sampled episode, with a mask of real transitions. Each array lives in its own anonymous memory mapping of
 small pages, which the OS backs only where something is written, so memory grows with the
 real steps stored, not with the padding (``np.zeros`` asks Linux for 2 MiB huge pages, which
 back every episode slot in full). When a slot is overwritten with a shorter episode, the
@@ -75,20 +76,43 @@ def _lazy_zeros(shape: tuple, dtype: type) -> tuple[np.ndarray, Optional[mmap.mm
 
 
 class EpisodeReplayBuffer:
-    """A FIFO ring of whole episodes with uniform sampling.
+    """A FIFO ring of whole episodes with uniform or prioritised sampling.
+
+    Prioritised (``prioritized=True``): episode ``i`` has priority ``p_i = (s_i + eps) ** alpha``,
+    where ``s_i`` is the statistic of its TD errors in the update that last sampled it
+    (``rllib_qmix.learning.targets.episode_td_statistic``), and a new episode the largest
+    priority given so far (1 at first), so that it is sampled soon. ``sample_prioritized``
+    draws episodes with probability ``P(i) = p_i / sum_k p_k`` (with replacement) and weights each by
+    ``w_i = (N * P(i)) ** -beta / max_k (N * P(k)) ** -beta``: the importance weight that undoes
+    the non-uniform draw at ``beta = 1``, scaled by the largest weight any stored episode could
+    get, so that weights are at most 1.
 
     Args:
         spec: Sizes of the team env.
         capacity: Number of episodes kept; the oldest is overwritten first.
         max_episode_len: Initial length of the time axis (grows when needed).
         seed: Seed of the sampling RNG.
+        prioritized: Keep priorities for ``sample_prioritized``.
+        alpha: Priority exponent (0: uniform).
+        eps: Added to each statistic so that no episode has priority 0.
     """
 
     def __init__(
-        self, spec: TeamSpec, capacity: int = 5000, max_episode_len: Optional[int] = None, seed: Optional[int] = None
+        self,
+        spec: TeamSpec,
+        capacity: int = 5000,
+        max_episode_len: Optional[int] = None,
+        seed: Optional[int] = None,
+        prioritized: bool = False,
+        alpha: float = 0.6,
+        eps: float = 1e-6,
     ) -> None:
         if capacity < 1:
             raise ValueError(f"Replay capacity must be >= 1 episode, got {capacity}.")
+        if alpha < 0:
+            raise ValueError(f"The priority exponent alpha must be >= 0, got {alpha}.")
+        if eps <= 0:
+            raise ValueError(f"The priority eps must be > 0, got {eps}.")
         self.spec = spec
         self.capacity = capacity
         self.max_len = int(max_episode_len or spec.episode_limit or DEFAULT_MAX_LEN)
@@ -96,6 +120,9 @@ class EpisodeReplayBuffer:
         self.next_idx = 0
         self.num_added = 0
         self.rng = np.random.default_rng(seed)
+        self.prioritized, self.alpha, self.eps = prioritized, float(alpha), float(eps)
+        self.priorities = np.zeros(capacity, np.float64)
+        self.max_priority = 1.0
         self._alloc(self.max_len)
 
     def _alloc(self, t: int) -> None:
@@ -141,6 +168,7 @@ class EpisodeReplayBuffer:
             d[K.TERMINATED][i, :n] = 0.0
             d[K.TERMINATED][i, n - 1] = float(ep.terminated)
             self.lengths[i] = n
+            self.priorities[i] = self.max_priority
             self.next_idx = (i + 1) % self.capacity
             self.size = min(self.size + 1, self.capacity)
             self.num_added += 1
@@ -156,6 +184,45 @@ class EpisodeReplayBuffer:
             raise ValueError(f"Can't sample {batch_size} episodes from a buffer holding {self.size}.")
         idx = self.rng.choice(self.size, size=batch_size, replace=False)
         return self.gather(idx)
+
+    def sample_prioritized(self, batch_size: int, beta: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Samples ``batch_size`` episodes by priority, with replacement (see the class).
+
+        Args:
+            batch_size: Episodes to draw.
+            beta: Importance-weight exponent in [0, 1].
+
+        Returns:
+            What ``sample`` returns plus ``per_weights`` ``[B]`` (the importance weights), and
+            the slots drawn (for ``update_priorities``).
+        """
+        if not self.prioritized:
+            raise ValueError("This replay keeps no priorities: build it with prioritized=True.")
+        if self.size < 1:
+            raise ValueError("Can't sample from an empty replay buffer.")
+        probs = self.probabilities()
+        idx = self.rng.choice(self.size, size=batch_size, replace=True, p=probs)
+        weights = (self.size * probs[idx]) ** -beta / (self.size * probs.min()) ** -beta
+        batch = self.gather(idx)
+        batch[K.PER_WEIGHTS] = weights.astype(np.float32)
+        return batch, idx
+
+    def probabilities(self) -> np.ndarray:
+        """``P(i)`` of every stored episode (``[size]``)."""
+        p = self.priorities[: self.size]
+        return p / p.sum()
+
+    def update_priorities(self, idx: np.ndarray, statistics: np.ndarray) -> None:
+        """Sets the priorities of slots ``idx`` from their TD statistics (``targets.episode_td_statistic``):
+        ``(s + eps) ** alpha``. A slot drawn twice keeps the last value; a non-finite statistic
+        (a skipped update) leaves its slot's priority as it was."""
+        idx, statistics = np.asarray(idx), np.asarray(statistics, np.float64)
+        ok = np.isfinite(statistics)
+        if not ok.any():
+            return
+        new = (np.abs(statistics[ok]) + self.eps) ** self.alpha
+        self.priorities[idx[ok]] = new
+        self.max_priority = max(self.max_priority, float(new.max()))
 
     def sample_env_steps(self, min_steps: int, min_episodes: int = 1) -> dict[str, np.ndarray]:
         """Samples whole episodes uniformly, without replacement, until they hold at least
@@ -222,6 +289,8 @@ class EpisodeReplayBuffer:
             "num_added": self.num_added,
             "max_len": self.max_len,
             "rng": self.rng.bit_generator.state,
+            "priorities": self.priorities[: self.size].copy(),
+            "max_priority": self.max_priority,
         }
 
     def _restore_ring(self, ring: dict) -> int:
@@ -238,6 +307,11 @@ class EpisodeReplayBuffer:
         self.lengths[:n] = ring["lengths"]
         self.size, self.next_idx, self.num_added = n, int(ring["next_idx"]), int(ring["num_added"])
         self.rng.bit_generator.state = ring["rng"]
+        if "priorities" in ring:  # a checkpoint from before prioritised replay: every episode alike
+            self.priorities[:n] = ring["priorities"]
+            self.max_priority = float(ring["max_priority"])
+        else:
+            self.priorities[:n] = self.max_priority
         return n
 
     def save_to_dir(self, directory: Path) -> None:

@@ -150,7 +150,9 @@ class QMIXTorchRLModule(TorchRLModule, InferenceOnlyAPI, TargetNetworkAPI):
         """Unrolls online and target agents over whole episodes and mixes.
 
         Returns ``q_taken_tot`` (with grad) and ``target_next_tot`` (no grad), both ``[B, T]``
-        (``[B, T, N]`` without a mixer), and per-agent ``q_taken``.
+        (``[B, T, N]`` without a mixer), per-agent ``q_taken``, and ``next_greedy`` (whether the
+        action taken at the next step is the greedy one that picked ``target_next_tot``: under the
+        online network with ``double_q``, else under the target network).
         """
         actions = batch[K.ACTIONS].long()
         avail, state = batch[K.AVAIL_ACTIONS].bool(), batch[K.STATE]
@@ -167,14 +169,25 @@ class QMIXTorchRLModule(TorchRLModule, InferenceOnlyAPI, TargetNetworkAPI):
             chooser = q.detach()[:, 1:] if self.cfg["double_q"] else target_q
             best = chooser.masked_fill(~avail[:, 1:], float("-inf")).argmax(dim=-1, keepdim=True)
             target_next = target_q.gather(-1, best).squeeze(-1)  # [B, T, N]
+            # Whether each agent's action at step t+1 is the one that picked V_{t+1} (no step T).
+            greedy = best[:, :-1, :, 0] == actions[:, 1:]
+            next_greedy = torch.cat([greedy, torch.zeros_like(greedy[:, :1])], dim=1).float()  # [B, T, N]
 
         if self.mixer is None:
-            return {K.Q_TAKEN_TOT: q_taken, K.TARGET_NEXT_TOT: target_next, K.Q_TAKEN: q_taken}
+            return {
+                K.Q_TAKEN_TOT: q_taken,
+                K.TARGET_NEXT_TOT: target_next,
+                K.Q_TAKEN: q_taken,
+                K.NEXT_GREEDY: next_greedy,
+            }
         # Mixing padded steps would only cost time: they are masked out of the loss.
         q_tot = self._mix_real_steps(self.mixer, q_taken, state[:, :-1], real)
         with torch.no_grad():
             target_tot = self._mix_real_steps(self.target_mixer, target_next, state[:, 1:], real)
-        return {K.Q_TAKEN_TOT: q_tot, K.TARGET_NEXT_TOT: target_tot, K.Q_TAKEN: q_taken}
+            # The joint action is greedy where every agent's is: the mixers are monotonic in each
+            # agent's Q, so the agents' own argmaxes are the argmax of Q_tot.
+            joint_greedy = next_greedy.amin(dim=-1)
+        return {K.Q_TAKEN_TOT: q_tot, K.TARGET_NEXT_TOT: target_tot, K.Q_TAKEN: q_taken, K.NEXT_GREEDY: joint_greedy}
 
     @override(TargetNetworkAPI)
     def forward_target(self, batch: dict[str, Any]) -> dict[str, Any]:

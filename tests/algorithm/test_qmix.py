@@ -46,6 +46,33 @@ def test_two_step_game(ray_local, mixer, expected):
         algo.stop()
 
 
+def defaults_two_step_config(mixer: str = "qmix", **overrides) -> QMIXConfig:
+    """``QMIXConfig()``'s defaults (TD(lambda) 0.6, standardised rewards, normalised inputs) on
+    the two-step game, under the paper's protocol: epsilon = 1 throughout."""
+    return (
+        QMIXConfig()
+        .environment("two_step_game")
+        .env_runners(num_env_runners=0, num_envs_per_env_runner=8, rollout_fragment_length=2)
+        .training(mixer=mixer, epsilon_start=1.0, epsilon_finish=1.0, **overrides)
+        .evaluation(evaluation_duration=4, evaluation_duration_unit="episodes")
+        .debugging(seed=0)
+    )
+
+
+@pytest.mark.parametrize("trace,expected", [("watkins", 8.0), pytest.param("naive", 7.0, marks=pytest.mark.slow)])
+def test_two_step_game_defaults_with_lambda_traces(ray_local, trace, expected):
+    """The defaults' TD(lambda) 0.6 with every action explored, 20k env steps: the naive trace
+    values the exploring policy's continuation and settles on 7; Watkins's cut learns the optimum 8."""
+    algo = defaults_two_step_config(td_lambda_trace=trace).build_algo()
+    try:
+        steps = 0
+        while steps < 20_000:
+            steps = algo.train()["env_runners"]["num_env_steps_sampled_lifetime"]
+        assert greedy_return(algo) == pytest.approx(expected)
+    finally:
+        algo.stop()
+
+
 def test_phase_time_totals_are_exact_running_sums(ray_local):
     """timers/<phase>_time_total_s only grow, and together they account for the training time."""
     import time
@@ -118,6 +145,7 @@ def test_registered_with_tune():
         ({"mixer": "qtran"}, "`mixer` must be"),
         ({"optimizer": "sgd"}, "`optimizer` must be"),
         ({"td_lambda": 2.0}, "td_lambda"),
+        ({"td_lambda_trace": "peng"}, "`td_lambda_trace` must be one of 'naive', 'watkins', got 'peng'"),
         ({"hypernet_layers": 3}, "hypernet_layers"),
         ({"learning_starts": 4}, "learning_starts"),
     ],

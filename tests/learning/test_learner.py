@@ -313,3 +313,55 @@ def test_update_is_a_hand_made_optimizer_step(optimizer, grad_clip):
     assert any(not torch.equal(p0, p) for p0, p in zip(before, trained))
     for t0, t in zip(targets_before, targets):
         assert torch.equal(t0, t)  # targets are not trained (and not yet synced)
+
+
+def _fixed_q_batch() -> dict:
+    """One 4-step episode, terminated at the end, whose joint actions are (0, 0), (2, 2),
+    (2, 1), (1, 1)."""
+    return {
+        K.OBS: torch.zeros(1, 5, 2, 3),
+        K.STATE: torch.zeros(1, 5, 4),
+        K.AVAIL_ACTIONS: torch.ones(1, 5, 2, 3, dtype=torch.bool),
+        K.ACTIONS: torch.tensor([[[0, 0], [2, 2], [2, 1], [1, 1]]]),
+        K.REWARDS: torch.tensor([[1.0, 6.0, 3.0, 4.0]]),
+        K.TERMINATED: torch.tensor([[0.0, 0.0, 0.0, 1.0]]),
+        K.MASK: torch.ones(1, 4),
+    }
+
+
+@pytest.mark.parametrize("mixer", ["vdn", None])
+@pytest.mark.parametrize("double_q", [True, False], ids=["double_q", "plain_max"])
+def test_next_greedy_under_the_network_that_picks_the_bootstrap_action(mixer, double_q):
+    """The online agent prefers action 2, the target agent action 1: "greedy" is the online
+    network's choice with double-Q and the target network's without (the one that picks V_{t+1});
+    a mixed team's step is greedy only where every agent's action is."""
+    _, learner = make_learner(mixer=mixer, double_q=double_q)
+    module = learner.module[DEFAULT_MODULE_ID]
+    module.agent = FixedQ(torch.tensor([1.0, 0.0, 9.0]))
+    module.target_agent = FixedQ(torch.tensor([5.0, 30.0, 2.0]))
+    out = module.forward_train(_fixed_q_batch())[K.NEXT_GREEDY]
+    # Per agent, whether the action at step t+1 is the greedy one (the last step has no next).
+    per_agent = {True: [[1, 1], [1, 0], [0, 0], [0, 0]], False: [[0, 0], [0, 1], [1, 1], [0, 0]]}[double_q]
+    per_agent = torch.tensor([per_agent], dtype=torch.float32)
+    expected = per_agent if mixer is None else per_agent.amin(-1)
+    assert torch.equal(out, expected)
+
+
+@pytest.mark.parametrize("trace,expected", [("watkins", 34.0), ("naive", 131.31640625 / 4)])
+def test_watkins_loss_by_hand(trace, expected):
+    """VDN, double-Q, fixed Q-values: online Q (1, 0, 9) per agent, target Q (5, 30, 2), so the
+    greedy next action is 2 and every next value V is 2 + 2 = 4; Q_tot of the taken actions is
+    2, 18, 9, 0. With gamma = lambda = 0.5 and rewards 1, 6, 3, 4 (terminated at step 3):
+    watkins: G3 = 4, G2 = 3 + .5 * 4 = 5 (cut: step 3's (1, 1) is not greedy), G1 = 6 + .5 * 4 = 8
+    (cut: (2, 1)), G0 = 1 + .5 * (4 + .5 * (8 - 4)) = 4 ((2, 2) is greedy): squared errors
+    4, 100, 16, 16, mean 34. naive: G2 = 5, G1 = 6 + .5 * (4 + .5 * (5 - 4)) = 8.25,
+    G0 = 1 + .5 * (4 + .5 * 4.25) = 4.0625: squared errors 4.25390625, 95.0625, 16, 16."""
+    config, learner = make_learner(mixer="vdn", gamma=0.5, td_lambda=0.5, td_lambda_trace=trace)
+    module = learner.module[DEFAULT_MODULE_ID]
+    module.agent = FixedQ(torch.tensor([1.0, 0.0, 9.0]))
+    module.target_agent = FixedQ(torch.tensor([5.0, 30.0, 2.0]))
+    batch = _fixed_q_batch()
+    fwd = module.forward_train(batch)
+    assert torch.equal(fwd[K.Q_TAKEN_TOT], torch.tensor([[2.0, 18.0, 9.0, 0.0]]))
+    loss = learner.compute_loss_for_module(module_id=DEFAULT_MODULE_ID, config=config, batch=batch, fwd_out=fwd)
+    assert loss.item() == pytest.approx(expected)
