@@ -132,6 +132,17 @@ def load_yaml(path: str) -> dict[str, dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- algos
+def _register_ours() -> None:
+    """Registers QMIX and this package's envs with Tune's registry now.
+
+    Importing ``rllib_qmix`` registers them and every ``ray.init`` does again, but between a
+    ``ray.shutdown()`` and the next ``ray.init`` Tune's registry holds nothing (its entries lived
+    in the stopped Ray), so a name looked up then would be unknown."""
+    import rllib_qmix
+
+    rllib_qmix.register()
+
+
 def _registered_trainables() -> list[str]:
     """Names known to Tune's registry plus RLlib's built-in algorithms."""
     from ray.rllib.algorithms.registry import ALGORITHMS
@@ -169,8 +180,7 @@ def resolve_algorithm(name: str) -> tuple[type, type]:
     from ray.rllib.algorithms.registry import ALGORITHMS
     from ray.tune.registry import TRAINABLE_CLASS, _global_registry
 
-    import rllib_qmix  # noqa: F401  (registers QMIX and the smac env)
-
+    _register_ours()
     if not isinstance(name, str) or not name:
         raise CLIError(f"'run' must be an algorithm name or import path, got {name!r}")
     if ":" in name:
@@ -193,8 +203,7 @@ def check_env(env: Any) -> None:
     """Raises CLIError unless `env` is a Tune env name, a gymnasium id or a class path."""
     from ray.tune.registry import ENV_CREATOR, _global_registry
 
-    import rllib_qmix  # noqa: F401
-
+    _register_ours()
     if env is None or not isinstance(env, str):
         return
     if _global_registry.contains(ENV_CREATOR, env):
