@@ -313,10 +313,6 @@ def normalize_stop(stop: Any) -> dict[str, float]:
     return flat
 
 
-#: Where the results of a target's confirmation go (``QMIX``: ``rllib_qmix.algorithm.confirm``).
-CONFIRMED_PREFIX = "evaluation/confirmed/"
-
-
 def confirm_stops(algo_cls: type, config: dict[str, Any], stop: dict[str, float]) -> tuple[dict, dict]:
     """Makes a stop on a greedy evaluation metric a confirmed one, for algorithms that confirm
     targets (QMIX: ``confirm_targets``).
@@ -331,7 +327,7 @@ def confirm_stops(algo_cls: type, config: dict[str, Any], stop: dict[str, float]
     Returns:
         The config and the stop, changed where a stop was confirmed.
     """
-    from rllib_qmix.algorithm.confirm import CONFIRMABLE
+    from rllib_qmix.algorithm.confirm import CONFIRMABLE, CONFIRMED
 
     if "confirm_targets" in config or not hasattr(algo_cls.get_default_config(), "confirm_targets"):
         return config, stop
@@ -340,7 +336,7 @@ def confirm_stops(algo_cls: type, config: dict[str, Any], stop: dict[str, float]
         metric = key[len("evaluation/") :] if key.startswith("evaluation/") else None
         if metric in CONFIRMABLE:
             targets[metric] = value
-            new_stop[CONFIRMED_PREFIX + metric] = value
+            new_stop[f"evaluation/{CONFIRMED}/{metric}"] = value
         else:
             new_stop[key] = value
     if not targets:
