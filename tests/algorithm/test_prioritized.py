@@ -3,8 +3,12 @@ the updates, and a checkpoint that restores them exactly."""
 
 import numpy as np
 import pytest
+from ray.rllib.core import DEFAULT_MODULE_ID
+from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
+from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
 from rllib_qmix import QMIX, QMIXConfig
+from rllib_qmix import keys as K
 from tests.algorithm.test_qmix import two_step_config
 
 
@@ -61,9 +65,10 @@ def test_priorities_move_beta_anneals_and_a_checkpoint_restores_them(ray_local, 
         algo.stop()
 
 
-def test_data_parallel_learners_update_every_sampled_episode(ray_local):
-    """With 2 learners the shards' statistics come back together: after every update, one
-    finite statistic per sampled episode goes to the replay."""
+def test_data_parallel_statistics_reach_the_episodes_they_were_computed_on(ray_local):
+    """With 2 learners each shard's statistics come back in batch order: they equal what one
+    learner, holding the same weights, computes on the whole sampled batch, episode by episode,
+    and they go to the slots that batch was sampled from."""
     algo = (
         two_step_config(prioritized_replay=True)
         .training(episode_batch_size=8, learning_starts=8)
@@ -71,18 +76,36 @@ def test_data_parallel_learners_update_every_sampled_episode(ray_local):
         .build_algo()
     )
     try:
-        seen = []
-        original = algo.replay_buffer.update_priorities
+        group, buf = algo.learner_group, algo.replay_buffer
+        updates, priority_updates = [], []
+        original_update, original_priorities = group.update, buf.update_priorities
 
-        def spy(idx, statistics):
-            seen.append((np.asarray(idx).copy(), np.asarray(statistics).copy()))
-            original(idx, statistics)
+        def spy_update(*, batches=None, **kwargs):
+            shards = [b.policy_batches[DEFAULT_MODULE_ID] for b in batches]
+            updates.append((group.get_weights(), shards, algo._sampled_slots.copy()))
+            return original_update(batches=batches, **kwargs)
 
-        algo.replay_buffer.update_priorities = spy
+        def spy_priorities(idx, statistics):
+            priority_updates.append((np.asarray(idx).copy(), np.asarray(statistics).copy()))
+            original_priorities(idx, statistics)
+
+        group.update, buf.update_priorities = spy_update, spy_priorities
         for _ in range(4):
             algo.train()
-        assert seen
-        for idx, statistics in seen:
-            assert idx.shape == statistics.shape == (8,) and np.all(np.isfinite(statistics))
+        assert updates and len(updates) == len(priority_updates)
+
+        spaces = {DEFAULT_MODULE_ID: (algo.env_runner.module.observation_space, algo.env_runner.module.action_space)}
+        local = algo.config.copy(copy_frozen=False).learners(num_learners=0).build_learner(spaces=spaces)
+        for (weights, shards, slots), (idx, statistics) in zip(updates, priority_updates):
+            assert [len(s[K.MASK]) for s in shards] == [4, 4]  # two shards of 4 episodes
+            whole = {k: np.concatenate([s[k] for s in shards]) for k in shards[0].keys() if k != K.LOSS_SCALE}
+            local.module[DEFAULT_MODULE_ID].set_state(weights[DEFAULT_MODULE_ID])
+            local.update(
+                batch=MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(whole)}, env_steps=int(whole[K.MASK].sum())),
+                timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: 0},
+            )
+            assert np.array_equal(idx, slots)
+            np.testing.assert_allclose(statistics, local.td_statistics(), rtol=1e-5, atol=1e-6)
+            assert len(np.unique(statistics)) > 1  # a swapped shard would not go unseen
     finally:
         algo.stop()
