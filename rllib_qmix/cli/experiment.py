@@ -476,6 +476,7 @@ def run_experiment(
 
     from rllib_qmix.algorithm.placement import worker_asks
     from rllib_qmix.cli import pending
+    from rllib_qmix.cli.experiment_state import StateKeeper
     from rllib_qmix.cli.progress import CLIStopper, ProgressCallback, set_current_stop
 
     # A trial the cluster can never place (a GPU config without a GPU, more env runners than
@@ -506,6 +507,7 @@ def run_experiment(
         callbacks=[
             ProgressCallback(verbose=verbose, stop=spec.stop),
             pending.PendingWatchdog(asks, spec.name),
+            StateKeeper(experiment_dir(spec)),  # what --resume needs after a kill mid-write
             *(callbacks or []),
         ],
         verbose=min(verbose, 3),
@@ -581,8 +583,11 @@ def _meets_stop(row: dict[str, Any], stop: dict[str, float]) -> bool:
 def resume_plan(spec: ExperimentSpec) -> list[str]:
     """The trial directories ``--resume`` continues (checked before Ray starts): those whose last
     result does not meet ``spec.stop``. Refuses an experiment that was never started and a
-    config that differs from the one its trials started with."""
+    config that differs from the one its trials started with; repairs Tune's state files if a
+    kill cut them short (``cli/experiment_state.py``), or refuses if it can't."""
     from ray import tune
+
+    from rllib_qmix.cli.experiment_state import CutStateError, repair_cut_state
 
     path = experiment_dir(spec)
     if not tune.Tuner.can_restore(path):
@@ -590,6 +595,11 @@ def resume_plan(spec: ExperimentSpec) -> list[str]:
             f"nothing to resume at {path}: no experiment was started there "
             "(run without --resume first, with the same --storage-path)"
         )
+    try:
+        for line in repair_cut_state(path):
+            print(line, flush=True)
+    except CutStateError as e:
+        raise CLIError(str(e)) from None
     return resumable_trials(path, spec)
 
 

@@ -698,7 +698,8 @@ def test_nonfinite_updates_stop_training_with_one_error_line(tmp_path) -> None:
 
 
 def test_resume_after_driver_crash(tmp_path) -> None:
-    """SIGKILL the whole `rllib train` mid-run; `--resume` continues from the last checkpoint."""
+    """SIGKILL the whole `rllib train` mid-run, its state file cut short by the kill; `--resume`
+    continues from a checkpoint the crashed run wrote."""
     yaml_path = write_yaml(
         tmp_path / "exp.yaml",
         textwrap.dedent("""\
@@ -746,9 +747,15 @@ def test_resume_after_driver_crash(tmp_path) -> None:
         proc.wait(timeout=60)
     assert third_at is not None, "".join(out)
     crashed_at = max(int(m) for m in re.findall(r"iter +(\d+) \|", "".join(out)))
+    # The kill may land while Tune copies its state file into the folder; make it so: the file
+    # cut short as a kill mid-copy leaves it. --resume continues from the complete copy kept.
+    state = max((storage / "crashy").glob("experiment_state-*.json"))
+    state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
     resumed = run_cli("train", "file", str(yaml_path), "--storage-path", str(storage), "--resume", "-v", timeout=240)
     text = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, text
+    assert f"Tune's experiment state {state.name} was cut short by the crash" in resumed.stdout, text
+    assert "Restarting experiment" not in text, text  # Tune's own fallback: every trial from scratch
     assert "iter   60 |" in text, text
     # It continues from a checkpoint the crashed run wrote (iteration 2, 4, ...), never from
     # scratch; the state Tune saved may lag the newest checkpoint by one.
