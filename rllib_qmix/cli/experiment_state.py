@@ -36,7 +36,8 @@ STATE_FILES = ("experiment_state-*.json", "basic-variant-state-*.json")
 
 
 def _newest_states(path: str) -> list[str]:
-    """The newest file of each kind in ``STATE_FILES`` (the ones a restore reads)."""
+    """The newest file of each kind in ``STATE_FILES`` (the ones a restore reads: the last by
+    name, which is the session's start time)."""
     newest = [sorted(glob.glob(os.path.join(path, pattern)))[-1:] for pattern in STATE_FILES]
     return [files[0] for files in newest if files]
 
@@ -99,29 +100,39 @@ class StateKeeper(Callback):
 
 
 def repair_cut_state(experiment_path: str) -> list[str]:
-    """Replaces each cut-short newest state file with its complete copy.
+    """Replaces each cut-short newest state file with its complete copy. A cut file without a
+    copy (a session killed before its first complete write) is moved aside to ``.cut-<name>``
+    when an earlier session's file of its kind is whole: Tune then restores from that one.
 
     Returns:
         A line for the user per repaired file (none when every file is whole).
 
     Raises:
-        CutStateError: A file is cut short and there is no complete copy of it.
+        CutStateError: A file is cut short, with neither a complete copy nor an earlier file.
     """
     said = []
-    for state in _newest_states(experiment_path):
-        if _read_complete(state) is not None:
-            continue
-        data = _read_complete(os.path.join(experiment_path, COPY_PREFIX + os.path.basename(state)))
-        if data is None:
-            raise CutStateError(
-                f"Tune's experiment state {state} is cut short (the run was killed while writing it) "
-                "and no complete copy of it was kept, so --resume would start every trial over; the "
-                f"trials' checkpoints are in the trial folders under {experiment_path}: load one with "
-                "Algorithm.from_checkpoint, or train a new experiment (another --name or --storage-path)"
+    for pattern in STATE_FILES:
+        files = sorted(glob.glob(os.path.join(experiment_path, pattern)))
+        while files and _read_complete(files[-1]) is None:
+            state = files.pop()
+            name = os.path.basename(state)
+            data = _read_complete(os.path.join(experiment_path, COPY_PREFIX + name))
+            if data is not None:
+                _write_atomically(state, data)
+                said.append(
+                    f"Tune's experiment state {name} was cut short by the crash; resuming from its last complete copy"
+                )
+                break
+            if not files:
+                raise CutStateError(
+                    f"Tune's experiment state {state} is cut short (the run was killed while writing it) "
+                    "and no complete copy of it was kept, so --resume would start every trial over; the "
+                    f"trials' checkpoints are in the trial folders under {experiment_path}: load one with "
+                    "Algorithm.from_checkpoint, or train a new experiment (another --name or --storage-path)"
+                )
+            os.replace(state, os.path.join(experiment_path, ".cut-" + name))
+            said.append(
+                f"Tune's experiment state {name} was cut short by the crash before a complete copy was "
+                f"kept; resuming from the earlier {os.path.basename(files[-1])} (the cut file is kept as .cut-{name})"
             )
-        _write_atomically(state, data)
-        said.append(
-            f"Tune's experiment state {os.path.basename(state)} was cut short by the crash; resuming "
-            "from its last complete copy"
-        )
     return said

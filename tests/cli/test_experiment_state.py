@@ -74,6 +74,17 @@ def test_a_cut_state_without_a_copy_is_refused(tmp_path):
     assert (tmp_path / STATE).read_text() == whole[:5]  # left as it was
 
 
+def test_a_cut_state_without_a_copy_falls_back_to_the_earlier_session(tmp_path):
+    """A resumed session killed before its first complete write: its file goes aside and Tune
+    restores from the earlier session's, which is whole."""
+    earlier = _write(tmp_path, "experiment_state-2025-12-31_00-00-00.json", {"trial_data": ["checkpoint_000003"]})
+    (tmp_path / STATE).write_text(earlier[:7])
+    said = repair_cut_state(str(tmp_path))
+    assert not (tmp_path / STATE).exists() and (tmp_path / f".cut-{STATE}").read_text() == earlier[:7]
+    assert (tmp_path / "experiment_state-2025-12-31_00-00-00.json").read_text() == earlier
+    assert len(said) == 1 and "resuming from the earlier experiment_state-2025-12-31_00-00-00.json" in said[0]
+
+
 def test_rllib_train_resume_refuses_a_cut_state_in_one_line(tmp_path):
     """Before Ray starts: exit 2, the file named, and what to do instead."""
     yaml_path = write_yaml(
