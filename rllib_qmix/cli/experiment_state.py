@@ -10,7 +10,8 @@ While ``rllib train`` runs, :class:`StateKeeper` keeps the last complete version
 file beside it (``.complete-<name>``, written atomically). ``--resume`` calls
 :func:`repair_cut_state` first: a cut-short state file is replaced by its complete copy (the
 trials then continue from the checkpoints it lists, at most a result or two older than the
-newest), or, without a copy, the resume is refused with what to do instead of starting over.
+newest); without a copy, an earlier session's whole file is used, and without one either the
+resume is refused with what to do instead of starting over.
 """
 
 from __future__ import annotations
