@@ -619,8 +619,17 @@ def resumable_trials(path: str, spec: ExperimentSpec) -> list[str]:
 
     trials = _trial_dirs(path)
     for trial in trials:
-        with open(os.path.join(trial, "params.json")) as f:
-            started = json.load(f)
+        try:
+            with open(os.path.join(trial, "params.json")) as f:
+                started = json.load(f)
+        except ValueError:  # cut short by a kill while Tune copied the trial's files
+            print(
+                f"{os.path.basename(trial)}: its params.json was cut short by the crash, so the config "
+                "it started with can't be compared with this one; Tune's experiment state still holds "
+                "it, and the trial continues with it",
+                flush=True,
+            )
+            continue
         changes = _config_changes(started, json.loads(json.dumps(spec.param_space, default=str)))
         if changes:
             raise CLIError(

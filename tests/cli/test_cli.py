@@ -751,10 +751,15 @@ def test_resume_after_driver_crash(tmp_path) -> None:
     # cut short as a kill mid-copy leaves it. --resume continues from the complete copy kept.
     state = max((storage / "crashy").glob("experiment_state-*.json"))
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
+    # Tune copies the trial's own files (params.json, result.json) the same way: empty them too.
+    trial = _trial_dir(storage, "crashy")
+    for name in ("params.json", "result.json"):
+        (trial / name).write_text("")
     resumed = run_cli("train", "file", str(yaml_path), "--storage-path", str(storage), "--resume", "-v", timeout=240)
     text = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, text
     assert f"Tune's experiment state {state.name} was cut short by the crash" in resumed.stdout, text
+    assert f"{trial.name}: its params.json was cut short by the crash" in resumed.stdout, text
     assert "Restarting experiment" not in text, text  # Tune's own fallback: every trial from scratch
     assert "iter   60 |" in text, text
     # It continues from a checkpoint the crashed run wrote (iteration 2, 4, ...), never from

@@ -105,3 +105,26 @@ def test_rllib_train_resume_refuses_a_cut_state_in_one_line(tmp_path):
     lines = [ln for ln in ran.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and STATE in lines[0] and "is cut short" in lines[0], ran.stderr
     assert "another --name or --storage-path" in lines[0]
+
+
+def test_a_trial_whose_params_were_cut_is_resumed_and_said_so(tmp_path, capsys):
+    """A kill while Tune copies a trial's files can leave its params.json (and result.json)
+    empty: --resume can't compare that trial's config, says so, and continues it."""
+    from rllib_qmix.cli.experiment import load_experiments, resumable_trials
+
+    path = write_yaml(
+        tmp_path / "exp.yaml",
+        textwrap.dedent("""\
+        cut:
+          run: QMIX
+          env: two_step_game
+          stop: {training_iteration: 4}
+        """),
+    )
+    (spec,) = load_experiments(str(path))
+    trial = tmp_path / "cut" / "QMIX_two_step_game_00000"
+    trial.mkdir(parents=True)
+    for name in ("params.json", "result.json", "progress.csv"):
+        (trial / name).write_text("")
+    assert resumable_trials(str(tmp_path / "cut"), spec) == [str(trial)]
+    assert "QMIX_two_step_game_00000: its params.json was cut short by the crash" in capsys.readouterr().out
