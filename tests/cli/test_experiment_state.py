@@ -28,6 +28,19 @@ def _write_pickle(path, name, obj) -> bytes:
     return data
 
 
+def _experiment_yaml(tmp_path):
+    """A one-trial experiment named "cut" (two-step game, 4 iterations)."""
+    return write_yaml(
+        tmp_path / "exp.yaml",
+        textwrap.dedent("""\
+        cut:
+          run: QMIX
+          env: two_step_game
+          stop: {training_iteration: 4}
+        """),
+    )
+
+
 def test_the_keeper_copies_whole_files_and_skips_one_being_written(tmp_path):
     keeper = StateKeeper(str(tmp_path))
     whole = _write(tmp_path, STATE, {"trial_data": ["checkpoint_000001"]})
@@ -87,15 +100,7 @@ def test_a_cut_state_without_a_copy_falls_back_to_the_earlier_session(tmp_path):
 
 def test_rllib_train_resume_refuses_a_cut_state_in_one_line(tmp_path):
     """Before Ray starts: exit 2, the file named, and what to do instead."""
-    yaml_path = write_yaml(
-        tmp_path / "exp.yaml",
-        textwrap.dedent("""\
-        cut:
-          run: QMIX
-          env: two_step_game
-          stop: {training_iteration: 4}
-        """),
-    )
+    yaml_path = _experiment_yaml(tmp_path)
     experiment = tmp_path / "results" / "cut"
     experiment.mkdir(parents=True)
     (experiment / "tuner.pkl").write_bytes(b"")  # an experiment was started here
@@ -112,15 +117,7 @@ def test_a_trial_whose_params_were_cut_is_resumed_and_said_so(tmp_path, capsys):
     empty: --resume can't compare that trial's config, says so, and continues it."""
     from rllib_qmix.cli.experiment import load_experiments, resumable_trials
 
-    path = write_yaml(
-        tmp_path / "exp.yaml",
-        textwrap.dedent("""\
-        cut:
-          run: QMIX
-          env: two_step_game
-          stop: {training_iteration: 4}
-        """),
-    )
+    path = _experiment_yaml(tmp_path)
     (spec,) = load_experiments(str(path))
     trial = tmp_path / "cut" / "QMIX_two_step_game_00000"
     trial.mkdir(parents=True)
