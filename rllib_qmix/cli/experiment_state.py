@@ -29,18 +29,22 @@ COPY_PREFIX = ".complete-"
 
 
 class CutStateError(RuntimeError):
-    """Tune's experiment state is cut short and no complete copy of it was kept."""
+    """Tune's experiment state is cut short, with no complete copy and no earlier session's."""
 
 
 #: Tune's state files in an experiment folder (one per session, named by its start time).
 STATE_FILES = ("experiment_state-*.json", "basic-variant-state-*.json")
 
 
+def _sessions(path: str, pattern: str) -> list[str]:
+    """The state files of one kind, oldest first (named by their session's start time; a
+    restore reads the last)."""
+    return sorted(glob.glob(os.path.join(path, pattern)))
+
+
 def _newest_states(path: str) -> list[str]:
-    """The newest file of each kind in ``STATE_FILES`` (the ones a restore reads: the last by
-    name, which is the session's start time)."""
-    newest = [sorted(glob.glob(os.path.join(path, pattern)))[-1:] for pattern in STATE_FILES]
-    return [files[0] for files in newest if files]
+    """The newest file of each kind in ``STATE_FILES``: the ones a restore reads."""
+    return [files[-1] for files in (_sessions(path, pattern) for pattern in STATE_FILES) if files]
 
 
 def _read_complete(file: str) -> Optional[bytes]:
@@ -68,8 +72,8 @@ def _write_atomically(file: str, data: bytes) -> None:
 
 
 class StateKeeper(Callback):
-    """Copies the experiment's state file, whenever it is whole and has changed, to its
-    complete copy (checked after every result and checkpoint, and at the end)."""
+    """Copies each of the experiment's newest state files, whenever it is whole and has
+    changed, to its complete copy (checked after every result and checkpoint, and at the end)."""
 
     def __init__(self, experiment_path: str) -> None:
         self.path = experiment_path
@@ -113,7 +117,7 @@ def repair_cut_state(experiment_path: str) -> list[str]:
     """
     said = []
     for pattern in STATE_FILES:
-        files = sorted(glob.glob(os.path.join(experiment_path, pattern)))
+        files = _sessions(experiment_path, pattern)
         while files and _read_complete(files[-1]) is None:
             state = files.pop()
             name = os.path.basename(state)

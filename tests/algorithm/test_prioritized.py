@@ -104,6 +104,7 @@ def test_data_parallel_statistics_reach_the_episodes_they_were_computed_on(ray_l
                 batch=MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(whole)}, env_steps=int(whole[K.MASK].sum())),
                 timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: 0},
             )
+            assert idx.shape == statistics.shape == (8,) and np.all(np.isfinite(statistics))
             assert np.array_equal(idx, slots)
             np.testing.assert_allclose(statistics, local.td_statistics(), rtol=1e-5, atol=1e-6)
             assert len(np.unique(statistics)) > 1  # a swapped shard would not go unseen
